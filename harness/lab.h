@@ -1,0 +1,77 @@
+// The lab model: what a lab file (YAML) describes, checked strictly when loaded.
+// Every value the seed's lab uses is a default here or in fixtures/labs/dcs.yaml,
+// never a constant elsewhere in the code.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dcslab {
+
+// An IPv4 address in host byte order, with its dotted form.
+struct Ipv4 {
+  uint32_t value = 0;
+  static std::optional<Ipv4> parse(const std::string& text);
+  std::string str() const;
+  bool operator==(const Ipv4&) const = default;
+};
+
+struct Cidr {
+  Ipv4 base;
+  int prefix = 24;
+  static std::optional<Cidr> parse(const std::string& text);
+  bool contains(Ipv4 ip) const;
+  Ipv4 netmask() const;
+  std::string str() const;
+};
+
+enum class Accel { Auto, Kvm, Tcg };
+std::string to_string(Accel a);
+
+struct Node {
+  std::string name;   // short host name, e.g. dcs-01
+  Ipv4 ip;
+  int memory_mib = 1024;
+  int cpus = 2;
+  std::string fqdn;   // name + "." + network.domain
+};
+
+struct Network {
+  std::string name;    // base of the provider's network/bridge names
+  Cidr cidr;
+  Ipv4 host;           // the host's address on the lab network
+  std::string domain;  // e.g. patroni.mydomain
+};
+
+struct ImageSpec {
+  std::string suite = "bookworm";
+};
+
+struct ProviderSpec {
+  std::string type = "libvirt";          // libvirt | nspawn | virtualbox
+  std::string uri = "qemu:///system";    // libvirt connection URI
+  Accel accel = Accel::Auto;
+};
+
+struct Lab {
+  std::string name;                      // names every resource the lab creates
+  std::filesystem::path file;            // where it was loaded from
+  Network network;
+  ImageSpec image;
+  ProviderSpec provider;
+  std::vector<Node> nodes;
+
+  const Node* find_node(const std::string& name) const;
+  std::vector<std::string> node_names() const;
+};
+
+// Loads and checks a lab file. Throws BadInput naming file:line:column and the key
+// for unknown keys, wrong types, duplicate names or addresses, an address outside the
+// network or equal to the host's.
+Lab load_lab(const std::filesystem::path& file);
+Lab parse_lab(const std::string& text, const std::filesystem::path& file_for_messages);
+
+}  // namespace dcslab
