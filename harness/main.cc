@@ -1,0 +1,316 @@
+// dcslab: brings up the three-node etcd lab and drives it.
+//
+//   dcslab [--lab FILE] [-v] COMMAND ...
+//
+// Exit status: 0 success; 1 a command on a node failed (exec returns the node's own
+// status); 2 bad input (lab file, arguments); 3 infrastructure failure (the lab could not
+// come up, libvirtd unreachable, image missing).
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <iostream>
+#include <set>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "error.h"
+#include "image.h"
+#include "lab.h"
+#include "lab_ops.h"
+#include "process.h"
+#include "state.h"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+using namespace dcslab;
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: dcslab [--lab FILE] [-v] COMMAND [ARGS]
+
+Lab commands:
+  up [--isolated] [--timeout S]   create and boot the lab's nodes, wait for SSH
+  status                          each node's state
+  exec NODE [--user U] -- CMD...  run CMD on NODE; exits with CMD's status
+  ssh NODE [--user U] [-- CMD]    interactive SSH (the system ssh client)
+  ssh-config                      OpenSSH Host blocks for every node
+  down                            remove everything the lab created
+  proxy HOST PORT                 stdin/stdout to HOST:PORT inside the lab's namespace
+                                  (the ProxyCommand of ssh-config)
+Images:
+  image build [--suite S] [--force]   build (or find cached) the node image
+  image list                          built images
+
+Options:
+  --lab FILE      lab file (default: fixtures/labs/dcs.yaml)
+  --provider P    override the lab file's provider (libvirt, nspawn)
+  --suite S       override the lab file's Debian suite
+  -v, --verbose   debug logging
+
+Exit status: 0 ok, 1 a command on a node failed, 2 bad input, 3 infrastructure failure.
+)";
+
+// The default lab file: ./fixtures/labs/dcs.yaml in a checkout, else the source tree's.
+fs::path default_lab_file() {
+  const fs::path rel = "fixtures/labs/dcs.yaml";
+  if (fs::exists(rel)) return rel;
+  return fs::path(DCSLAB_SOURCE_DIR) / rel;
+}
+
+fs::path recipe_dir() {
+  if (const char* d = std::getenv("DCSLAB_RECIPE_DIR"); d && *d) return d;
+  if (fs::exists("images/build-rootfs")) return "images";
+  return fs::path(DCSLAB_SOURCE_DIR) / "images";
+}
+
+[[noreturn]] void bad_usage(const std::string& message) {
+  throw BadInput(message + " (see dcslab --help)");
+}
+
+// Fails with exit status 3, saying what went wrong.
+int infrastructure_failure(const Failure& f) {
+  spdlog::error("{}", f.message);
+  return 3;
+}
+
+void on_sigint(int) {
+  // A second Ctrl-C ends the process at once.
+  if (g_interrupted.exchange(true)) _exit(130);
+}
+
+struct Global {
+  fs::path lab_file;
+  std::string provider;
+  std::string suite;
+  bool verbose = false;
+  std::string command;
+  std::vector<std::string> args;
+};
+
+Global parse_global(int argc, char** argv) {
+  Global g;
+  // The global options end at the command; everything after it is the command's, verbatim
+  // (so "exec NODE -- CMD -f" reaches exec untouched).
+  std::vector<std::string> globals;
+  int i = 1;
+  for (; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.empty() || a[0] != '-') break;
+    globals.push_back(a);
+    const bool takes_value = a == "--lab" || a == "--provider" || a == "--suite";
+    if (takes_value && i + 1 < argc) globals.push_back(argv[++i]);
+  }
+  if (i < argc) g.command = argv[i++];
+  for (; i < argc; ++i) g.args.emplace_back(argv[i]);
+
+  std::string lab;
+  po::options_description opts;
+  opts.add_options()("lab", po::value<std::string>(&lab))("provider", po::value(&g.provider))(
+      "suite", po::value(&g.suite))("verbose,v", po::bool_switch(&g.verbose))("help,h", "")(
+      "version", "");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(globals).options(opts).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    bad_usage(e.what());
+  }
+  if (vm.count("help") || g.command == "help") {
+    std::fputs(kUsage, stdout);
+    std::exit(0);
+  }
+  if (vm.count("version")) {
+    std::printf("dcslab %s\n", DCSLAB_VERSION);
+    std::exit(0);
+  }
+  g.lab_file = lab.empty() ? default_lab_file() : fs::path(lab);
+  return g;
+}
+
+// Parses a command's own options; returns positionals, and stops at "--".
+std::vector<std::string> parse_command(const std::string& command, std::vector<std::string> args,
+                                       po::options_description& opts,
+                                       std::vector<std::string>* after_dashes = nullptr) {
+  std::vector<std::string> before;
+  auto dd = std::find(args.begin(), args.end(), "--");
+  if (dd != args.end()) {
+    if (!after_dashes) bad_usage(command + ": unexpected \"--\"");
+    after_dashes->assign(dd + 1, args.end());
+    args.erase(dd, args.end());
+  }
+  po::options_description all;
+  all.add(opts).add_options()("pos", po::value<std::vector<std::string>>());
+  po::positional_options_description pos;
+  pos.add("pos", -1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    bad_usage(command + ": " + e.what());
+  }
+  if (vm.count("pos")) before = vm["pos"].as<std::vector<std::string>>();
+  return before;
+}
+
+Lab load(const Global& g) {
+  Lab lab = load_lab(g.lab_file);
+  if (!g.provider.empty()) {
+    if (g.provider != "libvirt" && g.provider != "nspawn" && g.provider != "virtualbox")
+      bad_usage("--provider: unknown provider \"" + g.provider + "\" (libvirt, nspawn, virtualbox)");
+    lab.provider.type = g.provider;
+  }
+  if (!g.suite.empty()) lab.image.suite = g.suite;
+  return lab;
+}
+
+int cmd_image(const Global& g) {
+  if (g.args.empty()) bad_usage("image: expected build or list");
+  const std::string sub = g.args[0];
+  std::vector<std::string> rest(g.args.begin() + 1, g.args.end());
+  if (sub == "build") {
+    ImageBuildOptions o;
+    std::string suite;
+    po::options_description opts;
+    opts.add_options()("suite", po::value(&suite))("force", po::bool_switch(&o.force));
+    if (!parse_command("image build", rest, opts).empty()) bad_usage("image build: no arguments");
+    // The suite: image build's --suite, else the global --suite, else the lab file's.
+    o.suite = !suite.empty() ? suite : load(g).image.suite;
+    static const std::set<std::string> suites = {"bullseye", "bookworm", "trixie", "forky"};
+    if (!suites.count(o.suite))
+      bad_usage("image build: unknown suite \"" + o.suite + "\" (bullseye, bookworm, trixie, forky)");
+    o.recipe_dir = recipe_dir();
+    o.home = dcslab_home();
+    ConsoleProgress progress;
+    const Image image = build_image(o, progress);
+    std::printf("%s\n", image.dir.c_str());
+    return 0;
+  }
+  if (sub == "list") {
+    for (const auto& i : list_images(dcslab_home()))
+      std::printf("%-10s %s  etcd %s  %s\n", i.suite.c_str(), i.hash.c_str(),
+                  i.etcd_version.c_str(), i.dir.c_str());
+    return 0;
+  }
+  bad_usage("image: unknown subcommand \"" + sub + "\" (build, list)");
+}
+
+int run(int argc, char** argv) {
+  Global g = parse_global(argc, argv);
+  spdlog::set_default_logger(spdlog::stderr_color_mt("dcslab"));
+  spdlog::set_pattern(g.verbose ? "%H:%M:%S.%e %^%l%$ %v" : "%^%v%$");
+  spdlog::set_level(g.verbose ? spdlog::level::debug : spdlog::level::info);
+  if (g.command.empty()) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  if (g.command == "image") return cmd_image(g);
+
+  // Every other command acts on a lab: load and check it before anything is created.
+  const Lab lab = load(g);
+  LabState state(dcslab_home(), lab.name);
+  ConsoleProgress progress;
+
+  if (g.command == "up") {
+    UpOptions o;
+    int timeout = 240;
+    po::options_description opts;
+    opts.add_options()("isolated", po::bool_switch(&o.isolated))("timeout", po::value(&timeout));
+    if (!parse_command("up", g.args, opts).empty()) bad_usage("up: no arguments expected");
+    o.ssh_timeout = std::chrono::seconds(timeout);
+    // Isolation is a property of the lab once up; honour the environment for CI.
+    if (const char* e = std::getenv("DCSLAB_ISOLATED"); e && std::string(e) == "1") o.isolated = true;
+    auto r = lab_up(lab, state, o, progress);
+    if (!r) return infrastructure_failure(r.error());
+    return 0;
+  }
+  if (g.command == "down") {
+    auto r = lab_down(lab, state, progress);
+    if (!r) return infrastructure_failure(r.error());
+    return 0;
+  }
+  if (g.command == "status") {
+    auto r = lab_status(lab, state);
+    if (!r) return infrastructure_failure(r.error());
+    for (const auto& s : *r)
+      std::printf("%-12s %-12s %s\n", s.node.c_str(), s.state.c_str(), s.detail.c_str());
+    return 0;
+  }
+  if (g.command == "exec" || g.command == "ssh") {
+    std::string user = "tux";
+    po::options_description opts;
+    opts.add_options()("user,u", po::value(&user));
+    std::vector<std::string> cmd;
+    auto pos = parse_command(g.command, g.args, opts, &cmd);
+    if (pos.size() != 1) bad_usage(g.command + ": expected exactly one NODE");
+    if (g.command == "exec" && cmd.empty()) bad_usage("exec: expected -- COMMAND after NODE");
+    if (!lab.find_node(pos[0])) {
+      std::string names;
+      for (const auto& n : lab.node_names()) names += (names.empty() ? "" : ", ") + n;
+      bad_usage(g.command + ": unknown node \"" + pos[0] + "\" (nodes: " + names + ")");
+    }
+    if (state.empty()) {
+      spdlog::error("lab {} is not up (dcslab up)", lab.name);
+      return 3;
+    }
+    if (auto e = enter_lab_namespace(state); !e) return infrastructure_failure(e.error());
+    if (g.command == "ssh") {
+      auto argv_ = ssh_client_argv(lab, state, pos[0], user);
+      argv_.insert(argv_.end(), cmd.begin(), cmd.end());
+      std::vector<char*> c;
+      for (auto& a : argv_) c.push_back(a.data());
+      c.push_back(nullptr);
+      ::execvp("ssh", c.data());
+      spdlog::error("cannot run ssh: {}", std::strerror(errno));
+      return 3;
+    }
+    auto t = connect_node(lab, state, pos[0], user);
+    if (!t) return infrastructure_failure(t.error());
+    std::string command = cmd.size() == 1 ? cmd[0] : join_argv(cmd);
+    ExecOptions eo;
+    eo.timeout = std::chrono::hours(24);
+    auto r = (*t)->exec(command, eo);
+    if (!r) return infrastructure_failure(r.error());
+    std::fwrite(r->out.data(), 1, r->out.size(), stdout);
+    std::fwrite(r->err.data(), 1, r->err.size(), stderr);
+    return r->exit_status < 0 ? 255 : r->exit_status;
+  }
+  if (g.command == "ssh-config") {
+    if (state.empty()) {
+      spdlog::error("lab {} is not up (dcslab up)", lab.name);
+      return 3;
+    }
+    std::fputs(ssh_config(lab, state, fs::canonical("/proc/self/exe").string(),
+                          fs::absolute(g.lab_file).string())
+                   .c_str(),
+               stdout);
+    return 0;
+  }
+  if (g.command == "proxy") {
+    if (g.args.size() != 2) bad_usage("proxy: expected HOST PORT");
+    if (auto e = enter_lab_namespace(state); !e) return infrastructure_failure(e.error());
+    return proxy_stdio(g.args[0], std::stoi(g.args[1]));
+  }
+  bad_usage("unknown command \"" + g.command + "\"");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Phase 0: Ctrl-C stops waits cleanly; a second one exits at once.
+  struct sigaction sa {};
+  sa.sa_handler = on_sigint;
+  sigaction(SIGINT, &sa, nullptr);
+  try {
+    return run(argc, argv);
+  } catch (const BadInput& e) {
+    std::fprintf(stderr, "dcslab: %s\n", e.what());
+    return 2;
+  } catch (const Fatal& e) {
+    std::fprintf(stderr, "dcslab: %s\n", e.what());
+    return 3;
+  }
+}
