@@ -23,14 +23,19 @@ fs::path dcslab_home() {
 
 LabState::LabState(fs::path home, std::string lab_name)
     : home_(std::move(home)), lab_name_(std::move(lab_name)), dir_(home_ / "labs" / lab_name_) {
-  fs::create_directories(dir_);
+  load();
+}
+
+// Folders are made on first write, not when a lab is merely looked at: a command that
+// stops on bad input leaves nothing behind.
+void LabState::prepare() const {
   fs::create_directories(keys_dir());
   fs::permissions(keys_dir(), fs::perms::owner_all, fs::perm_options::replace);
-  load();
 }
 
 fs::path LabState::node_dir(const std::string& node) const {
   auto d = dir_ / "nodes" / node;
+  prepare();
   fs::create_directories(d);
   return d;
 }
@@ -64,6 +69,7 @@ void LabState::save() const {
     j["resources"].push_back({{"kind", r.kind}, {"name", r.name}, {"data", r.data}});
   j["facts"] = nlohmann::json::object();
   for (const auto& [k, v] : facts_) j["facts"][k] = v;
+  prepare();
   const auto file = dir_ / "resources.json";
   const auto tmp = dir_ / "resources.json.tmp";
   const std::string text = j.dump(2) + "\n";

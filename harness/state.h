@@ -31,8 +31,11 @@ struct Resource {
 
 class LabState {
  public:
-  // Opens (creating the folders) the state of lab `lab_name` under `home`.
+  // Opens the state of lab `lab_name` under `home`; creates nothing until written.
   LabState(std::filesystem::path home, std::string lab_name);
+
+  // Creates the lab's folders (done by every write; call it before writing keys).
+  void prepare() const;
 
   const std::string& lab_name() const { return lab_name_; }
   const std::filesystem::path& dir() const { return dir_; }

@@ -41,7 +41,9 @@ TEST_F(StateTest, LedgerSurvivesReopenInOrder) {
 
 TEST_F(StateTest, LabsAreSeparate) {
   LabState a(home_, "a"), b(home_, "b");
+  EXPECT_FALSE(fs::exists(home_ / "labs")) << "looking at a lab must create nothing";
   a.record({"netns", "dcslab-a", ""});
+  b.set("k", "v");
   EXPECT_TRUE(b.empty());
   EXPECT_NE(a.dir(), b.dir());
   a.remove_all();
@@ -50,7 +52,7 @@ TEST_F(StateTest, LabsAreSeparate) {
 }
 
 TEST_F(StateTest, TornLedgerIsAFatalErrorNamingTheFile) {
-  { LabState s(home_, "dcs"); }
+  LabState(home_, "dcs").prepare();
   std::ofstream(home_ / "labs/dcs/resources.json") << "{\"resources\": [";
   try {
     LabState s(home_, "dcs");

@@ -1,0 +1,438 @@
+#include "libvirt_provider.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <pugixml.hpp>
+#include <sstream>
+
+#include "accel_probe.h"
+#include "libvirt_handles.h"
+#include "libvirt_xml.h"
+#include "private_libvirtd.h"
+
+namespace dcslab {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+Expected<uint64_t> qcow2_virtual_size(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  unsigned char h[32] = {};
+  if (!in.read(reinterpret_cast<char*>(h), sizeof h))
+    return Failure::not_found("cannot read the image disk " + file.string());
+  if (!(h[0] == 'Q' && h[1] == 'F' && h[2] == 'I' && h[3] == 0xfb))
+    return Failure::error(file.string() + " is not a qcow2 image (rebuild it: dcslab image build)");
+  uint64_t size = 0;
+  for (int i = 24; i < 32; ++i) size = (size << 8) | h[i];  // big-endian
+  return size;
+}
+
+namespace {
+
+std::string state_name(int state) {
+  switch (state) {
+    case VIR_DOMAIN_RUNNING:
+    case VIR_DOMAIN_BLOCKED:  // running, its vCPUs idle
+      return "running";
+    case VIR_DOMAIN_PAUSED: return "paused";
+    case VIR_DOMAIN_SHUTDOWN: return "shutting down";
+    case VIR_DOMAIN_SHUTOFF: return "shut off";
+    case VIR_DOMAIN_CRASHED: return "crashed";
+    case VIR_DOMAIN_PMSUSPENDED: return "suspended";
+    default: return "no state";
+  }
+}
+
+bool is_ours(const std::string& kind) {
+  return kind == kLibvirtDomainKind || kind == kLibvirtNetworkKind || kind == kLibvirtPoolKind ||
+         kind == kLibvirtVolumeKind || kind == kPrivateLibvirtdKind;
+}
+
+// The dcslab <metadata> lab name of a domain, or "" when it carries none (not ours).
+std::string metadata_lab(virDomainPtr dom) {
+  VirChars md(virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, kDcslabXmlns, 0));
+  if (!md) return "";
+  pugi::xml_document doc;
+  if (!doc.load_string(md.get())) return "";
+  // libvirt hands the element back with its own prefix choice; match by local name.
+  for (auto child : doc.first_child().children()) {
+    std::string n = child.name();
+    if (n == "name" || (n.size() > 5 && n.substr(n.size() - 5) == ":name")) return child.text().get();
+  }
+  return "";
+}
+
+// The accelerator probe's guest as a transient libvirt domain. It is in the ledger while
+// it exists: under a hanging KVM it would never end by itself.
+class LibvirtProbeGuest : public ProbeGuest {
+ public:
+  LibvirtProbeGuest(virConnectPtr conn, LabState& state, fs::path kernel)
+      : conn_(conn),
+        state_(state),
+        kernel_(std::move(kernel)),
+        name_("dcslab-" + state.lab_name() + "-accel-probe"),
+        log_(state.dir() / "accel-probe-console.log") {}
+
+  Expected<void> start() override {
+    std::error_code ec;
+    fs::remove(log_, ec);
+    state_.record({kLibvirtDomainKind, name_, "accel probe"});
+    const std::string xml = probe_domain_xml(name_, true, kernel_, log_);
+    virDomainPtr d = virDomainCreateXML(conn_, xml.c_str(), 0);
+    if (!d) return libvirt_failure("starting the KVM probe guest " + name_);
+    virDomainFree(d);
+    return {};
+  }
+
+  ProbeObservation observe() override {
+    ProbeObservation seen;
+    VirDomain d(virDomainLookupByName(conn_, name_.c_str()));
+    int st = VIR_DOMAIN_NOSTATE, reason = 0;
+    seen.ended = !d || virDomainGetState(d.get(), &st, &reason, 0) != 0 || st == VIR_DOMAIN_SHUTOFF ||
+                 st == VIR_DOMAIN_CRASHED;
+    std::ifstream in(log_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    seen.console = ss.str();
+    return seen;
+  }
+
+  void stop() override {
+    if (VirDomain d{virDomainLookupByName(conn_, name_.c_str())}) virDomainDestroy(d.get());
+    if (!VirDomain(virDomainLookupByName(conn_, name_.c_str())))
+      state_.forget({kLibvirtDomainKind, name_, ""});
+  }
+
+ private:
+  virConnectPtr conn_;
+  LabState& state_;
+  fs::path kernel_;
+  std::string name_;
+  fs::path log_;
+};
+
+class LibvirtProvider : public Provider {
+ public:
+  LibvirtProvider(const Lab& lab, LabState& state, LibvirtProviderOptions options)
+      : lab_(lab), state_(state), options_(std::move(options)) {
+    silence_libvirt_errors();
+    if (options_.home.empty()) options_.home = dcslab_home();
+  }
+
+  std::string kind() const override { return "libvirt"; }
+
+  std::string nic_match(const Node& node) const override {
+    return "MACAddress=" + libvirt_node_mac(lab_, node);
+  }
+
+  fs::path console_log(const std::string& node) const override {
+    return state_.node_dir(node) / "console.log";
+  }
+
+  Expected<void> up(const UpRequest& request, Progress& progress) override {
+    if (!request.image) return Failure::error("libvirt provider: no image given to up()");
+    const Image& image = *request.image;
+    std::string uri = current_uri();
+    if (state_.get("isolated") == "1") {
+      auto private_uri = ensure_private_libvirtd(state_, progress, clock());
+      if (!private_uri) return private_uri.error();
+      uri = *private_uri;
+    }
+    auto conn = libvirt_connect(uri);
+    if (!conn) return conn.error();
+    virConnectPtr c = conn->get();
+
+    auto accel = choose(c, image, progress);
+    if (!accel) return accel.error();
+    const bool kvm = *accel;
+
+    auto pool = ensure_pool(c, progress);
+    if (!pool) return pool.error();
+    DCSLAB_TRY(ensure_network(c, progress));
+
+    auto capacity = qcow2_virtual_size(image.disk);
+    if (!capacity) return capacity.error();
+    for (const auto& node : lab_.nodes) {
+      const auto identity = request.identity.find(node.name);
+      if (identity == request.identity.end())
+        return Failure::error("libvirt provider: no identity.tar for " + node.name);
+      auto overlay = ensure_overlay(c, pool->get(), node, *capacity, image.disk, progress);
+      if (!overlay) return overlay.error();
+      const DomainSpec spec =
+          node_domain_spec(lab_, node, kvm, image.kernel, image.initrd, image.kernel_cmdline(),
+                           *overlay, identity->second, console_log(node.name));
+      DCSLAB_TRY(ensure_domain(c, spec, progress));
+    }
+    return {};
+  }
+
+  Expected<std::vector<NodeStatus>> status() override {
+    auto conn = libvirt_connect(current_uri());
+    if (!conn) return conn.error();
+    std::vector<NodeStatus> out;
+    for (const auto& node : lab_.nodes) {
+      const std::string name = libvirt_domain_name(lab_, node);
+      VirDomain d(virDomainLookupByName(conn->get(), name.c_str()));
+      if (!d) {
+        out.push_back({node.name, "missing", name});
+        continue;
+      }
+      int st = VIR_DOMAIN_NOSTATE, reason = 0;
+      if (virDomainGetState(d.get(), &st, &reason, 0) != 0)
+        return libvirt_failure("reading the state of " + name);
+      out.push_back({node.name, state_name(st), name});
+    }
+    return out;
+  }
+
+  Expected<void> down(Progress& progress) override {
+    std::vector<Resource> mine;
+    for (const auto& r : state_.resources())
+      if (is_ours(r.kind)) mine.push_back(r);
+    if (mine.empty()) return {};
+    std::reverse(mine.begin(), mine.end());  // newest first
+
+    VirConnect conn;
+    const bool needs_libvirt = std::any_of(mine.begin(), mine.end(), [](const Resource& r) {
+      return r.kind != kPrivateLibvirtdKind;
+    });
+    if (needs_libvirt) {
+      auto c = libvirt_connect(current_uri());
+      if (!c && state_.has(kPrivateLibvirtdKind, "dcslab-" + lab_.name + "-libvirtd")) {
+        // The private daemon died (a crash, a killed run) but its QEMU processes and
+        // definitions may not have: start it again so it finds them, then remove them.
+        auto uri = ensure_private_libvirtd(state_, progress, clock());
+        if (!uri) return uri.error();
+        c = libvirt_connect(*uri);
+      }
+      if (!c) return Failure::refused(c.error().message + "; cannot remove the lab's libvirt resources");
+      conn = std::move(*c);
+    }
+
+    std::optional<Failure> first;
+    for (const auto& r : mine) {
+      Expected<void> done;
+      if (r.kind == kLibvirtDomainKind) {
+        done = remove_domain(conn.get(), r, progress);
+      } else if (r.kind == kLibvirtVolumeKind) {
+        done = remove_volume(conn.get(), r, progress);
+      } else if (r.kind == kLibvirtPoolKind) {
+        done = remove_pool(conn.get(), r, progress);
+      } else if (r.kind == kLibvirtNetworkKind) {
+        done = remove_network(conn.get(), r, progress);
+      } else if (r.kind == kPrivateLibvirtdKind) {
+        // Never stop the daemon while something it runs is left: its QEMU processes
+        // would be orphaned with nothing to remove them.
+        if (first) break;
+        conn.reset();
+        progress.phase("stopping the private libvirtd");
+        done = stop_private_libvirtd(state_, r, clock());
+      }
+      if (!done && !first) first = done.error();
+    }
+    if (first) return *first;
+    return {};
+  }
+
+ private:
+  Clock& clock() { return options_.clock ? *options_.clock : RealClock::instance(); }
+
+  std::string current_uri() const {
+    if (auto fact = state_.get("libvirt_uri"); !fact.empty()) return fact;
+    if (!options_.uri.empty()) return options_.uri;
+    return lab_.provider.uri;
+  }
+
+  Expected<bool> choose(virConnectPtr c, const Image& image, Progress& progress) {
+    AccelInputs in;
+    in.requested = lab_.provider.accel;
+    in.kvm_device = fs::exists("/dev/kvm");
+    in.cache_file = probe_cache_file(options_.home);
+    in.boot_id = current_boot_id();
+    in.probe = [&] {
+      progress.phase("probing KVM with a test guest (at most 10 s; cached until reboot)");
+      LibvirtProbeGuest guest(c, state_, image.kernel);
+      ProbeResult r = run_kvm_probe(guest, clock());
+      progress.done("KVM probe: " + r.detail);
+      return r;
+    };
+    auto choice = choose_accel(in);
+    if (!choice) return choice.error();
+    if (!choice->warning.empty()) progress.done("warning: " + choice->warning);
+    state_.set("accel", choice->kvm ? "kvm" : "tcg");
+    return choice->kvm;
+  }
+
+  // A libvirt object with our name that the ledger does not know is someone else's (or a
+  // lab whose state was deleted): never adopt it silently.
+  Failure not_ours(const std::string& what, const std::string& name) const {
+    return Failure::refused(what + " " + name + " exists but is not in lab " + lab_.name +
+                            "'s ledger (" + (state_.dir() / "resources.json").string() +
+                            "); remove it or rename the lab");
+  }
+
+  Expected<VirPool> ensure_pool(virConnectPtr c, Progress& progress) {
+    const std::string name = libvirt_pool_name(lab_);
+    const fs::path dir = state_.dir() / "pool";
+    VirPool pool(virStoragePoolLookupByName(c, name.c_str()));
+    if (pool && !state_.has(kLibvirtPoolKind, name)) return not_ours("storage pool", name);
+    if (!pool) {
+      progress.phase("creating storage pool " + name + " (" + dir.string() + ")");
+      state_.record({kLibvirtPoolKind, name, dir.string()});
+      pool.reset(virStoragePoolDefineXML(c, pool_xml(name, dir).c_str(), 0));
+      if (!pool) return libvirt_failure("defining storage pool " + name);
+      if (virStoragePoolBuild(pool.get(), 0) != 0)
+        return libvirt_failure("building storage pool " + name);
+    }
+    if (virStoragePoolIsActive(pool.get()) != 1 && virStoragePoolCreate(pool.get(), 0) != 0)
+      return libvirt_failure("starting storage pool " + name);
+    return pool;
+  }
+
+  Expected<void> ensure_network(virConnectPtr c, Progress& progress) {
+    const std::string name = libvirt_network_name(lab_);
+    VirNetwork net(virNetworkLookupByName(c, name.c_str()));
+    if (net && !state_.has(kLibvirtNetworkKind, name)) return not_ours("network", name);
+    if (!net) {
+      progress.phase("creating network " + name + " (bridge " + libvirt_bridge_name(lab_) +
+                     ", host " + lab_.network.host.str() + ", no DHCP, no NAT)");
+      state_.record({kLibvirtNetworkKind, name, libvirt_bridge_name(lab_)});
+      net.reset(virNetworkDefineXML(c, network_xml(lab_).c_str()));
+      if (!net) return libvirt_failure("defining network " + name);
+    }
+    if (virNetworkIsActive(net.get()) != 1 && virNetworkCreate(net.get()) != 0)
+      return libvirt_failure("starting network " + name);
+    return {};
+  }
+
+  Expected<fs::path> ensure_overlay(virConnectPtr, virStoragePoolPtr pool, const Node& node,
+                                    uint64_t capacity, const fs::path& backing,
+                                    Progress& progress) {
+    const std::string vol_name = libvirt_volume_name(node);
+    const std::string key = libvirt_pool_name(lab_) + "/" + vol_name;
+    VirVol vol(virStorageVolLookupByName(pool, vol_name.c_str()));
+    if (vol && !state_.has(kLibvirtVolumeKind, key)) return not_ours("volume", key);
+    if (!vol) {
+      progress.phase("creating overlay " + vol_name + " over " + backing.string());
+      state_.record({kLibvirtVolumeKind, key, libvirt_pool_name(lab_)});
+      vol.reset(virStorageVolCreateXML(pool, overlay_volume_xml(vol_name, capacity, backing).c_str(), 0));
+      if (!vol) return libvirt_failure("creating volume " + key);
+    }
+    VirChars path(virStorageVolGetPath(vol.get()));
+    if (!path) return libvirt_failure("reading the path of volume " + key);
+    return fs::path(path.get());
+  }
+
+  Expected<void> ensure_domain(virConnectPtr c, const DomainSpec& spec, Progress& progress) {
+    VirDomain dom(virDomainLookupByName(c, spec.name.c_str()));
+    if (dom && !state_.has(kLibvirtDomainKind, spec.name)) {
+      if (metadata_lab(dom.get()) != lab_.name) return not_ours("domain", spec.name);
+      // Ours by its metadata (the ledger was lost): adopt it so down removes it.
+      state_.record({kLibvirtDomainKind, spec.name, spec.node});
+    }
+    if (!dom) {
+      std::error_code ec;
+      fs::create_directories(spec.console_log.parent_path(), ec);
+      progress.phase("defining domain " + spec.name + (spec.kvm ? " (KVM)" : " (TCG)"));
+      state_.record({kLibvirtDomainKind, spec.name, spec.node});
+      dom.reset(virDomainDefineXML(c, domain_xml(spec).c_str()));
+      if (!dom) return libvirt_failure("defining domain " + spec.name);
+    }
+    int st = VIR_DOMAIN_NOSTATE, reason = 0;
+    if (virDomainGetState(dom.get(), &st, &reason, 0) != 0)
+      return libvirt_failure("reading the state of " + spec.name);
+    if (st == VIR_DOMAIN_SHUTOFF || st == VIR_DOMAIN_CRASHED) {
+      progress.phase("starting " + spec.name);
+      if (virDomainCreate(dom.get()) != 0) return libvirt_failure("starting domain " + spec.name);
+    }
+    return {};  // running or paused: left alone
+  }
+
+  Expected<void> remove_domain(virConnectPtr c, const Resource& r, Progress& progress) {
+    VirDomain d(virDomainLookupByName(c, r.name.c_str()));
+    if (!d) {
+      if (libvirt_last_code() != VIR_ERR_NO_DOMAIN) return libvirt_failure("looking up " + r.name);
+    } else {
+      progress.phase("removing domain " + r.name);
+      if (virDomainIsActive(d.get()) == 1 && virDomainDestroy(d.get()) != 0 &&
+          virDomainIsActive(d.get()) == 1)
+        return libvirt_failure("stopping domain " + r.name);
+      if (virDomainIsPersistent(d.get()) == 1 && virDomainUndefine(d.get()) != 0)
+        return libvirt_failure("undefining domain " + r.name);
+    }
+    state_.forget(r);
+    return {};
+  }
+
+  Expected<void> remove_volume(virConnectPtr c, const Resource& r, Progress& progress) {
+    VirPool pool(virStoragePoolLookupByName(c, r.data.c_str()));
+    if (pool) {
+      // Volumes of an inactive pool are invisible to libvirt: start the pool first.
+      if (virStoragePoolIsActive(pool.get()) != 1) virStoragePoolCreate(pool.get(), 0);
+      const std::string vol_name = r.name.substr(r.name.find('/') + 1);
+      VirVol vol(virStorageVolLookupByName(pool.get(), vol_name.c_str()));
+      if (vol) {
+        progress.phase("deleting volume " + r.name);
+        if (virStorageVolDelete(vol.get(), 0) != 0) return libvirt_failure("deleting volume " + r.name);
+      }
+    } else if (libvirt_last_code() != VIR_ERR_NO_STORAGE_POOL) {
+      return libvirt_failure("looking up storage pool " + r.data);
+    }
+    state_.forget(r);
+    return {};
+  }
+
+  Expected<void> remove_pool(virConnectPtr c, const Resource& r, Progress& progress) {
+    VirPool pool(virStoragePoolLookupByName(c, r.name.c_str()));
+    if (pool) {
+      progress.phase("removing storage pool " + r.name);
+      if (virStoragePoolIsActive(pool.get()) == 1 && virStoragePoolDestroy(pool.get()) != 0)
+        return libvirt_failure("stopping storage pool " + r.name);
+      // Removes the (now empty) folder; a driver without it leaves the folder to us.
+      virStoragePoolDelete(pool.get(), 0);
+      if (virStoragePoolUndefine(pool.get()) != 0)
+        return libvirt_failure("undefining storage pool " + r.name);
+    } else if (libvirt_last_code() != VIR_ERR_NO_STORAGE_POOL) {
+      return libvirt_failure("looking up storage pool " + r.name);
+    }
+    // Only ever our own folder under the lab's state, and only if empty.
+    std::error_code ec;
+    if (!r.data.empty() && fs::path(r.data).parent_path() == state_.dir()) fs::remove(r.data, ec);
+    state_.forget(r);
+    return {};
+  }
+
+  Expected<void> remove_network(virConnectPtr c, const Resource& r, Progress& progress) {
+    VirNetwork net(virNetworkLookupByName(c, r.name.c_str()));
+    if (net) {
+      progress.phase("removing network " + r.name);
+      if (virNetworkIsActive(net.get()) == 1 && virNetworkDestroy(net.get()) != 0)
+        return libvirt_failure("stopping network " + r.name);
+      if (virNetworkIsPersistent(net.get()) == 1 && virNetworkUndefine(net.get()) != 0)
+        return libvirt_failure("undefining network " + r.name);
+    } else if (libvirt_last_code() != VIR_ERR_NO_NETWORK) {
+      return libvirt_failure("looking up network " + r.name);
+    }
+    state_.forget(r);
+    return {};
+  }
+
+  const Lab& lab_;
+  LabState& state_;
+  LibvirtProviderOptions options_;
+};
+
+}  // namespace
+
+std::unique_ptr<Provider> make_libvirt_provider(const Lab& lab, LabState& state) {
+  return make_libvirt_provider(lab, state, {});
+}
+
+std::unique_ptr<Provider> make_libvirt_provider(const Lab& lab, LabState& state,
+                                                LibvirtProviderOptions options) {
+  return std::make_unique<LibvirtProvider>(lab, state, std::move(options));
+}
+
+}  // namespace dcslab

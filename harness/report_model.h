@@ -1,0 +1,77 @@
+// What a run observed, as the reporters see it. Everything here has already passed
+// through the Redactor (runner.cc's record()), so reporters write it as it is.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace dcslab {
+
+struct NodeResult {
+  std::string node;
+  std::string user;
+  std::string command;        // as run: templates expanded (a description for put/get/...)
+  std::string input;          // put: the content written
+  int exit_status = -1;
+  std::string out;
+  std::string err;
+  bool passed = false;
+  int attempts = 0;
+  double seconds = 0;
+  std::vector<std::string> failures;  // "exit: expected 0, observed 1", "stdout: ..."
+  std::string error;                  // the transport failed ("timed out after 30 s ...")
+  std::vector<std::pair<std::string, std::string>> diagnostics;  // on failure: file -> text
+};
+
+struct StepResult {
+  int index = 0;              // 1-based
+  std::string name;           // templates expanded with the first node
+  std::string action;         // run, put, ...
+  std::string expected;       // human summary of the expectation
+  std::vector<NodeResult> nodes;
+  bool passed = false;
+};
+
+struct ScenarioResult {
+  std::string name;
+  std::string description;
+  std::string file;
+  std::string lab;
+  std::string started_at;     // ISO 8601, UTC
+  std::vector<StepResult> steps;
+  std::vector<std::string> not_run;  // steps skipped after a failure
+  std::string error;          // the scenario could not run (a required one failed, ...)
+  bool infrastructure_failed = false;  // a node could not be reached: exit status 3
+  bool passed = false;
+  double seconds = 0;
+};
+
+struct RunReport {
+  std::string lab;
+  std::string started_at;
+  std::vector<ScenarioResult> scenarios;
+  double seconds = 0;
+  bool infrastructure_failed() const {
+    for (const auto& s : scenarios)
+      if (s.infrastructure_failed) return true;
+    return false;
+  }
+  int failed() const {
+    int n = 0;
+    for (const auto& s : scenarios) n += s.passed ? 0 : 1;
+    return n;
+  }
+};
+
+// Reporters see a run as it happens (console) or at its end (files).
+class Reporter {
+ public:
+  virtual ~Reporter() = default;
+  virtual void scenario_started(const ScenarioResult&) {}
+  virtual void step_finished(const ScenarioResult&, const StepResult&) {}
+  virtual void scenario_finished(const ScenarioResult&) {}
+  virtual void run_finished(const RunReport&) {}
+};
+
+}  // namespace dcslab

@@ -1,0 +1,38 @@
+// `dcslab run [OPTIONS] [SCENARIO|DIR]...`: loads and checks every scenario (and what it
+// requires) before anything boots, brings the lab up through LabControl, runs the
+// scenarios, and writes the reports.
+//
+// Exit status: 0 all passed; 1 a step failed; 2 bad input (a scenario or lab file,
+// an argument: one "file:line:col: key: message" on stderr, nothing booted);
+// 3 infrastructure failure (the lab could not come up, a node could not be reached).
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "clock.h"
+#include "lab_control.h"
+#include "progress.h"
+
+namespace dcslab {
+
+extern const char* const kRunUsage;
+
+// Where run_command writes and how it waits; the default is the console and real time.
+struct RunEnv {
+  std::ostream& out;    // step lines, summaries, --list
+  std::ostream& err;    // "dcslab: <error>"
+  Progress& progress;   // lab bring-up and live waiting lines
+  Clock& clock;
+};
+
+// The entry point for main.cc: `args` are the words after "run" (main's global --lab
+// may be forwarded as "--lab FILE"). `make_lab_control` is called once, with the lab
+// the selected scenarios use, and only after all of them loaded without error.
+// Never throws for bad input: prints it and returns 2.
+int run_command(const std::vector<std::string>& args, const LabControlFactory& make_lab_control);
+int run_command(const std::vector<std::string>& args, const LabControlFactory& make_lab_control,
+                const RunEnv& env);
+
+}  // namespace dcslab

@@ -1,0 +1,641 @@
+#include "scenario.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "error.h"
+
+namespace fs = std::filesystem;
+
+namespace dcslab {
+
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& text) {
+  static const std::regex part(R"((\d{1,7})(ms|s|m|h))");
+  if (text.empty()) return std::nullopt;
+  std::chrono::milliseconds total{0};
+  auto it = std::sregex_iterator(text.begin(), text.end(), part);
+  std::size_t consumed = 0;
+  for (; it != std::sregex_iterator(); ++it) {
+    if (static_cast<std::size_t>(it->position()) != consumed) return std::nullopt;
+    consumed += it->length();
+    const long long n = std::stoll((*it)[1]);
+    const std::string unit = (*it)[2];
+    if (unit == "ms") total += std::chrono::milliseconds(n);
+    else if (unit == "s") total += std::chrono::seconds(n);
+    else if (unit == "m") total += std::chrono::minutes(n);
+    else total += std::chrono::hours(n);
+  }
+  if (consumed != text.size()) return std::nullopt;
+  return total;
+}
+
+std::string format_duration(std::chrono::milliseconds d) {
+  const auto ms = d.count();
+  if (ms % 3600000 == 0 && ms) return std::to_string(ms / 3600000) + "h";
+  if (ms % 60000 == 0 && ms) return std::to_string(ms / 60000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+const char* action_name(Action a) {
+  switch (a) {
+    case Action::Run: return "run";
+    case Action::Put: return "put";
+    case Action::Get: return "get";
+    case Action::WaitForPort: return "wait_for_port";
+    case Action::WaitForUnit: return "wait_for_unit";
+    case Action::Reboot: return "reboot";
+    case Action::Relogin: return "relogin";
+  }
+  return "?";
+}
+
+namespace {
+
+const std::vector<std::string> kActions = {"run",           "put",           "get",
+                                           "wait_for_port", "wait_for_unit", "reboot",
+                                           "relogin"};
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+std::string kind(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Scalar: return "\"" + n.Scalar() + "\"";
+    case YAML::NodeType::Null: return "nothing";
+    default: return "an undefined value";
+  }
+}
+
+std::string join_key(const std::string& a, const std::string& b) {
+  return a.empty() ? b : a + "." + b;
+}
+
+// Reads a scenario document; every error names file:line:column and the key path.
+// Positions of templates inside a scalar are exact for single-line and literal (|)
+// scalars, which is where commands live.
+class Reader {
+ public:
+  Reader(fs::path file, const std::string& text) : file_(std::move(file)) {
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) lines_.push_back(line);
+  }
+
+  const fs::path& file() const { return file_; }
+
+  std::string where(const YAML::Node& at, std::size_t offset = std::string::npos) const {
+    const auto m = at.Mark();
+    std::ostringstream s;
+    s << file_.string();
+    if (m.line < 0) return s.str();
+    int line = m.line, col = m.column;
+    if (offset != std::string::npos && at.IsScalar()) refine(at, offset, &line, &col);
+    s << ':' << line + 1 << ':' << col + 1;
+    return s.str();
+  }
+
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& key, const std::string& what,
+                         std::size_t offset = std::string::npos) const {
+    throw BadInput(where(at, offset) + ": " + key + ": " + what);
+  }
+
+  void expect_map(const YAML::Node& map, const std::string& key,
+                  const std::vector<std::string>& allowed) const {
+    if (!map.IsMap()) fail(map, key, "expected a mapping, found " + kind(map));
+    for (const auto& kv : map) {
+      if (!kv.first.IsScalar()) fail(kv.first, key, "keys must be strings");
+      const auto k = kv.first.Scalar();
+      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
+        fail(kv.first, join_key(key, k), "unknown key (valid: " + join(allowed) + ")");
+    }
+  }
+
+  std::string scalar(const YAML::Node& v, const std::string& key,
+                     const std::string& expected = "a string") const {
+    if (!v.IsScalar()) fail(v, key, "expected " + expected + ", found " + kind(v));
+    return v.Scalar();
+  }
+
+  std::vector<YAML::Node> scalar_or_list(const YAML::Node& v, const std::string& key) const {
+    std::vector<YAML::Node> items;
+    if (v.IsScalar()) {
+      items.push_back(v);
+    } else if (v.IsSequence()) {
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        if (!v[i].IsScalar())
+          fail(v[i], key + "[" + std::to_string(i) + "]",
+               "expected a string, found " + kind(v[i]));
+        items.push_back(v[i]);
+      }
+    } else {
+      fail(v, key, "expected a string or a list of strings, found " + kind(v));
+    }
+    return items;
+  }
+
+  int integer(const YAML::Node& v, const std::string& key, int min, int max) const {
+    const std::string s = scalar(v, key, "an integer");
+    if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
+      fail(v, key, "expected an integer, found \"" + s + "\"");
+    const int n = std::stoi(s);
+    if (n < min || n > max)
+      fail(v, key, std::to_string(n) + " is out of range " + std::to_string(min) + ".." +
+                       std::to_string(max));
+    return n;
+  }
+
+  bool boolean(const YAML::Node& v, const std::string& key) const {
+    const std::string s = scalar(v, key, "true or false");
+    if (s == "true" || s == "yes") return true;
+    if (s == "false" || s == "no") return false;
+    fail(v, key, "expected true or false, found \"" + s + "\"");
+  }
+
+  std::chrono::milliseconds duration(const YAML::Node& v, const std::string& key) const {
+    const std::string s = scalar(v, key, "a duration");
+    auto d = parse_duration(s);
+    if (!d || d->count() == 0)
+      fail(v, key, "\"" + s + "\" is not a duration (valid: e.g. 500ms, 30s, 2m, 1h, 1m30s)");
+    return *d;
+  }
+
+  // A string whose templates must all be known in `scope`.
+  std::string tmpl(const YAML::Node& v, const std::string& key, const TemplateScope& scope) const {
+    const std::string s = scalar(v, key);
+    std::size_t offset = 0;
+    if (auto err = check_templates(s, scope, &offset)) fail(v, key, *err, offset);
+    return s;
+  }
+
+ private:
+  // Moves (line, col) from the scalar's start to `offset` inside it.
+  void refine(const YAML::Node& at, std::size_t offset, int* line, int* col) const {
+    const std::string& value = at.Scalar();
+    if (*line >= static_cast<int>(lines_.size())) return;
+    const std::string& src = lines_[*line];
+    const char first = *col < static_cast<int>(src.size()) ? src[*col] : '\0';
+    const std::string before = value.substr(0, std::min(offset, value.size()));
+    const auto newlines = std::count(before.begin(), before.end(), '\n');
+    if (first == '|') {
+      // Literal block: content lines are source lines minus the block's indentation.
+      int l = *line + 1;
+      while (l < static_cast<int>(lines_.size()) &&
+             lines_[l].find_first_not_of(' ') == std::string::npos)
+        ++l;
+      if (l >= static_cast<int>(lines_.size())) return;
+      const auto indent = static_cast<int>(lines_[l].find_first_not_of(' '));
+      const auto last_nl = before.rfind('\n');
+      *line = *line + 1 + static_cast<int>(newlines);
+      *col = indent + static_cast<int>(last_nl == std::string::npos ? offset
+                                                                    : offset - last_nl - 1);
+      return;
+    }
+    if (newlines != 0 || first == '>') return;  // folded: the start is the best we know
+    const int quote = (first == '"' || first == '\'') ? 1 : 0;
+    *col += quote + static_cast<int>(offset);
+  }
+
+  fs::path file_;
+  std::vector<std::string> lines_;
+};
+
+bool valid_identifier(const std::string& s) {
+  static const std::regex re(R"([A-Za-z_][A-Za-z0-9_-]*)");
+  return std::regex_match(s, re);
+}
+
+bool valid_user(const std::string& s) {
+  static const std::regex re(R"([a-z_][a-z0-9_-]{0,31})");
+  return std::regex_match(s, re);
+}
+
+class Parser {
+ public:
+  Parser(const Reader& r, Scenario& sc) : r_(r), sc_(sc) {}
+
+  void top(const YAML::Node& root, const LabResolver& resolve_lab) {
+    if (!root.IsMap()) r_.fail(root, "(top level)", "expected a mapping with name and steps");
+    r_.expect_map(root, "", {"name", "description", "lab", "requires", "tags", "vars",
+                             "secrets", "steps"});
+    sc_.name = sc_.file.stem().string();
+    if (const YAML::Node n = root["name"]) {
+      sc_.name = r_.scalar(n, "name");
+      static const std::regex re(R"([A-Za-z0-9][A-Za-z0-9._-]{0,63})");
+      if (!std::regex_match(sc_.name, re))
+        r_.fail(n, "name", "\"" + sc_.name + "\" must be letters, digits, '.', '_' and '-'");
+    }
+    if (const YAML::Node d = root["description"]) sc_.description = r_.scalar(d, "description");
+
+    std::string lab_value;
+    const YAML::Node lab_node = root["lab"];
+    if (lab_node) lab_value = r_.scalar(lab_node, "lab");
+    try {
+      auto [lab, path] = resolve_lab(lab_value);
+      sc_.lab = std::move(lab);
+      sc_.lab_file = std::move(path);
+    } catch (const BadInput& e) {
+      if (!lab_node) throw;
+      r_.fail(lab_node, "lab", e.what());
+    }
+
+    if (const YAML::Node req = root["requires"]) {
+      const auto items = r_.scalar_or_list(req, "requires");
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        std::string v = items[i].Scalar();
+        const std::string key = "requires[" + std::to_string(i) + "]";
+        const bool is_file = v.find('/') != std::string::npos || v.ends_with(".yaml") ||
+                             v.ends_with(".yml");
+        if (is_file) {
+          fs::path p = v;
+          if (p.is_relative()) p = sc_.file.parent_path() / p;
+          if (!fs::exists(p)) r_.fail(items[i], key, "no such scenario file " + p.string());
+          v = fs::absolute(p).lexically_normal().string();
+        }
+        sc_.requires_.push_back(v);
+        sc_.requires_at.push_back(r_.where(items[i]) + ": " + key);
+      }
+    }
+    if (const YAML::Node t = root["tags"])
+      for (const auto& item : r_.scalar_or_list(t, "tags")) sc_.tags.push_back(item.Scalar());
+
+    // Names first: templates anywhere may refer to any var or secret.
+    if (const YAML::Node s = root["secrets"]) secrets(s);
+    if (const YAML::Node v = root["vars"]) {
+      if (!v.IsMap()) r_.fail(v, "vars", "expected a mapping of name: value, found " + kind(v));
+      for (const auto& kv : v) {
+        const std::string name = r_.scalar(kv.first, "vars");
+        if (!valid_identifier(name))
+          r_.fail(kv.first, "vars." + name, "not a valid name (letters, digits, '_', '-')");
+        scope_.vars.push_back(name);
+      }
+    }
+    scope_.lab = &sc_.lab;
+    if (const YAML::Node v = root["vars"]) {
+      TemplateScope inner = scope_;
+      inner.allow_vars = false;
+      for (const auto& kv : v) {
+        const std::string name = kv.first.Scalar();
+        sc_.vars[name] = r_.tmpl(kv.second, "vars." + name, inner);
+      }
+    }
+
+    const YAML::Node steps = root["steps"];
+    if (!steps) r_.fail(root, "steps", "missing (required)");
+    if (!steps.IsSequence() || steps.size() == 0)
+      r_.fail(steps, "steps", "expected a non-empty list of steps, found " + kind(steps));
+    for (std::size_t i = 0; i < steps.size(); ++i)
+      sc_.steps.push_back(step(steps[i], "steps[" + std::to_string(i) + "]"));
+  }
+
+ private:
+  void secrets(const YAML::Node& s) {
+    if (!s.IsMap()) r_.fail(s, "secrets", "expected a mapping of name: {generate: N} | {env: VAR}");
+    for (const auto& kv : s) {
+      const std::string name = r_.scalar(kv.first, "secrets");
+      const std::string key = "secrets." + name;
+      if (!valid_identifier(name))
+        r_.fail(kv.first, key, "not a valid name (letters, digits, '_', '-')");
+      r_.expect_map(kv.second, key, {"generate", "env"});
+      SecretSpec spec;
+      spec.name = name;
+      if (kv.second["generate"] && kv.second["env"])
+        r_.fail(kv.second, key, "give one of generate, env (not both)");
+      if (const YAML::Node g = kv.second["generate"])
+        spec.generate = r_.integer(g, key + ".generate", 8, 4096);
+      else if (const YAML::Node e = kv.second["env"])
+        spec.env = r_.scalar(e, key + ".env");
+      else
+        r_.fail(kv.second, key, "give one of generate, env (valid: generate, env)");
+      sc_.secrets.push_back(spec);
+      scope_.secrets.push_back(name);
+    }
+  }
+
+  std::vector<std::string> on(const YAML::Node& v, const std::string& key) {
+    std::vector<std::string> valid = {"all"};
+    for (const auto& n : sc_.lab.node_names()) valid.push_back(n);
+    if (v.IsScalar() && v.Scalar() == "all") return sc_.lab.node_names();
+    std::vector<std::string> nodes;
+    const auto items = r_.scalar_or_list(v, key);
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const std::string name = items[i].Scalar();
+      const std::string k = v.IsSequence() ? key + "[" + std::to_string(i) + "]" : key;
+      if (!sc_.lab.find_node(name))
+        r_.fail(items[i], k, "unknown node \"" + name + "\" (valid: " + join(valid) + ")");
+      if (std::find(nodes.begin(), nodes.end(), name) != nodes.end())
+        r_.fail(items[i], k, "node \"" + name + "\" is listed twice");
+      nodes.push_back(name);
+    }
+    if (nodes.empty()) r_.fail(v, key, "no nodes (valid: " + join(valid) + ")");
+    return nodes;
+  }
+
+  void matchers(const YAML::Node& m, const std::string& key, std::vector<TextMatcher>* out,
+                const std::vector<std::string>& extra_keys = {}) {
+    if (!m.IsMap()) r_.fail(m, key, "expected a mapping of matchers, found " + kind(m));
+    for (const auto& kv : m) {
+      const std::string k = r_.scalar(kv.first, key);
+      if (std::find(extra_keys.begin(), extra_keys.end(), k) != extra_keys.end()) continue;
+      const std::string mk = join_key(key, k);
+      TextMatcher proto;
+      if (!parse_matcher_key(k, &proto.kind, &proto.negate)) {
+        auto valid = extra_keys;
+        for (const auto& x : matcher_keys()) valid.push_back(x);
+        r_.fail(kv.first, mk, "unknown key (valid: " + join(valid) + ")");
+      }
+      const YAML::Node& v = kv.second;
+      switch (proto.kind) {
+        case TextMatcher::Kind::Lines: {
+          if (!v.IsSequence()) r_.fail(v, mk, "expected a list of lines, found " + kind(v));
+          TextMatcher t = proto;
+          for (std::size_t i = 0; i < v.size(); ++i)
+            t.lines.push_back(r_.tmpl(v[i], mk + "[" + std::to_string(i) + "]", scope_));
+          out->push_back(std::move(t));
+          break;
+        }
+        case TextMatcher::Kind::Json: {
+          if (!v.IsMap()) r_.fail(v, mk, "expected a mapping of path: value, found " + kind(v));
+          TextMatcher t = proto;
+          for (const auto& pv : v) {
+            const std::string path = r_.scalar(pv.first, mk);
+            t.json.emplace_back(path, r_.tmpl(pv.second, mk + "." + path, scope_));
+          }
+          out->push_back(std::move(t));
+          break;
+        }
+        default: {
+          const auto items = r_.scalar_or_list(v, mk);
+          for (std::size_t i = 0; i < items.size(); ++i) {
+            const std::string ik = v.IsSequence() ? mk + "[" + std::to_string(i) + "]" : mk;
+            TextMatcher t = proto;
+            t.text = r_.tmpl(items[i], ik, scope_);
+            if (t.kind == TextMatcher::Kind::Matches) check_regex(items[i], ik, t.text);
+            out->push_back(std::move(t));
+          }
+        }
+      }
+    }
+  }
+
+  // Compiled now, with every template blanked to a literal, so a broken regex is an
+  // error at load; at run time the expanded values are regex-escaped.
+  void check_regex(const YAML::Node& at, const std::string& key, const std::string& text) {
+    std::string blanked;
+    std::size_t pos = 0;
+    for (const auto& ref : find_templates(text, nullptr, nullptr)) {
+      blanked += text.substr(pos, ref.offset - pos) + "x";
+      pos = ref.offset + ref.length;
+    }
+    blanked += text.substr(pos);
+    try {
+      std::regex re(blanked, std::regex::ECMAScript | std::regex::multiline);
+    } catch (const std::regex_error& e) {
+      r_.fail(at, key, "invalid regular expression /" + text + "/: " + e.what());
+    }
+  }
+
+  void expectation(const YAML::Node& e, const std::string& key, Expectation* out) {
+    r_.expect_map(e, key, {"exit", "stdout", "stderr"});
+    if (const YAML::Node x = e["exit"]) {
+      const std::string s = r_.scalar(x, key + ".exit", "an exit status");
+      if (s == "nonzero") out->exit.kind = ExitExpect::Kind::Nonzero;
+      else if (s == "any") out->exit.kind = ExitExpect::Kind::Any;
+      else if (!s.empty() && s.size() <= 3 && s.find_first_not_of("0123456789") == std::string::npos &&
+               std::stoi(s) <= 255)
+        out->exit.code = std::stoi(s);
+      else
+        r_.fail(x, key + ".exit", "\"" + s + "\" is not an exit status (valid: 0..255, nonzero, any)");
+    }
+    if (const YAML::Node o = e["stdout"]) matchers(o, key + ".stdout", &out->out);
+    if (const YAML::Node o = e["stderr"]) matchers(o, key + ".stderr", &out->err);
+  }
+
+  Step step(const YAML::Node& s, const std::string& key) {
+    r_.expect_map(s, key, {"name", "on", "as", "run", "put", "get", "wait_for_port",
+                           "wait_for_unit", "reboot", "relogin", "env", "stdin", "prompts",
+                           "pty", "timeout", "until", "expect"});
+    Step st;
+    st.line = s.Mark().line + 1;
+    // Exactly one action, so a reader knows what a step does at a glance.
+    std::vector<std::pair<std::string, YAML::Node>> actions;
+    for (const auto& kv : s) {
+      const std::string k = kv.first.Scalar();
+      if (std::find(kActions.begin(), kActions.end(), k) != kActions.end())
+        actions.emplace_back(k, kv.first);
+    }
+    if (actions.empty())
+      r_.fail(s, key, "no action; a step has exactly one of: " + join(kActions));
+    if (actions.size() > 1)
+      r_.fail(actions[1].second, key + "." + actions[1].first,
+              "a second action (the step already has " + actions[0].first +
+                  "); a step has exactly one of: " + join(kActions));
+    const std::string act = actions[0].first;
+
+    if (const YAML::Node n = s["name"]) st.name = r_.tmpl(n, key + ".name", scope_);
+    const YAML::Node on_node = s["on"];
+    if (!on_node)
+      r_.fail(s, key + ".on", "missing (required: a node, a list of nodes, or all)");
+    st.on = on(on_node, key + ".on");
+    if (const YAML::Node u = s["as"]) {
+      st.user = r_.scalar(u, key + ".as");
+      if (!valid_user(st.user)) r_.fail(u, key + ".as", "\"" + st.user + "\" is not a user name");
+    }
+
+    const YAML::Node a = s[act];
+    const std::string ak = key + "." + act;
+    if (act == "run") {
+      st.action = Action::Run;
+      st.run = r_.tmpl(a, ak, scope_);
+      if (st.name.empty()) st.name = first_line(st.run);
+    } else if (act == "put") {
+      st.action = Action::Put;
+      r_.expect_map(a, ak, {"path", "content", "from", "owner", "group", "mode"});
+      if (!a["path"]) r_.fail(a, ak + ".path", "missing (required)");
+      st.put.path = r_.tmpl(a["path"], ak + ".path", scope_);
+      if (a["content"] && a["from"]) r_.fail(a["from"], ak + ".from", "give content or from, not both");
+      if (const YAML::Node c = a["content"]) {
+        st.put.content = r_.tmpl(c, ak + ".content", scope_);
+      } else if (const YAML::Node f = a["from"]) {
+        fs::path p = r_.scalar(f, ak + ".from");
+        if (p.is_relative()) p = r_.file().parent_path() / p;
+        std::ifstream in(p, std::ios::binary);
+        if (!in) r_.fail(f, ak + ".from", "cannot read " + p.string());
+        std::stringstream buf;
+        buf << in.rdbuf();
+        st.put.content = buf.str();
+        st.put.content_is_template = false;
+      } else {
+        r_.fail(a, ak, "give content or from");
+      }
+      if (const YAML::Node o = a["owner"]) st.put.owner = r_.tmpl(o, ak + ".owner", scope_);
+      if (const YAML::Node g = a["group"]) st.put.group = r_.tmpl(g, ak + ".group", scope_);
+      if (const YAML::Node m = a["mode"]) {
+        const std::string ms = r_.scalar(m, ak + ".mode", "an octal mode");
+        static const std::regex re("0?[0-7]{3,4}");
+        if (!std::regex_match(ms, re) || std::stoi(ms, nullptr, 8) > 07777)
+          r_.fail(m, ak + ".mode", "\"" + ms + "\" is not an octal mode like 0640");
+        st.put.mode = std::stoi(ms, nullptr, 8);
+      }
+      if (st.name.empty()) st.name = "put " + st.put.path;
+    } else if (act == "get") {
+      st.action = Action::Get;
+      if (a.IsScalar()) {
+        st.get_path = r_.tmpl(a, ak, scope_);
+      } else {
+        if (!a.IsMap()) r_.fail(a, ak, "expected a path or {path, <matchers>}, found " + kind(a));
+        if (!a["path"]) r_.fail(a, ak + ".path", "missing (required)");
+        st.get_path = r_.tmpl(a["path"], ak + ".path", scope_);
+        matchers(a, ak, &st.expect.out, {"path"});
+      }
+      if (st.name.empty()) st.name = "get " + st.get_path;
+    } else if (act == "wait_for_port") {
+      st.action = Action::WaitForPort;
+      if (a.IsScalar()) {
+        st.wait.port = r_.integer(a, ak, 1, 65535);
+      } else {
+        r_.expect_map(a, ak, {"port", "host", "timeout"});
+        if (!a["port"]) r_.fail(a, ak + ".port", "missing (required)");
+        st.wait.port = r_.integer(a["port"], ak + ".port", 1, 65535);
+        if (const YAML::Node h = a["host"]) st.wait.host = r_.tmpl(h, ak + ".host", scope_);
+        if (const YAML::Node t = a["timeout"]) st.wait.timeout = r_.duration(t, ak + ".timeout");
+      }
+      if (st.name.empty()) st.name = "wait for port " + std::to_string(st.wait.port);
+    } else if (act == "wait_for_unit") {
+      st.action = Action::WaitForUnit;
+      if (a.IsScalar()) {
+        st.wait.unit = r_.tmpl(a, ak, scope_);
+      } else {
+        r_.expect_map(a, ak, {"unit", "timeout"});
+        if (!a["unit"]) r_.fail(a, ak + ".unit", "missing (required)");
+        st.wait.unit = r_.tmpl(a["unit"], ak + ".unit", scope_);
+        if (const YAML::Node t = a["timeout"]) st.wait.timeout = r_.duration(t, ak + ".timeout");
+      }
+      if (st.name.empty()) st.name = "wait for unit " + st.wait.unit;
+    } else {
+      st.action = act == "reboot" ? Action::Reboot : Action::Relogin;
+      if (!a.IsNull() && !(a.IsScalar() && (a.Scalar() == "true" || a.Scalar() == "yes")))
+        r_.fail(a, ak, "expected true (or nothing), found " + kind(a));
+      if (st.name.empty()) st.name = act;
+    }
+
+    if (const YAML::Node e = s["env"]) {
+      if (!e.IsMap()) r_.fail(e, key + ".env", "expected a mapping of NAME: value, found " + kind(e));
+      for (const auto& kv : e) {
+        const std::string name = r_.scalar(kv.first, key + ".env");
+        static const std::regex re("[A-Za-z_][A-Za-z0-9_]*");
+        if (!std::regex_match(name, re))
+          r_.fail(kv.first, key + ".env." + name, "not a valid environment variable name");
+        st.env.emplace_back(name, r_.tmpl(kv.second, key + ".env." + name, scope_));
+      }
+    }
+    if (const YAML::Node in = s["stdin"]) st.stdin_data = r_.tmpl(in, key + ".stdin", scope_);
+    if (const YAML::Node p = s["prompts"]) {
+      if (!p.IsSequence())
+        r_.fail(p, key + ".prompts", "expected a list of {expect, answer}, found " + kind(p));
+      for (std::size_t i = 0; i < p.size(); ++i) {
+        const std::string pk = key + ".prompts[" + std::to_string(i) + "]";
+        if (!p[i].IsMap())
+          r_.fail(p[i], pk, "expected {expect: PROMPT, answer: TEXT}, found " + kind(p[i]));
+        r_.expect_map(p[i], pk, {"expect", "answer"});
+        if (!p[i]["expect"]) r_.fail(p[i], pk + ".expect", "missing (required)");
+        if (!p[i]["answer"]) r_.fail(p[i], pk + ".answer", "missing (required)");
+        Prompt pr;
+        pr.expect = r_.tmpl(p[i]["expect"], pk + ".expect", scope_);
+        pr.answer = r_.tmpl(p[i]["answer"], pk + ".answer", scope_);
+        if (pr.expect.empty()) r_.fail(p[i]["expect"], pk + ".expect", "must not be empty");
+        st.prompts.push_back(pr);
+      }
+    }
+    if (const YAML::Node p = s["pty"]) st.pty = r_.boolean(p, key + ".pty");
+    if (const YAML::Node t = s["timeout"]) st.timeout = r_.duration(t, key + ".timeout");
+    if (const YAML::Node u = s["until"]) {
+      r_.expect_map(u, key + ".until", {"interval", "timeout"});
+      Until until;
+      if (const YAML::Node i = u["interval"]) until.interval = r_.duration(i, key + ".until.interval");
+      if (const YAML::Node t = u["timeout"]) until.timeout = r_.duration(t, key + ".until.timeout");
+      if (st.action != Action::Run && st.action != Action::Get)
+        r_.fail(u, key + ".until", "only run and get steps repeat (" + act + " waits by itself)");
+      st.until = until;
+    }
+    if (const YAML::Node e = s["expect"]) {
+      if (st.action == Action::Reboot || st.action == Action::Relogin)
+        r_.fail(e, key + ".expect", act + " has no output to expect anything of");
+      expectation(e, key + ".expect", &st.expect);
+    }
+    return st;
+  }
+
+  static std::string first_line(const std::string& s) {
+    const auto nl = s.find('\n');
+    return nl == std::string::npos ? s : s.substr(0, nl) + " ...";
+  }
+
+  const Reader& r_;
+  Scenario& sc_;
+  TemplateScope scope_;
+};
+
+fs::path first_existing(const std::vector<fs::path>& candidates) {
+  for (const auto& c : candidates)
+    if (fs::exists(c)) return c;
+  return candidates.front();
+}
+
+}  // namespace
+
+LabResolver default_lab_resolver(const fs::path& scenario_file,
+                                 const std::optional<fs::path>& lab_override) {
+  return [scenario_file, lab_override](const std::string& value) {
+    fs::path p;
+    if (lab_override) {
+      p = *lab_override;
+    } else {
+      const fs::path rel = value.empty() ? fs::path("fixtures/labs/dcs.yaml") : fs::path(value);
+      if (rel.is_absolute()) p = rel;
+      else
+        p = first_existing({rel, scenario_file.parent_path() / rel,
+                            fs::path(DCSLAB_SOURCE_DIR) / rel});
+    }
+    Lab lab = load_lab(p);
+    return std::make_pair(std::move(lab), p);
+  };
+}
+
+Scenario parse_scenario(const std::string& text, const fs::path& file,
+                        const LabResolver& resolve_lab) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    std::ostringstream s;
+    s << file.string() << ':' << e.mark.line + 1 << ':' << e.mark.column + 1
+      << ": not valid YAML: " << e.msg;
+    throw BadInput(s.str());
+  }
+  Scenario sc;
+  sc.file = file;
+  Reader reader(file, text);
+  Parser(reader, sc).top(root, resolve_lab);
+  return sc;
+}
+
+Scenario load_scenario(const fs::path& file, const std::optional<fs::path>& lab_override) {
+  std::ifstream in(file);
+  if (!in || fs::is_directory(file)) throw BadInput(file.string() + ": cannot read scenario file");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return parse_scenario(buf.str(), file, default_lab_resolver(file, lab_override));
+}
+
+}  // namespace dcslab

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Bad input never gets past loading: each lab fixture under fixtures/bad/ makes dcslab exit
+# 2 with the error its first line announces, fast, and creates nothing (no lab state).
+set -euo pipefail
+DCSLAB=${DCSLAB:?}
+SRC=${DCSLAB_SOURCE_DIR:?}
+home=$(mktemp -d)
+trap 'rm -rf "$home"' EXIT
+export DCSLAB_HOME=$home
+n=0
+for f in "$SRC"/fixtures/bad/lab-*.yaml; do
+  expected="$f$(head -1 "$f" | sed 's/^# expect-error: //')"
+  for cmd in up status down "exec dcs-00 -- true"; do
+    set +e
+    err=$("$DCSLAB" --lab "$f" $cmd 2>&1 >/dev/null)
+    rc=$?
+    set -e
+    [ "$rc" = 2 ] || { echo "FAIL: $cmd with $f exited $rc, not 2: $err"; exit 1; }
+    case "$err" in
+      "dcslab: $expected"*) ;;
+      *) echo "FAIL: $cmd with $f"; echo "  got:      $err"; echo "  expected: dcslab: $expected..."; exit 1 ;;
+    esac
+    [ "$(find "$home" -mindepth 1 | wc -l)" = 0 ] || { echo "FAIL: $cmd with $f created $(find "$home")"; exit 1; }
+  done
+  n=$((n + 1))
+done
+[ "$n" -ge 7 ] || { echo "FAIL: only $n bad fixtures"; exit 1; }
+
+# Bad arguments: exit 2 with a message, nothing created.
+check_args() {
+  local expect=$1; shift
+  set +e; err=$("$DCSLAB" "$@" 2>&1 >/dev/null); rc=$?; set -e
+  [ "$rc" = 2 ] || { echo "FAIL: dcslab $* exited $rc, not 2: $err"; exit 1; }
+  case "$err" in *"$expect"*) ;; *) echo "FAIL: dcslab $*: '$err' lacks '$expect'"; exit 1 ;; esac
+  [ "$(find "$home" -mindepth 1 | wc -l)" = 0 ] || { echo "FAIL: dcslab $* created files"; exit 1; }
+}
+check_args 'unknown command "frobnicate"' frobnicate
+check_args 'unknown node "dcs-07"' exec dcs-07 -- true
+check_args 'expected -- COMMAND' exec dcs-00
+check_args '--provider: unknown provider "docker"' --provider docker status
+check_args "unrecognised option '--bogus'" up --bogus
+check_args 'image build: unknown suite "jessie"' image build --suite jessie
+check_args 'cannot read lab file' --lab /nonexistent.yaml status
+echo "cli_bad_input: $n lab fixtures and 7 argument errors each exit 2 with their message"
