@@ -21,6 +21,8 @@
 #include "lab.h"
 #include "lab_ops.h"
 #include "process.h"
+#include "run_command.h"
+#include "ssh_lab_control.h"
 #include "state.h"
 
 namespace po = boost::program_options;
@@ -33,6 +35,7 @@ constexpr const char* kUsage = R"(usage: dcslab [--lab FILE] [-v] COMMAND [ARGS]
 
 Lab commands:
   up [--isolated] [--timeout S]   create and boot the lab's nodes, wait for SSH
+  run [OPTIONS] SCENARIO|DIR...   run scenarios (dcslab run --help)
   status                          each node's state
   exec NODE [--user U] -- CMD...  run CMD on NODE; exits with CMD's status
   ssh NODE [--user U] [-- CMD]    interactive SSH (the system ssh client)
@@ -48,6 +51,8 @@ Options:
   --lab FILE      lab file (default: fixtures/labs/dcs.yaml)
   --provider P    override the lab file's provider (libvirt, nspawn)
   --suite S       override the lab file's Debian suite
+  --isolated      a lab brought up by this command gets its own network namespace
+                  (as DCSLAB_ISOLATED=1; what tests and CI use)
   -v, --verbose   debug logging
 
 Exit status: 0 ok, 1 a command on a node failed, 2 bad input, 3 infrastructure failure.
@@ -86,6 +91,8 @@ struct Global {
   std::string provider;
   std::string suite;
   bool verbose = false;
+  bool isolated = false;      // --isolated before the command, or DCSLAB_ISOLATED=1
+  bool lab_explicit = false;  // --lab given (else scenarios name their own lab)
   std::string command;
   std::vector<std::string> args;
 };
@@ -109,8 +116,8 @@ Global parse_global(int argc, char** argv) {
   std::string lab;
   po::options_description opts;
   opts.add_options()("lab", po::value<std::string>(&lab))("provider", po::value(&g.provider))(
-      "suite", po::value(&g.suite))("verbose,v", po::bool_switch(&g.verbose))("help,h", "")(
-      "version", "");
+      "suite", po::value(&g.suite))("verbose,v", po::bool_switch(&g.verbose))(
+      "isolated", po::bool_switch(&g.isolated))("help,h", "")("version", "");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(globals).options(opts).run(), vm);
@@ -126,6 +133,11 @@ Global parse_global(int argc, char** argv) {
     std::printf("dcslab %s\n", DCSLAB_VERSION);
     std::exit(0);
   }
+  if (!g.provider.empty() && g.provider != "libvirt" && g.provider != "nspawn" &&
+      g.provider != "virtualbox")
+    bad_usage("--provider: unknown provider \"" + g.provider + "\" (libvirt, nspawn, virtualbox)");
+  if (const char* e = std::getenv("DCSLAB_ISOLATED"); e && std::string(e) == "1") g.isolated = true;
+  g.lab_explicit = !lab.empty();
   g.lab_file = lab.empty() ? default_lab_file() : fs::path(lab);
   return g;
 }
@@ -158,11 +170,7 @@ std::vector<std::string> parse_command(const std::string& command, std::vector<s
 
 Lab load(const Global& g) {
   Lab lab = load_lab(g.lab_file);
-  if (!g.provider.empty()) {
-    if (g.provider != "libvirt" && g.provider != "nspawn" && g.provider != "virtualbox")
-      bad_usage("--provider: unknown provider \"" + g.provider + "\" (libvirt, nspawn, virtualbox)");
-    lab.provider.type = g.provider;
-  }
+  if (!g.provider.empty()) lab.provider.type = g.provider;
   if (!g.suite.empty()) lab.image.suite = g.suite;
   return lab;
 }
@@ -208,6 +216,18 @@ int run(int argc, char** argv) {
     return 2;
   }
   if (g.command == "image") return cmd_image(g);
+  if (g.command == "run") {
+    std::vector<std::string> args = g.args;
+    if (!g.lab_file.empty() && g.lab_explicit) args.insert(args.begin(), {"--lab", g.lab_file.string()});
+    UpOptions up;
+    up.isolated = g.isolated;
+    return run_command(args, [&](const Lab& scenario_lab) -> std::unique_ptr<LabControl> {
+      Lab lab = scenario_lab;
+      if (!g.provider.empty()) lab.provider.type = g.provider;
+      if (!g.suite.empty()) lab.image.suite = g.suite;
+      return std::make_unique<SshLabControl>(lab, up);
+    });
+  }
 
   // Every other command acts on a lab: load and check it before anything is created.
   const Lab lab = load(g);
@@ -221,8 +241,7 @@ int run(int argc, char** argv) {
     opts.add_options()("isolated", po::bool_switch(&o.isolated))("timeout", po::value(&timeout));
     if (!parse_command("up", g.args, opts).empty()) bad_usage("up: no arguments expected");
     o.ssh_timeout = std::chrono::seconds(timeout);
-    // Isolation is a property of the lab once up; honour the environment for CI.
-    if (const char* e = std::getenv("DCSLAB_ISOLATED"); e && std::string(e) == "1") o.isolated = true;
+    o.isolated = o.isolated || g.isolated;
     auto r = lab_up(lab, state, o, progress);
     if (!r) return infrastructure_failure(r.error());
     return 0;
