@@ -33,7 +33,11 @@ std::string transcript_markdown(const RunReport& report) {
         "redacted) and the output the nodes really printed.\n";
   for (const auto& sc : report.scenarios) {
     md << "\n## " << sc.name << "\n\n";
-    if (!sc.description.empty()) md << sc.description << "\n\n";
+    if (!sc.description.empty()) {
+      std::string d = sc.description;
+      while (!d.empty() && d.back() == '\n') d.pop_back();
+      md << d << "\n\n";
+    }
     md << "_" << sc.file << " — " << (sc.passed ? "passed" : "FAILED") << " in " << std::fixed
        << std::setprecision(1) << sc.seconds << " s_\n";
     if (!sc.error.empty()) md << "\n> **" << sc.error << "**\n";
@@ -45,9 +49,7 @@ std::string transcript_markdown(const RunReport& report) {
         std::string shown = n.out;
         if (!n.err.empty()) shown += (shown.empty() || shown.back() == '\n' ? "" : "\n") + n.err;
         if (!shown.empty()) code(md, "", shown);
-        if (n.passed) {
-          md << "\n";
-        } else {
+        if (!n.passed) {
           md << "\n> **Failed** (exit " << n.exit_status << "):";
           for (const auto& f : n.failures) md << "\n> - " << f;
           md << "\n";

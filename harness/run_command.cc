@@ -33,7 +33,8 @@ it up first if needed. Every file is checked before anything boots.
   --junit FILE        JUnit XML report
   --json FILE         JSON report
   --transcript FILE   Markdown transcript: commands as run and output observed
-  --artifacts DIR     per-step output and diagnostics (default: <lab state>/runs/<time>/)
+  --artifacts DIR     per-step output and diagnostics (default: <lab state>/runs/<time>/;
+                      with --down: $DCSLAB_HOME/runs/<lab>-<time>/)
   --lab FILE          run on this lab file instead of the scenarios' own
 
 Exit status: 0 all passed, 1 a step failed, 2 bad input, 3 infrastructure failure.
@@ -289,8 +290,14 @@ int run_checked(const std::vector<std::string>& args, const LabControlFactory& m
   }
 
   // 3. Run.
+  // Default: beside the lab's state; with --down, which removes that folder, in
+  // $DCSLAB_HOME/runs/ so the evidence outlives the lab.
+  const fs::path state_dir = lab->state().dir();  // $DCSLAB_HOME/labs/<lab>
   const fs::path artifacts =
-      a.artifacts ? *a.artifacts : lab->state().dir() / "runs" / timestamp_folder();
+      a.artifacts ? *a.artifacts
+      : a.down    ? state_dir.parent_path().parent_path() / "runs" /
+                     (first.lab.name + "-" + timestamp_folder())
+                  : state_dir / "runs" / timestamp_folder();
   fs::create_directories(artifacts);
   Redactor redactor;
   ConsoleReporter console(env.out, locale_is_utf8());

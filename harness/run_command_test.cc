@@ -106,11 +106,15 @@ TEST_F(RunCommandTest, FailingFixtureExitsOneWithOneJunitFailure) {
 TEST_F(RunCommandTest, DefaultArtifactsGoToTheLabStateFolder) {
   script_.on("echo", {0, "base-ready\n", ""});
   EXPECT_EQ(run({(kSource / "fixtures/scenarios/base.yaml").string(), "--down"}), 0) << err_.str() << out_.str();
-  ASSERT_TRUE(fs::exists(home_ / "labs/dcs/runs"));
-  const auto run_dir = fs::directory_iterator(home_ / "labs/dcs/runs")->path();
+  // --down removes the lab's state folder: the artifacts are kept outside it.
+  ASSERT_TRUE(fs::exists(home_ / "runs"));
+  const auto run_dir = fs::directory_iterator(home_ / "runs")->path();
+  EXPECT_EQ(run_dir.filename().string().rfind("dcs-", 0), 0u);
   EXPECT_TRUE(fs::exists(run_dir / "01-base/01-prepare/dcs-00/stdout.txt"));
   EXPECT_EQ(fake_->downs, 1);
   EXPECT_NE(out_.str().find("torn down (--down)"), std::string::npos);
+  EXPECT_EQ(run({(kSource / "fixtures/scenarios/base.yaml").string()}), 0);
+  EXPECT_TRUE(fs::exists(home_ / "labs/dcs/runs"));  // without --down: in the lab's state
 }
 
 TEST_F(RunCommandTest, BadFilesExitTwoBeforeAnythingBoots) {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "error.h"
+#include "lab_ops.h"  // g_interrupted
 #include "process.h"
 
 namespace fs = std::filesystem;
@@ -183,7 +184,7 @@ ScenarioResult Runner::run(const Scenario& sc) {
   for (std::size_t i = 0; i < sc.steps.size(); ++i) {
     const Step& st = sc.steps[i];
     // Nothing more can run when the nodes cannot be reached, even with keep_going.
-    if ((failed && !options_.keep_going) || unreachable) {
+    if ((failed && !options_.keep_going) || unreachable || g_interrupted) {
       res.not_run.push_back(redactor_(st.name));
       continue;
     }
@@ -379,6 +380,10 @@ NodeResult Runner::run_on_node(const Scenario& sc, const Step& st, const std::st
       nr.failures.push_back("error: " + r.error().message);
     }
     if (nr.failures.empty() || !until) break;
+    if (g_interrupted) {
+      nr.failures.push_back("until: interrupted after " + std::to_string(nr.attempts) + " attempts");
+      break;
+    }
     const auto elapsed = clock_.now() - start;
     if (elapsed >= until->timeout) {
       nr.failures.push_back("until: still failing after " + std::to_string(nr.attempts) +
