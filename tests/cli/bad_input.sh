@@ -26,6 +26,27 @@ for f in "$SRC"/fixtures/bad/lab-*.yaml; do
 done
 [ "$n" -ge 7 ] || { echo "FAIL: only $n bad fixtures"; exit 1; }
 
+# Bad scenario files: exit 2 with their error, within a second, nothing booted or created.
+m=0
+for f in "$SRC"/fixtures/bad/scenario-*.yaml; do
+  expected="$f$(head -1 "$f" | sed 's/^# expect-error: //')"
+  set +e
+  start=$(date +%s%N)
+  err=$("$DCSLAB" run "$f" 2>&1 >/dev/null)
+  rc=$?
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  set -e
+  [ "$rc" = 2 ] || { echo "FAIL: run $f exited $rc, not 2: $err"; exit 1; }
+  case "$err" in
+    "dcslab: $expected"*) ;;
+    *) echo "FAIL: run $f"; echo "  got:      $err"; echo "  expected: dcslab: $expected..."; exit 1 ;;
+  esac
+  [ "$(find "$home" -mindepth 1 | wc -l)" = 0 ] || { echo "FAIL: run $f created $(find "$home")"; exit 1; }
+  echo "ok: $(basename "$f") exits 2 in ${ms} ms"
+  m=$((m + 1))
+done
+[ "$m" -ge 8 ] || { echo "FAIL: only $m bad scenario fixtures"; exit 1; }
+
 # Bad arguments: exit 2 with a message, nothing created.
 check_args() {
   local expect=$1; shift
@@ -41,4 +62,4 @@ check_args '--provider: unknown provider "docker"' --provider docker status
 check_args "unrecognised option '--bogus'" up --bogus
 check_args 'image build: unknown suite "jessie"' image build --suite jessie
 check_args 'cannot read lab file' --lab /nonexistent.yaml status
-echo "cli_bad_input: $n lab fixtures and 7 argument errors each exit 2 with their message"
+echo "cli_bad_input: $n lab fixtures, $m scenario fixtures and 7 argument errors each exit 2 with their message"

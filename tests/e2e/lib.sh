@@ -89,6 +89,9 @@ lab_up_checks() {
   expect_eq "exec passes on the remote exit status" "$rc" 7
   expect_eq "status" "$("$DCSLAB" --lab "$lab" status | awk '{print $2}' | sort -u)" running
 
+  step "scenarios/smoke.yaml on $provider"
+  "$DCSLAB" --lab "$lab" run "$SRC/scenarios/smoke.yaml"
+
   step "a tampered pinned host key is refused"
   pub="$DCSLAB_HOME/labs/$name/nodes/dcs-01/ssh_host_ed25519_key.pub"
   cp "$pub" "$pub.orig"

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The scenario runner on a real lab (nspawn machines in a network namespace dcslab
+# creates): scenarios/smoke.yaml passes and its JUnit report parses with a standard JUnit
+# reader; a deliberately failing scenario exits 1, shows expected against observed, and
+# reports exactly one failure; the lab is kept after the failure and removed by --down.
+. "$(dirname "$0")/lib.sh"
+require_root
+require_cmd systemd-nspawn mmdebstrap ip python3
+
+name=e2e-scn
+E2E_LAB=$(make_lab "$name" nspawn)
+out=$(mktemp -d)
+cleanup() {
+  "$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
+  rm -rf "$E2E_LAB" "$out"
+}
+trap cleanup EXIT
+"$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
+"$DCSLAB" image build >/dev/null
+
+# junit_counts FILE: "tests failures" summed over the testsuites, by Python's own parser.
+junit_counts() {
+  python3 - "$1" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+cases = [c for s in suites for c in s.findall("testcase")]
+print(len(cases), sum(1 for c in cases if c.find("failure") is not None))
+PY
+}
+
+step "smoke passes"
+"$DCSLAB" --isolated --lab "$E2E_LAB" run "$SRC/scenarios/smoke.yaml" \
+  --junit "$out/smoke.xml" --transcript "$out/smoke.md" --json "$out/smoke.json" | tee "$out/smoke.log"
+read -r tests failures < <(junit_counts "$out/smoke.xml")
+[ "$tests" -ge 10 ] || fail "smoke JUnit has only $tests testcases"
+expect_eq "smoke JUnit failures" "$failures" 0
+grep -q 'hostname -f' "$out/smoke.md" || fail "transcript lacks the commands"
+grep -q 'dcs-01.patroni.mydomain' "$out/smoke.md" || fail "transcript lacks observed output"
+secret=$(cat "$DCSLAB_HOME/labs/$name/secrets/smoke_password")
+expect_eq "generated secret length" "${#secret}" 16
+! grep -rqF -- "$secret" "$out" "$DCSLAB_HOME/labs/$name/runs" || fail "the secret reached a report"
+echo "ok: the generated secret is in no report, transcript or artifact"
+
+step "a failing scenario exits 1 with expected vs observed"
+set +e
+"$DCSLAB" --lab "$E2E_LAB" run "$SRC/fixtures/scenarios/failing.yaml" --junit "$out/failing.xml" >"$out/failing.log" 2>&1
+rc=$?
+set -e
+cat "$out/failing.log"
+expect_eq "exit status of a failing scenario" "$rc" 1
+grep -qi 'expected' "$out/failing.log" && grep -qi 'observed' "$out/failing.log" ||
+  fail "no expected/observed in the failure output"
+read -r tests failures < <(junit_counts "$out/failing.xml")
+expect_eq "failing JUnit failures" "$failures" 1
+expect_eq "lab kept after the failure" "$("$DCSLAB" --lab "$E2E_LAB" status | awk '{print $2}' | sort -u)" running
+
+step "run --down removes the lab"
+"$DCSLAB" --lab "$E2E_LAB" run "$SRC/scenarios/smoke.yaml" --only smoke --down >/dev/null
+expect_nothing_left "$name"
+echo "PASS scenarios_nspawn"
