@@ -1,9 +1,9 @@
 #include "image.h"
 
+#include "process.h"
+
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,7 +20,6 @@
 
 #include "state.h"
 
-extern char** environ;
 
 namespace dcslab {
 
@@ -29,34 +28,6 @@ namespace fs = std::filesystem;
 namespace {
 
 using EvpMdCtx = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
-
-// A pipe end or other descriptor that closes itself.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(o.release()) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = o.release();
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  explicit operator bool() const { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
 
 fs::path default_recipe_dir() { return fs::path(DCSLAB_SOURCE_DIR) / "images"; }
 
@@ -132,25 +103,8 @@ int run_recipe(const std::vector<std::string>& argv, const fs::path& log_path,
                Progress& progress, std::deque<std::string>* tail) {
   std::ofstream log(log_path, std::ios::app);
   if (!log) throw Fatal("cannot write the build log " + log_path.string());
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) throw Fatal(std::string("pipe: ") + std::strerror(errno));
-  Fd read_end(p[0]), write_end(p[1]);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, write_end.get(), 1);
-  posix_spawn_file_actions_adddup2(&actions, write_end.get(), 2);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  write_end.reset();
-  if (rc != 0) throw Fatal("cannot run " + argv[0] + ": " + std::strerror(rc));
-
-  std::string pending;
-  auto handle = [&](const std::string& line) {
+  auto status = run_process_lines(argv, [&](std::string line) {
+    if (!line.empty() && line.back() == '\n') line.pop_back();
     log << line << '\n';
     tail->push_back(line);
     if (tail->size() > 25) tail->pop_front();
@@ -159,24 +113,9 @@ int run_recipe(const std::vector<std::string>& argv, const fs::path& log_path,
     } else if (auto ph = mmdebstrap_phase(line); !ph.empty()) {
       progress.phase("image: " + ph);
     }
-  };
-  char buf[8192];
-  for (;;) {
-    const ssize_t n = ::read(read_end.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    pending.append(buf, static_cast<size_t>(n));
-    for (size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
-      handle(pending.substr(0, nl));
-      pending.erase(0, nl + 1);
-    }
-  }
-  if (!pending.empty()) handle(pending);
-  log.flush();
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  });
+  if (!status) throw Fatal(status.error().message);
+  return *status;
 }
 
 // Points images/<suite> at `target` by renaming a fresh symlink over it, so a reader

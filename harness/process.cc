@@ -12,7 +12,8 @@ extern char** environ;
 
 namespace dcslab {
 
-Expected<ProcessResult> run_process(const std::vector<std::string>& argv) {
+Expected<int> run_process_lines(const std::vector<std::string>& argv,
+                                const std::function<void(const std::string&)>& on_line) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return Failure::error(std::string("pipe: ") + strerror(errno));
   posix_spawn_file_actions_t actions;
@@ -31,18 +32,31 @@ Expected<ProcessResult> run_process(const std::vector<std::string>& argv) {
     ::close(pipefd[0]);
     return Failure::not_found("cannot run " + argv[0] + ": " + strerror(rc));
   }
-  ProcessResult result;
+  std::string pending;
   char buf[8192];
   for (;;) {
     const ssize_t n = ::read(pipefd[0], buf, sizeof buf);
-    if (n > 0) result.output.append(buf, static_cast<size_t>(n));
-    else if (n == 0 || errno != EINTR) break;
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    pending.append(buf, static_cast<size_t>(n));
+    for (size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
+      on_line(pending.substr(0, nl + 1));
+      pending.erase(0, nl + 1);
+    }
   }
+  if (!pending.empty()) on_line(pending);
   ::close(pipefd[0]);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Expected<ProcessResult> run_process(const std::vector<std::string>& argv) {
+  ProcessResult result;
+  auto status = run_process_lines(argv, [&](const std::string& line) { result.output += line; });
+  if (!status) return status.error();
+  result.exit_status = *status;
   return result;
 }
 

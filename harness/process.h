@@ -2,6 +2,7 @@
 // so no argument is ever re-parsed.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,12 @@ struct ProcessResult {
 
 // Runs argv[0] (searched in PATH) and waits. Fails only if it could not be started.
 Expected<ProcessResult> run_process(const std::vector<std::string>& argv);
+
+// Runs argv, calling on_line for every line of its stdout and stderr (interleaved) as it
+// arrives, for progress on long work — with its '\n', so the lines add up to the exact
+// output; returns the exit status (-1 when killed).
+Expected<int> run_process_lines(const std::vector<std::string>& argv,
+                                const std::function<void(const std::string&)>& on_line);
 
 // Runs and expects exit status 0; otherwise an error naming the command and its output.
 Expected<std::string> run_checked(const std::vector<std::string>& argv);
