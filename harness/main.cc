@@ -20,6 +20,7 @@
 #include "image.h"
 #include "lab.h"
 #include "lab_ops.h"
+#include "pki_command.h"
 #include "process.h"
 #include "run_command.h"
 #include "ssh_lab_control.h"
@@ -234,6 +235,7 @@ int run(int argc, char** argv) {
   LabState state(dcslab_home(), lab.name);
   ConsoleProgress progress;
 
+  if (g.command == "pki") return cmd_pki(lab, state, g.args);
   if (g.command == "up") {
     UpOptions o;
     int timeout = 240;

@@ -13,6 +13,7 @@
 
 #include "error.h"
 #include "lab_ops.h"  // g_interrupted
+#include "pki_steps.h"
 #include "process.h"
 
 namespace fs = std::filesystem;
@@ -273,16 +274,20 @@ NodeResult Runner::run_on_node(const Scenario& sc, const Step& st, const std::st
     return nr;
   }
 
-  auto t = transport(node_name, st.user, st.action == Action::Relogin);
-  if (!t) {
-    nr.command = st.action == Action::Relogin ? "relogin as " + st.user : "connect as " + st.user;
-    nr.error = "cannot connect to " + node_name + " as " + st.user + ": " + t.error().message;
-    nr.failures.push_back("error: " + nr.error);
-    *infra = true;
-    finish(nr);
-    return nr;
+  // expect_tls connects from here, not from the node: a session only to read files there.
+  std::shared_ptr<Transport> tr;
+  if (st.action != Action::ExpectTls || tls_needs_transport(st.tls)) {
+    auto t = transport(node_name, st.user, st.action == Action::Relogin);
+    if (!t) {
+      nr.command = st.action == Action::Relogin ? "relogin as " + st.user : "connect as " + st.user;
+      nr.error = "cannot connect to " + node_name + " as " + st.user + ": " + t.error().message;
+      nr.failures.push_back("error: " + nr.error);
+      *infra = true;
+      finish(nr);
+      return nr;
+    }
+    tr = *t;
   }
-  std::shared_ptr<Transport> tr = *t;
   if (st.action == Action::Relogin) {
     nr.command = "relogin as " + st.user + " (a fresh SSH session)";
     nr.attempts = 1;
@@ -306,6 +311,11 @@ NodeResult Runner::run_on_node(const Scenario& sc, const Step& st, const std::st
   std::optional<Until> until = st.until;
 
   std::function<Expected<CommandResult>()> attempt;
+  // How an attempt's result is judged: the step's expectation, except for expect_tls.
+  std::function<std::vector<std::string>(const CommandResult&)> check =
+      [&](const CommandResult& r) { return evaluate(expect, r); };
+  TlsProbeResult probed;
+  TlsProbeOptions tls_options;
   switch (st.action) {
     case Action::Run:
       nr.command = expand_templates(st.run, tv);
@@ -358,6 +368,31 @@ NodeResult Runner::run_on_node(const Scenario& sc, const Step& st, const std::st
       attempt = [&] { return tr->exec(nr.command, opts); };
       break;
     }
+    case Action::PkiIssue: {
+      nr.command = "pki_issue to " + expand_templates(st.pki.path, tv);
+      attempt = [&]() { return run_pki_issue(st.pki, tv, st.user, lab_.state(), *tr, redactor_, &nr.command); };
+      break;
+    }
+    case Action::ExpectTls: {
+      auto o = tls_probe_options(st.tls, tv, lab_.state(), tr.get(), sc.file.parent_path(),
+                                 redactor_, &nr.command);
+      if (!o) {
+        if (nr.command.empty()) nr.command = "expect_tls " + expand_templates(st.tls.host, tv);
+        nr.error = o.error().message;
+        nr.failures.push_back("error: " + nr.error);
+        finish(nr);
+        return nr;
+      }
+      tls_options = std::move(*o);
+      attempt = [&]() -> Expected<CommandResult> {
+        auto r = probe_tls(tls_options);
+        if (!r) return r.error();
+        probed = *r;
+        return CommandResult{r->handshake_ok ? 0 : 1, format_probe(*r), ""};
+      };
+      check = [&](const CommandResult&) { return check_tls(st.tls, tv, probed); };
+      break;
+    }
     default: break;
   }
 
@@ -371,7 +406,7 @@ NodeResult Runner::run_on_node(const Scenario& sc, const Step& st, const std::st
       nr.exit_status = r->exit_status;
       nr.out = r->out;
       nr.err = r->err;
-      nr.failures = evaluate(expect, *r);
+      nr.failures = check(*r);
     } else {
       nr.exit_status = -1;
       nr.out.clear();

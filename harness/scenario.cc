@@ -51,6 +51,8 @@ const char* action_name(Action a) {
     case Action::WaitForUnit: return "wait_for_unit";
     case Action::Reboot: return "reboot";
     case Action::Relogin: return "relogin";
+    case Action::PkiIssue: return "pki_issue";
+    case Action::ExpectTls: return "expect_tls";
   }
   return "?";
 }
@@ -59,7 +61,7 @@ namespace {
 
 const std::vector<std::string> kActions = {"run",           "put",           "get",
                                            "wait_for_port", "wait_for_unit", "reboot",
-                                           "relogin"};
+                                           "relogin",       "pki_issue",     "expect_tls"};
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
@@ -423,8 +425,8 @@ class Parser {
 
   Step step(const YAML::Node& s, const std::string& key) {
     r_.expect_map(s, key, {"name", "on", "as", "run", "put", "get", "wait_for_port",
-                           "wait_for_unit", "reboot", "relogin", "env", "stdin", "prompts",
-                           "pty", "timeout", "until", "expect"});
+                           "wait_for_unit", "reboot", "relogin", "pki_issue", "expect_tls",
+                           "env", "stdin", "prompts", "pty", "timeout", "until", "expect"});
     Step st;
     st.line = s.Mark().line + 1;
     // Exactly one action, so a reader knows what a step does at a glance.
@@ -522,6 +524,16 @@ class Parser {
         if (const YAML::Node t = a["timeout"]) st.wait.timeout = r_.duration(t, ak + ".timeout");
       }
       if (st.name.empty()) st.name = "wait for unit " + st.wait.unit;
+    } else if (act == "pki_issue") {
+      st.action = Action::PkiIssue;
+      pki_issue(a, ak, &st.pki);
+      if (st.name.empty()) st.name = "pki_issue to " + st.pki.path;
+    } else if (act == "expect_tls") {
+      st.action = Action::ExpectTls;
+      expect_tls(a, ak, &st.tls);
+      if (st.name.empty())
+        st.name = "expect_tls " + st.tls.host + ":" + std::to_string(st.tls.port) + " " +
+                  (st.tls.handshake_ok ? "ok" : "fail");
     } else {
       st.action = act == "reboot" ? Action::Reboot : Action::Relogin;
       if (!a.IsNull() && !(a.IsScalar() && (a.Scalar() == "true" || a.Scalar() == "yes")))
@@ -564,16 +576,148 @@ class Parser {
       Until until;
       if (const YAML::Node i = u["interval"]) until.interval = r_.duration(i, key + ".until.interval");
       if (const YAML::Node t = u["timeout"]) until.timeout = r_.duration(t, key + ".until.timeout");
-      if (st.action != Action::Run && st.action != Action::Get)
-        r_.fail(u, key + ".until", "only run and get steps repeat (" + act + " waits by itself)");
+      if (st.action != Action::Run && st.action != Action::Get && st.action != Action::ExpectTls)
+        r_.fail(u, key + ".until",
+                "only run and get steps repeat, and expect_tls (" + act + " waits by itself)");
       st.until = until;
     }
     if (const YAML::Node e = s["expect"]) {
-      if (st.action == Action::Reboot || st.action == Action::Relogin)
+      if (st.action == Action::Reboot || st.action == Action::Relogin ||
+          st.action == Action::PkiIssue)
         r_.fail(e, key + ".expect", act + " has no output to expect anything of");
+      if (st.action == Action::ExpectTls)
+        r_.fail(e, key + ".expect", "expect_tls takes its expectation inside it (expect_tls.expect)");
       expectation(e, key + ".expect", &st.expect);
     }
     return st;
+  }
+
+  // A map of options, or true / nothing for the defaults.
+  bool defaults_only(const YAML::Node& a, const std::string& ak) {
+    if (a.IsNull() || (a.IsScalar() && (a.Scalar() == "true" || a.Scalar() == "yes"))) return true;
+    if (!a.IsMap()) r_.fail(a, ak, "expected a mapping of options (or true), found " + kind(a));
+    return false;
+  }
+
+  int octal_mode(const YAML::Node& m, const std::string& key) {
+    const std::string ms = r_.scalar(m, key, "an octal mode");
+    static const std::regex re("0?[0-7]{3,4}");
+    if (!std::regex_match(ms, re) || std::stoi(ms, nullptr, 8) > 07777)
+      r_.fail(m, key, "\"" + ms + "\" is not an octal mode like 0640");
+    return std::stoi(ms, nullptr, 8);
+  }
+
+  CertVariant variant(const YAML::Node& v, const std::string& key) {
+    const std::string s = r_.scalar(v, key);
+    auto var = parse_cert_variant(s);
+    if (!var) r_.fail(v, key, "unknown certificate variant \"" + s + "\" (valid: valid, other-ca, expired)");
+    return *var;
+  }
+
+  void pki_issue(const YAML::Node& a, const std::string& ak, PkiIssueSpec* p) {
+    if (defaults_only(a, ak)) return;
+    r_.expect_map(a, ak, {"path", "owner", "group", "dir_mode", "push_ca_key", "key", "days",
+                          "variant", "force"});
+    if (const YAML::Node x = a["path"]) {
+      p->path = r_.tmpl(x, ak + ".path", scope_);
+      if (p->path.empty() || p->path[0] != '/')
+        r_.fail(x, ak + ".path", "\"" + p->path + "\" is not an absolute path on the node");
+    }
+    if (const YAML::Node x = a["owner"]) p->owner = r_.tmpl(x, ak + ".owner", scope_);
+    if (const YAML::Node x = a["group"]) p->group = r_.tmpl(x, ak + ".group", scope_);
+    if (const YAML::Node x = a["dir_mode"]) p->dir_mode = octal_mode(x, ak + ".dir_mode");
+    if (const YAML::Node x = a["push_ca_key"]) p->push_ca_key = r_.boolean(x, ak + ".push_ca_key");
+    if (const YAML::Node x = a["force"]) p->force = r_.boolean(x, ak + ".force");
+    if (const YAML::Node x = a["key"]) {
+      const std::string k = r_.scalar(x, ak + ".key");
+      auto spec = KeySpec::parse(k);
+      if (!spec || (spec->type == KeySpec::Type::Rsa && spec->bits < 2048))
+        r_.fail(x, ak + ".key", "\"" + k + "\" is not a key type (valid: rsa:4096, rsa:3072, rsa:2048, ec:p256)");
+      p->key = *spec;
+    }
+    if (const YAML::Node x = a["days"]) p->days = r_.integer(x, ak + ".days", 1, 36500);
+    if (const YAML::Node x = a["variant"]) p->variant = variant(x, ak + ".variant");
+  }
+
+  void expect_tls(const YAML::Node& a, const std::string& ak, TlsSpec* t) {
+    if (defaults_only(a, ak)) return;
+    r_.expect_map(a, ak, {"host", "port", "client_cert", "ca", "verify_name", "timeout", "expect"});
+    if (const YAML::Node x = a["host"]) t->host = r_.tmpl(x, ak + ".host", scope_);
+    if (const YAML::Node x = a["port"]) t->port = r_.integer(x, ak + ".port", 1, 65535);
+    if (const YAML::Node x = a["ca"]) t->ca = r_.tmpl(x, ak + ".ca", scope_);
+    if (const YAML::Node x = a["verify_name"]) t->verify_name = r_.tmpl(x, ak + ".verify_name", scope_);
+    if (const YAML::Node x = a["timeout"]) t->timeout = r_.duration(x, ak + ".timeout");
+    if (const YAML::Node c = a["client_cert"]) {
+      const std::string ck = ak + ".client_cert";
+      if (c.IsScalar()) {
+        const std::string v = c.Scalar();
+        if (v == "false" || v == "no") t->client = TlsSpec::Client::None;
+        else if (v == "true" || v == "yes") t->client = TlsSpec::Client::Lab;
+        else if (parse_cert_variant(v)) {
+          t->client = TlsSpec::Client::Lab;
+          t->client_variant = *parse_cert_variant(v);
+        } else {
+          r_.fail(c, ck, "expected true, false, valid, other-ca, expired, {node, variant} or {cert, key}, found \"" + v + "\"");
+        }
+      } else {
+        r_.expect_map(c, ck, {"node", "variant", "cert", "key"});
+        const bool files = c["cert"] || c["key"];
+        if (files && (c["node"] || c["variant"]))
+          r_.fail(c, ck, "give node/variant (the lab PKI's) or cert/key (files), not both");
+        if (files) {
+          if (!c["cert"]) r_.fail(c, ck + ".cert", "missing (required with key)");
+          if (!c["key"]) r_.fail(c, ck + ".key", "missing (required with cert)");
+          t->client = TlsSpec::Client::Files;
+          t->cert = r_.tmpl(c["cert"], ck + ".cert", scope_);
+          t->key = r_.tmpl(c["key"], ck + ".key", scope_);
+        } else {
+          t->client = TlsSpec::Client::Lab;
+          if (const YAML::Node n = c["node"]) {
+            t->client_node = r_.scalar(n, ck + ".node");
+            if (!sc_.lab.find_node(t->client_node))
+              r_.fail(n, ck + ".node", "unknown node \"" + t->client_node + "\" (valid: " +
+                                           join(sc_.lab.node_names()) + ")");
+          }
+          if (const YAML::Node v = c["variant"]) t->client_variant = variant(v, ck + ".variant");
+        }
+      }
+    }
+    if (const YAML::Node e = a["expect"]) {
+      const std::string ek = ak + ".expect";
+      r_.expect_map(e, ek, {"handshake", "sans", "san_contains", "issuer", "subject", "protocol"});
+      if (const YAML::Node h = e["handshake"]) {
+        const std::string v = r_.scalar(h, ek + ".handshake");
+        if (v != "ok" && v != "fail")
+          r_.fail(h, ek + ".handshake", "expected ok or fail, found \"" + v + "\"");
+        t->handshake_ok = v == "ok";
+      }
+      if (const YAML::Node x = e["sans"]) {
+        if (!x.IsSequence()) r_.fail(x, ek + ".sans", "expected the list of SANs, found " + kind(x));
+        for (std::size_t i = 0; i < x.size(); ++i)
+          t->sans.push_back(san(x[i], ek + ".sans[" + std::to_string(i) + "]"));
+      }
+      if (const YAML::Node x = e["san_contains"]) {
+        const auto items = r_.scalar_or_list(x, ek + ".san_contains");
+        for (std::size_t i = 0; i < items.size(); ++i)
+          t->san_contains.push_back(san(items[i], ek + ".san_contains" +
+                                                      (x.IsSequence() ? "[" + std::to_string(i) + "]" : "")));
+      }
+      if (const YAML::Node x = e["issuer"]) t->issuer = r_.tmpl(x, ek + ".issuer", scope_);
+      if (const YAML::Node x = e["subject"]) t->subject = r_.tmpl(x, ek + ".subject", scope_);
+      if (const YAML::Node x = e["protocol"]) {
+        t->protocol = r_.scalar(x, ek + ".protocol");
+        if (t->protocol != "TLSv1.2" && t->protocol != "TLSv1.3")
+          r_.fail(x, ek + ".protocol", "\"" + t->protocol + "\" is not a protocol (valid: TLSv1.2, TLSv1.3)");
+      }
+    }
+  }
+
+  // "IP:..." or "DNS:...", as `dcslab pki show` prints them.
+  std::string san(const YAML::Node& v, const std::string& key) {
+    const std::string s = r_.tmpl(v, key, scope_);
+    if (s.rfind("IP:", 0) != 0 && s.rfind("DNS:", 0) != 0)
+      r_.fail(v, key, "\"" + s + "\" is not a SAN (valid: IP:<address>, DNS:<name>)");
+    return s;
   }
 
   static std::string first_line(const std::string& s) {

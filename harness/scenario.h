@@ -13,7 +13,7 @@
 //       on: all                        # a node, a list of nodes, or all (in parallel)
 //       as: tux                        # default
 //       run: hostname -f               # exactly one action: run, put, get, wait_for_port,
-//                                      #   wait_for_unit, reboot, relogin
+//                                      #   wait_for_unit, reboot, relogin, pki_issue, expect_tls
 //       env: {K: V}
 //       stdin: text
 //       prompts: [{expect: "Password: ", answer: "{{ secrets.root_password }}"}]
@@ -37,6 +37,7 @@
 
 #include "lab.h"
 #include "matcher.h"
+#include "pki.h"
 #include "transport.h"
 
 namespace dcslab {
@@ -45,7 +46,7 @@ namespace dcslab {
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
 std::string format_duration(std::chrono::milliseconds d);
 
-enum class Action { Run, Put, Get, WaitForPort, WaitForUnit, Reboot, Relogin };
+enum class Action { Run, Put, Get, WaitForPort, WaitForUnit, Reboot, Relogin, PkiIssue, ExpectTls };
 const char* action_name(Action a);
 
 struct PutSpec {
@@ -64,6 +65,43 @@ struct WaitSpec {
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
 };
 
+// pki_issue: the lab CA (made on first use) signs a certificate for each node of the
+// step, and ca.crt, <host>.crt and <host>.key go to `path` on that node with the lab
+// document's modes (0640; ca.key 0600 when push_ca_key).
+struct PkiIssueSpec {
+  std::string path = "/etc/dcs/cert";  // template; made (dir_mode, owner, group) if missing
+  std::string owner;                   // template; empty: leave
+  std::string group;
+  int dir_mode = 0770;
+  bool push_ca_key = false;
+  KeySpec key;                         // rsa:4096, the document's
+  int days = 3650;
+  CertVariant variant = CertVariant::Valid;
+  bool force = false;                  // issue anew even if the lab's is valid
+};
+
+// expect_tls: a TLS connection from dcslab (inside the lab's network namespace) to a
+// node's port, and what it must show.
+struct TlsSpec {
+  std::string host = "{{ node.ip }}";  // template; a node's name means its address
+  int port = 2379;
+  // The client certificate: none, the lab PKI's (of client_node, default the step's
+  // node, in client_variant), or files (cert/key; "node:/path" reads it from the node).
+  enum class Client { None, Lab, Files };
+  Client client = Client::None;
+  std::string client_node;             // template
+  CertVariant client_variant = CertVariant::Valid;
+  std::string cert, key;               // templates
+  std::string ca = "lab";              // lab | none | a file | node:/path (template)
+  std::string verify_name;             // template; default: host as written
+  std::chrono::milliseconds timeout{std::chrono::seconds(10)};
+  // What it must show.
+  bool handshake_ok = true;
+  std::vector<std::string> sans;          // exact list, in order (templates)
+  std::vector<std::string> san_contains;  // templates
+  std::string issuer, subject, protocol;  // templates; empty: not checked
+};
+
 struct Until {
   std::chrono::milliseconds interval{std::chrono::seconds(1)};
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
@@ -79,6 +117,8 @@ struct Step {
   PutSpec put;
   std::string get_path;                // template
   WaitSpec wait;
+  PkiIssueSpec pki;
+  TlsSpec tls;
   std::vector<std::pair<std::string, std::string>> env;  // values are templates
   std::string stdin_data;              // template
   std::vector<Prompt> prompts;         // templates
