@@ -122,3 +122,73 @@ lab_up_checks() {
   "$DCSLAB" --lab "$lab" down
   expect_nothing_left "$name"
 }
+
+# junit_summary FILE: "suites tests failures skipped" and the suite names, by Python's parser.
+junit_summary() {
+  python3 - "$1" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+cases = [c for s in suites for c in s.findall("testcase")]
+print(len(suites), len(cases),
+      sum(1 for c in cases if c.find("failure") is not None or c.find("error") is not None),
+      sum(1 for c in cases if c.find("skipped") is not None))
+print(" ".join(s.get("name", "") for s in suites))
+PY
+}
+
+
+# seed_suite_checks PROVIDER LAB-NAME OUT-DIR: the whole of scenarios/seed/ on a fresh
+# isolated lab of PROVIDER (boot included): all eight pass, JUnit has no failure, the
+# transcript shows what the lab document shows the machines print, the root password
+# reaches no report; then down leaves nothing. $E2E_LAB must be the lab file.
+seed_suite_checks() {
+  local provider=$1 name=$2 out=$3 start rc seconds suites tests failures skipped names secret
+  step "the whole suite on a fresh $provider lab (boot included)"
+  start=$(date +%s.%N)
+  set +e
+  "$DCSLAB" --isolated --lab "$E2E_LAB" run "$SRC/scenarios/seed" \
+    --junit "$out/seed.xml" --transcript "$out/seed.md" --json "$out/seed.json" >"$out/seed.log" 2>&1
+  rc=$?
+  set -e
+  seconds=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+  grep -v '  ✓ ' "$out/seed.log" || true
+  expect_eq "exit status of the suite" "$rc" 0
+  echo "suite with boot: ${seconds}s; $(grep '^ok: ' "$out/seed.log")"
+
+  { read -r suites tests failures skipped; read -r names; } < <(junit_summary "$out/seed.xml")
+  expect_eq "JUnit testsuites" "$suites" 8
+  expect_eq "JUnit suite names" "$names" \
+    "install environment tls auth kv backup-restore env-vars replication"
+  expect_eq "JUnit failures" "$failures" 0
+  expect_eq "JUnit skipped" "$skipped" 0
+  [ "$tests" -ge 100 ] || fail "JUnit has only $tests testcases"
+  echo "ok: $tests testcases"
+
+  # What the document shows the machines print, in the transcript.
+  for shown in \
+    "Adding user tux to group etcd" \
+    "Certificate request self-signature ok" \
+    "subject=CN = dcs-00" \
+    "8cc5336ad7ebe6b, started, dcs-00, https://192.168.56.10:2380, https://192.168.56.10:2379, false" \
+    "Role root created" "User root created" "Role root is granted to user root" \
+    "Authentication Enabled" "Error: etcdserver: user name not found" \
+    "Snapshot saved at /var/lib/dcs/backup/etcd-snapshot.db" \
+    "etcd etcd" "etcd-snapshot.db" \
+    ", started, dcs-02, https://192.168.56.12:2380, https://192.168.56.12:2379, false" \
+    "leaders: 1"; do
+    grep -qF -- "$shown" "$out/seed.md" || fail "the transcript lacks: $shown"
+  done
+  echo "ok: the transcript shows the document's outputs"
+  grep -qE '^revision: ([0-9]+) -> \1$' "$out/seed.md" || fail "the transcript lacks the revision comparison"
+
+  secret=$(cat "$DCSLAB_HOME/labs/$name/secrets/root_password")
+  [ "${#secret}" -ge 16 ] || fail "root_password is too short: ${#secret}"
+  ! grep -rqF -- "$secret" "$out" "$DCSLAB_HOME/labs/$name/runs" || fail "the root password reached a report"
+  echo "ok: the root password is in no report, transcript or artifact"
+
+  step "down"
+  "$DCSLAB" --lab "$E2E_LAB" down
+  expect_nothing_left "$name"
+  echo "ok: seed suite on $provider with boot: ${seconds}s"
+}
