@@ -44,6 +44,10 @@ Lab commands:
   down                            remove everything the lab created
   proxy HOST PORT                 stdin/stdout to HOST:PORT inside the lab's namespace
                                   (the ProxyCommand of ssh-config)
+PKI (the lab's own CA, as the lab document makes it):
+  pki init                        the CA in the lab's state folder
+  pki issue NODE...               node certificates with the document's SANs
+  pki show FILE                   subject, issuer, SANs, validity, SHA-256 fingerprint
 Images:
   image build [--suite S] [--force]   build (or find cached) the node image
   image list                          built images
