@@ -140,7 +140,16 @@ std::string iso_now() {
 std::string Image::kernel_cmdline() const {
   // quiet + loglevel: every console character is a trapped port write under TCG, so a
   // chatty boot is a slow boot; systemd still reports failures on the console.
-  return "root=/dev/vda rw console=ttyS0 quiet loglevel=3 systemd.show_status=error";
+  // net.ifnames=0: the NIC keeps the kernel's name (eth0); dcslab-identity brings it up
+  // with the lab address before udev runs, and udev cannot rename a link that is up.
+  // tsc=reliable: TCG's TSC is the host's clock, the same on every vCPU, but the
+  // kernel's sync check fails under load and falls back to the HPET, whose every read
+  // is an emulated MMIO access (clock_gettime() in userspace included).
+  // no_timer_check: under host load the IO-APIC timer check misses its ticks and the
+  // kernel panics ("IO-APIC + timer doesn't work!"; seen with three TCG nodes at once).
+  // cryptomgr.notests: the crypto self-tests were 1.6 s of a 4.2 s TCG kernel boot.
+  return "root=/dev/vda rw console=ttyS0 quiet loglevel=3 systemd.show_status=error "
+         "net.ifnames=0 tsc=reliable no_timer_check cryptomgr.notests";
 }
 
 std::string image_hash(const fs::path& recipe_dir, const std::string& suite) {

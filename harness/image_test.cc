@@ -229,5 +229,12 @@ TEST(ImageCmdline, DirectKernelBootBasics) {
   EXPECT_NE(c.find("console=ttyS0"), std::string::npos) << c;
 }
 
+TEST(ImageCmdline, NicKeepsKernelNameForTheIdentityApplier) {
+  // dcslab-identity brings eth0 up before udev could rename it (images/files).
+  const std::string c = Image{}.kernel_cmdline();
+  EXPECT_NE(c.find(" net.ifnames=0"), std::string::npos) << c;
+  EXPECT_NE(c.find(" no_timer_check"), std::string::npos) << c;
+}
+
 }  // namespace
 }  // namespace dcslab

@@ -84,6 +84,11 @@ Expected<void> check_network_local(const Lab& lab, const LabState& state) {
 
 }  // namespace
 
+void use_recorded_provider(Lab& lab, const LabState& state) {
+  const std::string recorded = state.get("provider");
+  if (!recorded.empty() && !state.empty()) lab.provider.type = recorded;
+}
+
 Expected<void> enter_lab_namespace(const LabState& state) {
   const std::string ns = state.get("netns");
   if (ns.empty()) return {};
@@ -93,6 +98,8 @@ Expected<void> enter_lab_namespace(const LabState& state) {
 Expected<std::vector<NodeTiming>> lab_up(const Lab& lab, LabState& state, const UpOptions& options,
                                          Progress& progress) {
   const auto started = std::chrono::steady_clock::now();
+
+  state.set("provider", lab.provider.type);
 
   // 1. Isolation: a network namespace of the lab's own, recorded before it is made.
   if (options.isolated && state.get("netns").empty()) {

@@ -32,6 +32,9 @@ struct NodeTiming {
   double seconds_to_ssh = 0;
 };
 
+// The provider a lab that is up was brought up with replaces the lab file's.
+void use_recorded_provider(Lab& lab, const LabState& state);
+
 // Enters the lab's network namespace if it lives in one (call first, before threads).
 Expected<void> enter_lab_namespace(const LabState& state);
 

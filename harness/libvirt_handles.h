@@ -20,6 +20,7 @@ struct VirDomainDeleter { void operator()(virDomainPtr p) const { virDomainFree(
 struct VirNetworkDeleter { void operator()(virNetworkPtr p) const { virNetworkFree(p); } };
 struct VirPoolDeleter { void operator()(virStoragePoolPtr p) const { virStoragePoolFree(p); } };
 struct VirVolDeleter { void operator()(virStorageVolPtr p) const { virStorageVolFree(p); } };
+struct VirSnapshotDeleter { void operator()(virDomainSnapshotPtr p) const { virDomainSnapshotFree(p); } };
 struct VirCharDeleter { void operator()(char* p) const { free(p); } };  // strings libvirt returns
 
 using VirConnect = std::unique_ptr<virConnect, VirConnectDeleter>;
@@ -27,6 +28,7 @@ using VirDomain = std::unique_ptr<virDomain, VirDomainDeleter>;
 using VirNetwork = std::unique_ptr<virNetwork, VirNetworkDeleter>;
 using VirPool = std::unique_ptr<virStoragePool, VirPoolDeleter>;
 using VirVol = std::unique_ptr<virStorageVol, VirVolDeleter>;
+using VirSnapshot = std::unique_ptr<virDomainSnapshot, VirSnapshotDeleter>;
 using VirChars = std::unique_ptr<char, VirCharDeleter>;
 
 // Installs a no-op error handler for this process (once). Errors stay retrievable with
@@ -55,6 +57,7 @@ inline Failure libvirt_failure(const std::string& what) {
     case VIR_ERR_NO_NETWORK:
     case VIR_ERR_NO_STORAGE_POOL:
     case VIR_ERR_NO_STORAGE_VOL:
+    case VIR_ERR_NO_DOMAIN_SNAPSHOT:
       return Failure::not_found(msg);
     case VIR_ERR_OPERATION_TIMEOUT:
       return Failure::timeout(msg);

@@ -7,7 +7,13 @@
 #include <pugixml.hpp>
 #include <sstream>
 
+#include <libvirt/libvirt-qemu.h>
+
+#include <cstdlib>
+#include <map>
+
 #include "accel_probe.h"
+#include "consistent_snapshot.h"
 #include "libvirt_handles.h"
 #include "libvirt_xml.h"
 #include "private_libvirtd.h"
@@ -47,7 +53,7 @@ std::string state_name(int state) {
 
 bool is_ours(const std::string& kind) {
   return kind == kLibvirtDomainKind || kind == kLibvirtNetworkKind || kind == kLibvirtPoolKind ||
-         kind == kLibvirtVolumeKind || kind == kPrivateLibvirtdKind;
+         kind == kLibvirtVolumeKind || kind == kLibvirtSnapshotKind || kind == kPrivateLibvirtdKind;
 }
 
 // The dcslab <metadata> lab name of a domain, or "" when it carries none (not ours).
@@ -113,12 +119,160 @@ class LibvirtProbeGuest : public ProbeGuest {
   fs::path log_;
 };
 
+std::string trimmed(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  return s;
+}
+
+// One node's snapshot primitives on libvirt: internal snapshots (disk and memory in the
+// node's qcow2 overlay) through the snapshot API, so libvirt knows them (list, delete,
+// undefine) on a remote host as well as here.
+class LibvirtNodeSnapshots : public NodeSnapshots {
+ public:
+  LibvirtNodeSnapshots(virConnectPtr conn, const Lab& lab, LabState& state,
+                       LibvirtProviderOptions::Revert revert, Progress& progress)
+      : conn_(conn), lab_(lab), state_(state), revert_(revert), progress_(progress) {}
+
+  Expected<void> pause(const std::string& node) override {
+    auto d = domain(node);
+    if (!d) return d.error();
+    auto st = domain_state(d->get(), node);
+    if (!st) return st.error();
+    if (*st == VIR_DOMAIN_PAUSED) return {};
+    if (*st != VIR_DOMAIN_RUNNING && *st != VIR_DOMAIN_BLOCKED)
+      return Failure::refused(node + " is " + state_name(*st) +
+                              "; lab snapshots need running nodes (dcslab up)");
+    if (virDomainSuspend(d->get()) != 0) return libvirt_failure("pausing " + domain_name(node));
+    return {};
+  }
+
+  Expected<void> resume(const std::string& node) override {
+    auto d = domain(node);
+    if (!d) return d.error();
+    auto st = domain_state(d->get(), node);
+    if (!st) return st.error();
+    if (*st != VIR_DOMAIN_PAUSED) return {};
+    if (virDomainResume(d->get()) != 0) return libvirt_failure("resuming " + domain_name(node));
+    return {};
+  }
+
+  Expected<bool> has(const std::string& node, const std::string& name) override {
+    auto d = domain(node);
+    if (!d) return d.error();
+    VirSnapshot s(virDomainSnapshotLookupByName(d->get(), name.c_str(), 0));
+    if (s) return true;
+    if (libvirt_last_code() == VIR_ERR_NO_DOMAIN_SNAPSHOT) return false;
+    return libvirt_failure("looking up snapshot " + name + " of " + domain_name(node));
+  }
+
+  Expected<void> create(const std::string& node, const std::string& name) override {
+    auto d = domain(node);
+    if (!d) return d.error();
+    SnapshotSpec spec;
+    spec.name = name;
+    spec.description = "dcslab lab " + lab_.name + " snapshot " + name + " of " + node;
+    state_.record(ledger_entry(node, name));
+    VirSnapshot s(virDomainSnapshotCreateXML(d->get(), snapshot_xml(spec).c_str(), 0));
+    if (!s) {
+      Failure f = libvirt_failure("creating snapshot " + name + " of " + domain_name(node));
+      if (auto h = has(node, name); h && !*h) state_.forget(ledger_entry(node, name));
+      return f;
+    }
+    return {};
+  }
+
+  Expected<void> revert(const std::string& node, const std::string& name) override {
+    auto d = domain(node);
+    if (!d) return d.error();
+    VirSnapshot s(virDomainSnapshotLookupByName(d->get(), name.c_str(), 0));
+    if (!s) return libvirt_failure("looking up snapshot " + name + " of " + domain_name(node));
+    if (revert_ == LibvirtProviderOptions::Revert::Fast) {
+      // The paused QEMU loads the snapshot in place (name checked by valid_snapshot_name,
+      // so it cannot carry a second monitor command). HMP's loadvm prints nothing on
+      // success and the error otherwise.
+      char* reply = nullptr;
+      const std::string cmd = "loadvm " + name;
+      if (virDomainQemuMonitorCommand(d->get(), cmd.c_str(), &reply,
+                                      VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP) == 0) {
+        VirChars out(reply);
+        const std::string text = out ? trimmed(out.get()) : "";
+        if (text.empty()) return {};
+        warn_once("QEMU's loadvm on " + domain_name(node) + " said \"" + text +
+                  "\"; reverting through libvirt instead (slower)");
+      } else {
+        warn_once("no QEMU monitor for " + domain_name(node) + " (" +
+                  libvirt_failure("loadvm").message + "); reverting through libvirt instead");
+      }
+    }
+    // libvirt restarts QEMU from the snapshot; paused, so that every node resumes together.
+    if (virDomainRevertToSnapshot(s.get(), VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED) != 0)
+      return libvirt_failure("reverting " + domain_name(node) + " to " + name);
+    return {};
+  }
+
+  Expected<void> remove(const std::string& node, const std::string& name) override {
+    auto d = domain(node);
+    if (!d) return d.error();
+    VirSnapshot s(virDomainSnapshotLookupByName(d->get(), name.c_str(), 0));
+    if (s && virDomainSnapshotDelete(s.get(), 0) != 0)
+      return libvirt_failure("deleting snapshot " + name + " of " + domain_name(node));
+    if (!s && libvirt_last_code() != VIR_ERR_NO_DOMAIN_SNAPSHOT)
+      return libvirt_failure("looking up snapshot " + name + " of " + domain_name(node));
+    state_.forget(ledger_entry(node, name));
+    return {};
+  }
+
+ private:
+  std::string domain_name(const std::string& node) const {
+    const Node* n = lab_.find_node(node);
+    return n ? libvirt_domain_name(lab_, *n) : "dcslab-" + lab_.name + "-" + node;
+  }
+
+  Resource ledger_entry(const std::string& node, const std::string& name) const {
+    return {kLibvirtSnapshotKind, domain_name(node) + "/" + name, name};
+  }
+
+  Expected<VirDomain> domain(const std::string& node) {
+    const std::string name = domain_name(node);
+    VirDomain d(virDomainLookupByName(conn_, name.c_str()));
+    if (!d) {
+      if (libvirt_last_code() == VIR_ERR_NO_DOMAIN)
+        return Failure::not_found("domain " + name + " of node " + node + " does not exist; is lab " +
+                                  lab_.name + " up? (dcslab up)");
+      return libvirt_failure("looking up " + name);
+    }
+    return d;
+  }
+
+  Expected<int> domain_state(virDomainPtr d, const std::string& node) {
+    int st = VIR_DOMAIN_NOSTATE, reason = 0;
+    if (virDomainGetState(d, &st, &reason, 0) != 0)
+      return libvirt_failure("reading the state of " + domain_name(node));
+    return st;
+  }
+
+  void warn_once(const std::string& message) {
+    if (warned_) return;
+    warned_ = true;
+    progress_.done("warning: " + message);
+  }
+
+  virConnectPtr conn_;
+  const Lab& lab_;
+  LabState& state_;
+  LibvirtProviderOptions::Revert revert_;
+  Progress& progress_;
+  bool warned_ = false;
+};
+
 class LibvirtProvider : public Provider {
  public:
   LibvirtProvider(const Lab& lab, LabState& state, LibvirtProviderOptions options)
       : lab_(lab), state_(state), options_(std::move(options)) {
     silence_libvirt_errors();
     if (options_.home.empty()) options_.home = dcslab_home();
+    if (const char* r = std::getenv("DCSLAB_SNAPSHOT_REVERT"); r && std::string(r) == "libvirt")
+      options_.revert = LibvirtProviderOptions::Revert::Libvirt;
   }
 
   std::string kind() const override { return "libvirt"; }
@@ -187,6 +341,66 @@ class LibvirtProvider : public Provider {
     return out;
   }
 
+  Expected<void> snapshot_save(const std::string& name, Progress& progress) override {
+    auto conn = libvirt_connect(current_uri());
+    if (!conn) return conn.error();
+    LibvirtNodeSnapshots ops(conn->get(), lab_, state_, options_.revert, progress);
+    return consistent_save(ops, lab_.node_names(), name, progress);
+  }
+
+  Expected<void> snapshot_revert(const std::string& name, Progress& progress) override {
+    auto conn = libvirt_connect(current_uri());
+    if (!conn) return conn.error();
+    LibvirtNodeSnapshots ops(conn->get(), lab_, state_, options_.revert, progress);
+    return consistent_revert(ops, lab_.node_names(), name, progress);
+  }
+
+  Expected<void> snapshot_delete(const std::string& name, Progress& progress) override {
+    auto conn = libvirt_connect(current_uri());
+    if (!conn) return conn.error();
+    LibvirtNodeSnapshots ops(conn->get(), lab_, state_, options_.revert, progress);
+    return remove_everywhere(ops, lab_.node_names(), name, progress);
+  }
+
+  Expected<std::vector<SnapshotInfo>> snapshot_list() override {
+    auto conn = libvirt_connect(current_uri());
+    if (!conn) return conn.error();
+    std::map<std::string, SnapshotInfo> by_name;
+    for (const auto& node : lab_.nodes) {
+      const std::string dom_name = libvirt_domain_name(lab_, node);
+      VirDomain d(virDomainLookupByName(conn->get(), dom_name.c_str()));
+      if (!d) continue;  // a missing node holds nothing
+      virDomainSnapshotPtr* snaps = nullptr;
+      const int n = virDomainListAllSnapshots(d.get(), &snaps, 0);
+      if (n < 0) return libvirt_failure("listing the snapshots of " + dom_name);
+      std::vector<VirSnapshot> owned;
+      for (int i = 0; i < n; ++i) owned.emplace_back(snaps[i]);
+      free(snaps);
+      for (const auto& s : owned) {
+        const char* name = virDomainSnapshotGetName(s.get());
+        if (!name) continue;
+        SnapshotInfo& info = by_name[name];
+        info.name = name;
+        info.nodes.push_back(node.name);
+        VirChars xml(virDomainSnapshotGetXMLDesc(s.get(), VIR_DOMAIN_SNAPSHOT_XML_SECURE));
+        pugi::xml_document doc;
+        if (xml && doc.load_string(xml.get())) {
+          const long long t = doc.child("domainsnapshot").child("creationTime").text().as_llong();
+          if (t > 0 && (info.created == 0 || t < info.created)) info.created = t;
+        }
+      }
+    }
+    std::vector<SnapshotInfo> out;
+    for (auto& [name, info] : by_name) {
+      info.complete = info.nodes.size() == lab_.nodes.size();
+      out.push_back(std::move(info));
+    }
+    std::sort(out.begin(), out.end(), [](const SnapshotInfo& a, const SnapshotInfo& b) {
+      return a.created != b.created ? a.created < b.created : a.name < b.name;
+    });
+    return out;
+  }
+
   Expected<void> down(Progress& progress) override {
     std::vector<Resource> mine;
     for (const auto& r : state_.resources())
@@ -216,6 +430,8 @@ class LibvirtProvider : public Provider {
       Expected<void> done;
       if (r.kind == kLibvirtDomainKind) {
         done = remove_domain(conn.get(), r, progress);
+      } else if (r.kind == kLibvirtSnapshotKind) {
+        done = remove_snapshot(conn.get(), r, progress);
       } else if (r.kind == kLibvirtVolumeKind) {
         done = remove_volume(conn.get(), r, progress);
       } else if (r.kind == kLibvirtPoolKind) {
@@ -359,8 +575,30 @@ class LibvirtProvider : public Provider {
       if (virDomainIsActive(d.get()) == 1 && virDomainDestroy(d.get()) != 0 &&
           virDomainIsActive(d.get()) == 1)
         return libvirt_failure("stopping domain " + r.name);
-      if (virDomainIsPersistent(d.get()) == 1 && virDomainUndefine(d.get()) != 0)
+      // A domain with snapshots cannot be undefined without saying what happens to them;
+      // their data lives in the overlay, which down deletes with the volume.
+      if (virDomainIsPersistent(d.get()) == 1 &&
+          virDomainUndefineFlags(d.get(), VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA) != 0)
         return libvirt_failure("undefining domain " + r.name);
+    }
+    state_.forget(r);
+    return {};
+  }
+
+  Expected<void> remove_snapshot(virConnectPtr c, const Resource& r, Progress& progress) {
+    const std::string dom_name = r.name.substr(0, r.name.rfind('/'));
+    VirDomain d(virDomainLookupByName(c, dom_name.c_str()));
+    if (!d && libvirt_last_code() != VIR_ERR_NO_DOMAIN) return libvirt_failure("looking up " + dom_name);
+    VirSnapshot s(d ? virDomainSnapshotLookupByName(d.get(), r.data.c_str(), 0) : nullptr);
+    if (d && !s && libvirt_last_code() != VIR_ERR_NO_DOMAIN_SNAPSHOT)
+      return libvirt_failure("looking up snapshot " + r.name);
+    if (s) {
+      progress.phase("deleting snapshot " + r.name);
+      // The data goes with the overlay volume anyway; if QEMU cannot drop it, at least
+      // libvirt's record must go, or the domain could not be undefined.
+      if (virDomainSnapshotDelete(s.get(), 0) != 0 &&
+          virDomainSnapshotDelete(s.get(), VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY) != 0)
+        return libvirt_failure("deleting snapshot " + r.name);
     }
     state_.forget(r);
     return {};

@@ -28,6 +28,8 @@ inline constexpr const char* kLibvirtDomainKind = "libvirt-domain";
 inline constexpr const char* kLibvirtNetworkKind = "libvirt-network";
 inline constexpr const char* kLibvirtPoolKind = "libvirt-pool";
 inline constexpr const char* kLibvirtVolumeKind = "libvirt-volume";
+// name "<domain>/<snapshot>", data the snapshot name.
+inline constexpr const char* kLibvirtSnapshotKind = "libvirt-snapshot";
 
 struct LibvirtProviderOptions {
   // Overrides lab.provider.uri (tests use "test:///default"); the fact "libvirt_uri"
@@ -36,6 +38,13 @@ struct LibvirtProviderOptions {
   // Where the accelerator probe's per-boot cache lives; empty: dcslab_home().
   std::filesystem::path home;
   Clock* clock = nullptr;  // for the waits; null: the real clock
+  // How a node is reverted to a snapshot. Fast: QEMU's loadvm in the paused QEMU process
+  // (through libvirt's QEMU monitor pass-through), about 0.2 s a node. libvirt's own
+  // virDomainRevertToSnapshot kills QEMU and starts a new one with -loadvm (libvirt 9),
+  // about 3 s a node, most of it waiting for the old QEMU to exit. Fast falls back to
+  // libvirt's way when the monitor is not there (another driver) or loadvm fails.
+  // The environment variable DCSLAB_SNAPSHOT_REVERT=libvirt selects libvirt's way.
+  enum class Revert { Fast, Libvirt } revert = Revert::Fast;
 };
 
 std::unique_ptr<Provider> make_libvirt_provider(const Lab& lab, LabState& state);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "lab.h"
 
@@ -66,6 +67,18 @@ DomainSpec node_domain_spec(const Lab& lab, const Node& node, bool kvm,
                             const std::filesystem::path& console_log);
 
 std::string domain_xml(const DomainSpec& spec);
+
+// A node's part of a lab snapshot: an internal snapshot with memory state. The overlay
+// (vda, qcow2) holds the disk state and the RAM; the identity disk (vdb) is raw and
+// read-only, which an internal snapshot cannot hold and does not need (it never
+// changes), so it is excluded (snapshot='no') rather than made qcow2.
+struct SnapshotSpec {
+  std::string name;
+  std::string description;
+  std::vector<std::string> internal_disks = {"vda"};
+  std::vector<std::string> excluded_disks = {"vdb"};
+};
+std::string snapshot_xml(const SnapshotSpec& spec);
 
 // The accelerator probe's transient guest: the kernel alone (no disk, no initrd, no NIC);
 // it panics on "VFS: Unable to mount root fs" and, with panic=-1 and on_reboot destroy,

@@ -93,6 +93,10 @@ TEST(LibvirtXml, DomainCarriesTheNodesParts) {
   EXPECT_EQ(std::string(dom.child_value("on_poweroff")), "destroy");
   EXPECT_EQ(std::string(dom.child_value("on_crash")), "destroy");
   EXPECT_EQ(std::string(dom.child("cpu").child_value("model")), "qemu64");
+  // The guest's CRNG is seeded by RDRAND at boot (see add_os_and_cpu).
+  auto rdrand = dom.child("cpu").find_child_by_attribute("feature", "name", "rdrand");
+  ASSERT_TRUE(rdrand);
+  EXPECT_EQ(std::string(rdrand.attribute("policy").value()), "require");
 
   auto devices = dom.child("devices");
   auto vda = devices.find_child_by_attribute("disk", "device", "disk");

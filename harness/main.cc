@@ -23,6 +23,7 @@
 #include "pki_command.h"
 #include "process.h"
 #include "run_command.h"
+#include "snapshot_command.h"
 #include "ssh_lab_control.h"
 #include "state.h"
 
@@ -44,6 +45,8 @@ Lab commands:
   down                            remove everything the lab created
   proxy HOST PORT                 stdin/stdout to HOST:PORT inside the lab's namespace
                                   (the ProxyCommand of ssh-config)
+Snapshots (libvirt: memory state, all nodes consistent):
+  snapshot save NAME | revert NAME | list | delete NAME
 PKI (the lab's own CA, as the lab document makes it):
   pki init                        the CA in the lab's state folder
   pki issue NODE...               node certificates with the document's SANs
@@ -229,17 +232,22 @@ int run(int argc, char** argv) {
     return run_command(args, [&](const Lab& scenario_lab) -> std::unique_ptr<LabControl> {
       Lab lab = scenario_lab;
       if (!g.provider.empty()) lab.provider.type = g.provider;
+      else use_recorded_provider(lab, LabState(dcslab_home(), lab.name));
       if (!g.suite.empty()) lab.image.suite = g.suite;
       return std::make_unique<SshLabControl>(lab, up);
     });
   }
 
   // Every other command acts on a lab: load and check it before anything is created.
-  const Lab lab = load(g);
+  Lab lab = load(g);
   LabState state(dcslab_home(), lab.name);
+  // A lab that is up keeps the provider it was brought up with (`up --provider nspawn`,
+  // then a plain `down`), unless --provider says otherwise.
+  if (g.provider.empty()) use_recorded_provider(lab, state);
   ConsoleProgress progress;
 
   if (g.command == "pki") return cmd_pki(lab, state, g.args);
+  if (g.command == "snapshot") return cmd_snapshot(lab, state, g.args);
   if (g.command == "up") {
     UpOptions o;
     int timeout = 240;

@@ -56,6 +56,14 @@ std::string nspawn_bridge_name(const std::string& lab_name) {
   return "dcsn-" + lab_name.substr(0, 3) + "-" + std::string(hex, 6);
 }
 
+std::string nspawn_machine_name(const std::string& lab_name, const std::string& node) {
+  std::string direct = "dcslab-" + lab_name + "-" + node;
+  if (direct.size() <= 64) return direct;
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", fnv1a(lab_name));
+  return ("dcslab-" + std::string(hex) + "-" + node).substr(0, 64);
+}
+
 std::string nspawn_cgroup_name(const std::string& lab_name, const std::string& node) {
   return "dcslab-" + lab_name + "-" + node;
 }
@@ -99,6 +107,7 @@ MachineSpec nspawn_machine_spec(const Lab& lab, const LabState& state, const Nod
   const fs::path dir = state.node_dir(node.name);
   MachineSpec s;
   s.node = node.name;
+  s.machine = nspawn_machine_name(lab.name, node.name);
   s.lower = lower;
   s.upper = dir / "upper";
   s.work = dir / "work";
@@ -122,7 +131,8 @@ std::vector<std::string> nspawn_argv(const MachineSpec& s) {
       "--register=no",     // no machined on the CI hosts; the ledger tracks the machine
       "--keep-unit",       // stay in the cgroup we put ourselves in; no systemd scope
       "--link-journal=no",
-      "--machine=" + s.node,
+      "--machine=" + (s.machine.empty() ? s.node : s.machine),
+      "--hostname=" + s.node,
       "--network-bridge=" + s.bridge,  // inside: host0 (see nic_match)
       "--bind-ro=" + s.identity.string() + ":/run/dcslab/identity.tar",
       // The console's output is copied to our stdout, which is the console log; input is

@@ -39,6 +39,14 @@ inline constexpr const char* kNspawnMachine = "nspawn-machine";
 // else "dcsn-" + the first three characters + "-" + a stable hash of the whole name.
 std::string nspawn_bridge_name(const std::string& lab_name);
 
+// nspawn's --machine name: "dcslab-<lab>-<node>", unique per lab, because nspawn keys
+// host-wide things by it: /run/systemd/nspawn/propagate/<machine> (created at start and
+// removed at exit, so a second lab's dcs-00 stopping would delete the first one's) and
+// the host-side veth name "vb-<machine>" (two non-isolated labs would collide). The
+// container's hostname stays the node name (--hostname). Longer than 64 characters
+// (nspawn's limit): "dcslab-" + a stable hash of the lab name + "-" + the node.
+std::string nspawn_machine_name(const std::string& lab_name, const std::string& node);
+
 // The machine's cgroup2 group (a child of the cgroup2 root), "dcslab-<lab>-<node>".
 std::string nspawn_cgroup_name(const std::string& lab_name, const std::string& node);
 
@@ -82,6 +90,7 @@ struct LaunchPlan {
 // What one machine needs; paths are absolute.
 struct MachineSpec {
   std::string node;
+  std::string machine;             // nspawn_machine_name()
   std::filesystem::path lower;     // image rootfs
   std::filesystem::path upper;
   std::filesystem::path work;

@@ -58,7 +58,9 @@ class FakeHost : public NspawnHost {
   Expected<MachineRecord> launch_detached(
       const LaunchPlan& plan, const std::function<void(const MachineRecord&)>& commit) override {
     MachineRecord r{next_pid++, 1000, ""};
-    const std::string machine = plan.argv.at(6).substr(10);  // --machine=NAME
+    std::string machine;  // the node, from --hostname=NAME
+    for (const auto& a : plan.argv)
+      if (a.rfind("--hostname=", 0) == 0) machine = a.substr(11);
     log("fork " + machine);
     commit(r);
     log("exec " + machine);
@@ -185,10 +187,20 @@ TEST_F(NspawnProviderTest, LaunchPlanOnCgroupV1HostMountsCgroup2AndOverlayPrivat
   EXPECT_EQ(plan.output, dir / "console.log");
   EXPECT_THAT(plan.argv,
               ElementsAre("systemd-nspawn", "--directory=" + (dir / "root").string(), "--boot",
-                          "--register=no", "--keep-unit", "--link-journal=no", "--machine=dcs-01",
+                          "--register=no", "--keep-unit", "--link-journal=no",
+                          "--machine=dcslab-dcs-dcs-01", "--hostname=dcs-01",
                           "--network-bridge=dcsn-dcs",
                           "--bind-ro=/id/dcs-01.tar:/run/dcslab/identity.tar",
                           "--console=read-only"));
+}
+
+TEST(NspawnMachineName, UniquePerLabAndWithinNspawnsLimit) {
+  EXPECT_EQ(nspawn_machine_name("a", "dcs-00"), "dcslab-a-dcs-00");
+  EXPECT_NE(nspawn_machine_name("a", "dcs-00"), nspawn_machine_name("b", "dcs-00"));
+  const std::string long1(80, 'x'), long2 = std::string(79, 'x') + "y";
+  EXPECT_LE(nspawn_machine_name(long1, "dcs-00").size(), 64u);
+  EXPECT_NE(nspawn_machine_name(long1, "dcs-00"), nspawn_machine_name(long2, "dcs-00"));
+  EXPECT_NE(nspawn_machine_name(long1, "dcs-00"), nspawn_machine_name(long1, "dcs-01"));
 }
 
 TEST_F(NspawnProviderTest, LaunchPlanOnSystemdHostLeavesCgroupsAlone) {

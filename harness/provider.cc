@@ -2,18 +2,26 @@
 
 #include "libvirt_provider.h"
 #include "nspawn_provider.h"
+#include "virtualbox_provider.h"
 
 namespace dcslab {
+
+namespace {
+Failure no_memory_snapshots(const Provider& p) {
+  return Failure::refused(p.kind() + " machines have no memory snapshots; use provider libvirt");
+}
+}  // namespace
+
+Expected<void> Provider::snapshot_save(const std::string&, Progress&) { return no_memory_snapshots(*this); }
+Expected<void> Provider::snapshot_revert(const std::string&, Progress&) { return no_memory_snapshots(*this); }
+Expected<std::vector<SnapshotInfo>> Provider::snapshot_list() { return no_memory_snapshots(*this); }
+Expected<void> Provider::snapshot_delete(const std::string&, Progress&) { return no_memory_snapshots(*this); }
 
 // The one place that maps the lab file's provider type to an implementation.
 std::unique_ptr<Provider> create_provider(const Lab& lab, LabState& state) {
   if (lab.provider.type == "libvirt") return make_libvirt_provider(lab, state);
   if (lab.provider.type == "nspawn") return make_nspawn_provider(lab, state);
-  // Accepted by the lab file so that lab files written for it load, but not built yet:
-  // a clear error instead of a half-working provider.
-  if (lab.provider.type == "virtualbox")
-    throw Fatal("provider virtualbox is not available in this version of dcslab; use "
-                "provider: libvirt or nspawn (--provider)");
+  if (lab.provider.type == "virtualbox") return make_virtualbox_provider(lab, state);
   throw Fatal("unknown provider type \"" + lab.provider.type + "\"");
 }
 

@@ -23,6 +23,14 @@ struct NodeStatus {
   std::string detail;  // provider-specific extra (domain name, pid)
 };
 
+// A lab snapshot as a provider holds it: one per node, under the same name.
+struct SnapshotInfo {
+  std::string name;
+  long long created = 0;           // seconds since the epoch (the oldest node's)
+  std::vector<std::string> nodes;  // the nodes that hold it
+  bool complete = false;           // every node of the lab holds it
+};
+
 struct UpRequest {
   const Lab* lab = nullptr;
   const Image* image = nullptr;
@@ -52,6 +60,19 @@ class Provider {
 
   // Where the node's serial console (or container console) is logged.
   virtual std::filesystem::path console_log(const std::string& node) const = 0;
+
+  // Lab snapshots with memory state: the running machines, disks and RAM, so a reverted
+  // lab runs again in seconds without booting. Consistent across nodes: every node is
+  // paused before any is saved or reverted, and all are resumed after (see
+  // consistent_snapshot.h). Every snapshot is in the ledger before it is made, so down
+  // removes it. After a revert the guests' clocks are stale (they were frozen) and SSH
+  // sessions are dead: the caller fixes both (snapshot_ops.h).
+  // A provider that cannot keep memory state refuses (the defaults below); it never
+  // fakes a snapshot with something else.
+  virtual Expected<void> snapshot_save(const std::string& name, Progress& progress);
+  virtual Expected<void> snapshot_revert(const std::string& name, Progress& progress);
+  virtual Expected<std::vector<SnapshotInfo>> snapshot_list();
+  virtual Expected<void> snapshot_delete(const std::string& name, Progress& progress);
 };
 
 // Creates the provider the lab file names. Unknown types are rejected when the lab is

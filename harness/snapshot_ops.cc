@@ -1,0 +1,181 @@
+#include "snapshot_ops.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "consistent_snapshot.h"
+#include "lab_ops.h"
+
+namespace dcslab {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+double host_epoch() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+void check_name(const std::string& name) {
+  if (!valid_snapshot_name(name))
+    throw BadInput("snapshot name \"" + name +
+                   "\": use letters, digits, '.', '_' and '-' (at most 64, not starting with "
+                   "'-' or '.')");
+}
+
+// The lab must exist, and the process must be in its namespace before any thread starts.
+Expected<std::unique_ptr<Provider>> lab_provider(const Lab& lab, LabState& state) {
+  if (state.empty()) return Failure::refused("lab " + lab.name + " is not up (dcslab up)");
+  DCSLAB_TRY(enter_lab_namespace(state));
+  return create_provider(lab, state);
+}
+
+std::optional<double> parse_double(const std::string& s) {
+  try {
+    return std::stod(s);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+Expected<double> lab_snapshot_save(const Lab& lab, LabState& state, const std::string& name,
+                                   Progress& progress) {
+  check_name(name);
+  auto provider = lab_provider(lab, state);
+  if (!provider) return provider.error();
+  const auto t0 = std::chrono::steady_clock::now();
+  DCSLAB_TRY((*provider)->snapshot_save(name, progress));
+  const double s = seconds_since(t0);
+  progress.done(fmt::format("lab {} saved as snapshot {} in {:.2f} s", lab.name, name, s));
+  return s;
+}
+
+Expected<RevertReport> lab_snapshot_revert(const Lab& lab, LabState& state, const std::string& name,
+                                           Progress& progress) {
+  check_name(name);
+  auto provider = lab_provider(lab, state);
+  if (!provider) return provider.error();
+  RevertReport report;
+  const auto t0 = std::chrono::steady_clock::now();
+  DCSLAB_TRY((*provider)->snapshot_revert(name, progress));
+  report.revert_s = seconds_since(t0);
+  progress.done(fmt::format("lab {} reverted to {} in {:.2f} s", lab.name, name, report.revert_s));
+
+  const auto t1 = std::chrono::steady_clock::now();
+  auto fixed = correct_node_clocks(
+      lab.node_names(),
+      [&](const std::string& node) { return connect_node(lab, state, node, "tux"); }, host_epoch,
+      RealClock::instance(), std::chrono::seconds(30), progress);
+  if (!fixed) return fixed.error();
+  report.clocks_s = seconds_since(t1);
+  report.clocks = std::move(*fixed);
+  std::string behind;
+  for (const auto& c : report.clocks)
+    behind += fmt::format("{}{} {:+.1f} s", behind.empty() ? "" : ", ", c.node, c.before_s);
+  progress.done(fmt::format("clocks set from the host in {:.2f} s (were: {})", report.clocks_s, behind));
+  return report;
+}
+
+Expected<std::vector<SnapshotInfo>> lab_snapshot_list(const Lab& lab, LabState& state) {
+  auto provider = lab_provider(lab, state);
+  if (!provider) return provider.error();
+  return (*provider)->snapshot_list();
+}
+
+Expected<void> lab_snapshot_delete(const Lab& lab, LabState& state, const std::string& name,
+                                   Progress& progress) {
+  check_name(name);
+  auto provider = lab_provider(lab, state);
+  if (!provider) return provider.error();
+  DCSLAB_TRY((*provider)->snapshot_delete(name, progress));
+  progress.done("snapshot " + name + " of lab " + lab.name + " deleted");
+  return {};
+}
+
+Expected<std::vector<ClockFix>> correct_node_clocks(const std::vector<std::string>& nodes,
+                                                    const NodeConnector& connect,
+                                                    const WallClock& wall, Clock& clock,
+                                                    std::chrono::seconds limit, Progress& progress) {
+  std::vector<ClockFix> fixes(nodes.size());
+  std::vector<std::optional<Failure>> failures(nodes.size());
+  std::vector<std::thread> threads;
+  progress.phase("setting the clocks of " + std::to_string(nodes.size()) + " nodes over SSH");
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    threads.emplace_back([&, i] {
+      const std::string& node = nodes[i];
+      fixes[i].node = node;
+      auto session = poll_until<std::unique_ptr<Transport>>(
+          clock, limit, std::chrono::milliseconds(200), "SSH to " + node + " after the revert",
+          [&](std::string* reason) -> std::optional<std::unique_ptr<Transport>> {
+            auto t = connect(node);
+            if (t) return std::move(*t);
+            *reason = t.error().message;
+            return std::nullopt;
+          });
+      if (!session) {
+        failures[i] = session.error();
+        return;
+      }
+      ExecOptions eo;
+      eo.timeout = std::chrono::seconds(20);
+      // The guest's offset from the host, measured by a round trip: its time against the
+      // middle of the host's before and after (error at most half the round trip).
+      auto offset = [&]() -> Expected<double> {
+        const double before = wall();
+        auto r = (*session)->exec("date +%s.%N", eo);
+        const double after = wall();
+        if (!r) return r.error();
+        auto g = parse_double(r->out);
+        if (r->exit_status != 0 || !g)
+          return Failure::error("reading the clock of " + node + ": " + r->out + r->err);
+        return *g - (before + after) / 2;
+      };
+      auto stale = offset();
+      if (!stale) {
+        failures[i] = stale.error();
+        return;
+      }
+      // The correction is applied relative to the guest's own clock, computed by root's
+      // shell at the moment it sets the time: sudo's start-up (seconds under TCG on a busy
+      // host) must not end up in the clock.
+      const std::string cmd = fmt::format(
+          "sudo -n sh -c \"date -u -s @\\$(awk -v o={:.6f} -v t=\\$(date +%s.%N) "
+          "'BEGIN {{ printf \\\"%.3f\\\", t + o }}') >/dev/null\"",
+          -*stale);
+      auto r = (*session)->exec(cmd, eo);
+      if (!r) {
+        failures[i] = r.error();
+        return;
+      }
+      if (r->exit_status != 0) {
+        failures[i] = Failure::error("setting the clock of " + node + " failed (exit " +
+                                     std::to_string(r->exit_status) + "): " + r->out + r->err);
+        return;
+      }
+      auto fixed = offset();
+      if (!fixed) {
+        failures[i] = fixed.error();
+        return;
+      }
+      fixes[i].before_s = *stale;
+      fixes[i].after_s = *fixed;
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::string failed;
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (failures[i]) failed += "\n  " + nodes[i] + ": " + failures[i]->message;
+  if (!failed.empty())
+    return Failure::error("after the revert, not every node's clock could be set:" + failed);
+  return fixes;
+}
+
+}  // namespace dcslab
