@@ -51,8 +51,7 @@ std::string tail_lines(const fs::path& file, int n) {
   return out;
 }
 
-SshTarget target_for(const Lab& lab, const LabState& state, const Node& node,
-                     const std::string& user) {
+SshTarget target_for(const LabState& state, const Node& node, const std::string& user) {
   SshTarget t;
   t.node = node.name;
   t.host = node.ip.str();
@@ -60,12 +59,10 @@ SshTarget target_for(const Lab& lab, const LabState& state, const Node& node,
   t.user = user;
   t.identity_file = state.lab_key();
   t.known_hosts_for_messages = state.known_hosts();
-  std::error_code ec;
   const auto pub = fs::path(host_key_path(state, node.name).string() + ".pub");
   std::string line = read_file(pub);
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
   t.pinned_host_key = line;
-  (void)lab;
   return t;
 }
 
@@ -155,7 +152,7 @@ Expected<std::vector<NodeTiming>> lab_up(const Lab& lab, LabState& state, const 
   for (std::size_t i = 0; i < lab.nodes.size(); ++i) {
     threads.emplace_back([&, i] {
       const Node& node = lab.nodes[i];
-      auto t = wait_for_ssh(target_for(lab, state, node, "tux"), RealClock::instance(),
+      auto t = wait_for_ssh(target_for(state, node, "tux"), RealClock::instance(),
                             options.ssh_timeout, progress);
       timings[i].node = node.name;
       timings[i].seconds_to_ssh =
@@ -231,7 +228,7 @@ Expected<std::unique_ptr<Transport>> connect_node(const Lab& lab, const LabState
                    ")");
   }
   DCSLAB_TRY(check_network_local(lab, state));
-  auto t = SshTransport::connect(target_for(lab, state, *node, user));
+  auto t = SshTransport::connect(target_for(state, *node, user));
   if (!t) return t.error();
   return std::unique_ptr<Transport>(std::move(*t));
 }

@@ -2,6 +2,9 @@
 # Two labs with the same node names and the same addresses (192.168.56.0/24) side by
 # side, each in its own network namespace: each lab's 192.168.56.11 is its own dcs-01,
 # and taking one lab down leaves the other running.
+# Network safety: every lab here is up --isolated, so its addresses live only in the
+# network namespace (netns dcslab-<lab>) that dcslab creates for it and deletes at down;
+# commands reach the nodes from inside it (dcslab exec, or node to node).
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd systemd-nspawn mmdebstrap ip

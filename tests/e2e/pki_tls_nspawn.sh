@@ -5,6 +5,9 @@
 # expect_tls (from dcslab, inside the lab's namespace) that etcd accepts the lab's client
 # certificate and refuses none, another CA's and an expired one; etcdctl prints the
 # document's member line. The CA key stays on the host and no key reaches a report.
+# Network safety: every lab here is up --isolated, so its addresses live only in the
+# network namespace (netns dcslab-<lab>) that dcslab creates for it and deletes at down;
+# commands reach the nodes from inside it (dcslab exec, or node to node).
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd systemd-nspawn mmdebstrap ip python3 openssl
