@@ -215,8 +215,9 @@ std::vector<std::vector<std::string>> vbox_create_vm_argvs(const VBoxVmSpec& s) 
       {"createvm", "--name", s.name, "--ostype", "Debian_64", "--register", "--basefolder",
        s.basefolder},
       // NIC 1 is left empty and the lab NIC is adapter 2: VirtualBox puts adapter 2 at
-      // PCI 00:08.0, so the guest names it enp0s8 as in the seed's Vagrant lab, without
-      // Vagrant's NAT adapter 1 (nothing is fetched at up; SSH goes over host-only).
+      // PCI 00:08.0, so the guest names it enp0s8 (by PCI path, in the bootable disk's
+      // initrd) as in the seed's Vagrant lab, without Vagrant's NAT adapter 1 (nothing
+      // is fetched at up; SSH goes over host-only). virtio: the cloud kernel has no e1000.
       // IOAPIC: VirtualBox refuses more than one vCPU without it.
       {"modifyvm", s.name, "--memory", std::to_string(s.memory_mib), "--cpus",
        std::to_string(s.cpus), "--ioapic", "on", "--rtcuseutc", "on", "--boot1", "disk",
