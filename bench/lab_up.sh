@@ -2,28 +2,21 @@
 # Measures image build (cold and cached), lab up (three nodes to SSH-ready) for each
 # provider, snapshot save/revert (libvirt) and the lab document's whole suite
 # (scenarios/seed/, boot included) on nspawn, RUNS times each, and writes the medians
-# to docs/PERFORMANCE.md.
-#   bench/lab_up.sh [RUNS]        (default 3; needs root; builds first)
+# to its section of docs/PERFORMANCE.md (bench/lib.sh).
+#   bench/lab_up.sh [RUNS]        (default 3; needs root; DCSLAB=binary skips the build)
 # Every lab runs isolated: dcslab creates a network namespace for it and removes it at
 # down, so no lab traffic leaves the namespace.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 runs=${1:-3}
-bash scripts/build >/dev/null
-dcslab=$PWD/build/harness/dcslab
-out=docs/PERFORMANCE.md
-tmp=$(mktemp -d)
+dcslab=$DCSLAB
+tmp=$BENCH_TMP
+machine=$(machine_line)
 trap 'for f in "$tmp"/*.yaml; do [ -e "$f" ] && "$dcslab" --lab "$f" down >/dev/null 2>&1; done; rm -rf "$tmp"' EXIT
 
-now() { date +%s.%N; }
-median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 fmt() { printf '%.2f' "$1"; }
 
 # lab file for a provider, named bench-<provider>
-lab_for() {
-  sed -e "s/^name: dcs$/name: bench-$1/" -e "s/^  type: libvirt$/  type: $1/" fixtures/labs/dcs.yaml >"$tmp/$1.yaml"
-  echo "$tmp/$1.yaml"
-}
+lab_for() { bench_lab "bench-$1" "$1"; }
 
 declare -A raw med
 measure() {  # measure KEY COMMAND...: one timed run appended to raw[KEY]
@@ -62,13 +55,13 @@ for _ in $(seq "$runs"); do
   measure suite_nspawn "$dcslab" --isolated --lab "$lab" run scenarios/seed/ --down
 done
 
-for k in "${!raw[@]}"; do med[$k]=$(echo "${raw[$k]}" | tr ' ' '\n' | grep . | median); done
+for k in "${!raw[@]}"; do med[$k]=$(echo "${raw[$k]}" | median); done
 row() { printf '| %s | %s s | %s |\n' "$1" "$(fmt "${med[$2]}")" "$(for v in ${raw[$2]}; do printf '%s ' "$(fmt "$v")"; done)"; }
 
 {
-  echo "# Performance"
+  echo "## Lab up, image, snapshots, the suite on nspawn"
   echo
-  echo "Written by \`bench/lab_up.sh $runs\` on $(date -u +%Y-%m-%d) — $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, kernel $(uname -r)."
+  echo "Written by \`bench/lab_up.sh $runs\` on $(date -u +%Y-%m-%d) — $machine."
   echo "Medians of $runs runs; every run is the whole command, wall clock."
   echo
   echo "| what | median | runs |"
@@ -89,7 +82,8 @@ row() { printf '| %s | %s s | %s |\n' "$1" "$(fmt "${med[$2]}")" "$(for v in ${r
   echo "libvirtd start (about 3 s of the libvirt figure), network, overlays, domains, and the"
   echo "wait until every node answers SSH; the KVM probe is cached per host boot. A revert"
   echo "includes correcting the guests' clocks over SSH (about 3 s under TCG); the memory"
-  echo "revert itself is about 0.5 s. The suite on the VM path is not benchmarked here (about"
-  echo "5 minutes a run); tests/e2e/seed_libvirt.sh prints its time in every CI run."
-} >"$out"
-cat "$out"
+  echo "revert itself is about 0.5 s. The suite on the VM path, cold and from a snapshot, is"
+  echo "measured by bench/seed_libvirt.sh (its section below)."
+} >"$tmp/section.md"
+write_section lab_up "$tmp/section.md"
+cat "$tmp/section.md"

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "lab_control.h"
+#include "snapshot_ops.h"
 #include "transport.h"
 
 namespace dcslab {
@@ -164,6 +165,13 @@ class FakeLabControl : public LabControl {
     reboots.push_back(node);
     return {};
   }
+  Expected<void> fault(const std::string& node, FaultKind kind, Progress&) override {
+    std::lock_guard lock(mu_);
+    faults.push_back(std::string(fault_name(kind)) + " " + node);
+    if (auto it = fault_failures.find(faults.back()); it != fault_failures.end())
+      return Failure::refused(it->second);
+    return {};
+  }
   std::filesystem::path console_log(const std::string& node) override {
     return state_.dir() / "nodes" / node / "console.log";
   }
@@ -172,12 +180,42 @@ class FakeLabControl : public LabControl {
     ++downs;
     return {};
   }
+  // Snapshots as snapshot_ops keeps them: the facts go with the snapshot.
+  Expected<std::vector<std::string>> snapshots() override {
+    std::lock_guard lock(mu_);
+    snapshot_calls.push_back("list");
+    if (!memory_snapshots) return Failure::refused("fake: no memory snapshots");
+    return std::vector<std::string>(snapshot_names.begin(), snapshot_names.end());
+  }
+  Expected<void> snapshot_save(const std::string& name, Progress&) override {
+    std::lock_guard lock(mu_);
+    snapshot_calls.push_back("save " + name);
+    if (!memory_snapshots) return Failure::refused("fake: no memory snapshots");
+    if (!snapshot_names.insert(name).second) return Failure::refused(name + " exists");
+    record_snapshot_facts(state_, name);
+    return {};
+  }
+  Expected<void> snapshot_revert(const std::string& name, Progress&) override {
+    std::lock_guard lock(mu_);
+    snapshot_calls.push_back("revert " + name);
+    if (!memory_snapshots) return Failure::refused("fake: no memory snapshots");
+    if (!revert_failure.empty()) return Failure::error(revert_failure);
+    if (!snapshot_names.count(name)) return Failure::not_found(name + ": no such snapshot");
+    restore_snapshot_facts(state_, name);
+    return {};
+  }
 
   std::mutex mu_;
   int ups = 0, downs = 0;
   std::string up_failure;
   std::set<std::string> unreachable;
   std::vector<std::string> connects, reboots;
+  std::vector<std::string> faults;                     // "crash dcs-01", in call order
+  std::map<std::string, std::string> fault_failures;  // "pause dcs-02" -> refusal message
+  bool memory_snapshots = true;
+  std::string revert_failure;
+  std::set<std::string> snapshot_names;
+  std::vector<std::string> snapshot_calls;  // "list", "save NAME", "revert NAME"
 
  private:
   Lab lab_;

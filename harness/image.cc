@@ -245,6 +245,12 @@ Image build_image(const ImageBuildOptions& options, Progress& progress) {
   manifest["hash"] = hash;
   manifest["etcd_version"] = info.count("etcd_version") ? info.at("etcd_version") : "";
   manifest["etcd_deb_version"] = info.count("etcd_deb_version") ? info.at("etcd_deb_version") : "";
+  // The next suite's etcd in the image's upgrade repository (scenarios/upgrades); absent
+  // for suites that have none.
+  if (info.count("etcd_upgrade_version")) {
+    manifest["etcd_upgrade_suite"] = info.count("etcd_upgrade_suite") ? info.at("etcd_upgrade_suite") : "";
+    manifest["etcd_upgrade_version"] = info.at("etcd_upgrade_version");
+  }
   manifest["kernel_version"] = info.count("kernel_version") ? info.at("kernel_version") : "";
   manifest["rootfs_mib"] = info.count("rootfs_mib") ? std::stol(info.at("rootfs_mib")) : 0;
   manifest["disk_virtual_mib"] = info.count("disk_virtual_mib") ? std::stol(info.at("disk_virtual_mib")) : 0;
@@ -260,15 +266,31 @@ Image build_image(const ImageBuildOptions& options, Progress& progress) {
   fs::remove(tmp / "build-info");
 
   // Publish: the folder appears complete or not at all.
-  const fs::path old = images / ("." + name + ".old-" + std::to_string(::getpid()));
   std::error_code ec;
+  // Another build of the same recipe finished first: keep its image. Its rootfs may
+  // already be the lower layer of running containers; replacing it would delete files
+  // under them. Only --force replaces an image.
+  if (!options.force) {
+    if (auto theirs = load_image(final_dir)) {
+      fs::remove_all(tmp, ec);
+      fs::remove(log_path, ec);
+      point_symlink(link, name);
+      progress.done("image " + name + " (built meanwhile by another build; this one discarded)");
+      return *theirs;
+    }
+  }
+  const fs::path old = images / ("." + name + ".old-" + std::to_string(::getpid()));
   if (fs::exists(final_dir, ec)) fs::rename(final_dir, old);
   fs::rename(tmp, final_dir);
   fs::remove_all(old, ec);
   fs::rename(log_path, final_dir / "build.log", ec);
   point_symlink(link, name);
   progress.done("image " + name + " built in " + manifest["build_seconds"].dump() + " s (etcd " +
-                manifest["etcd_version"].get<std::string>() + ")");
+                manifest["etcd_version"].get<std::string>() +
+                (manifest.contains("etcd_upgrade_version")
+                     ? ", upgrade to " + manifest["etcd_upgrade_version"].get<std::string>()
+                     : std::string()) +
+                ")");
   return image_in(final_dir, manifest);
 }
 

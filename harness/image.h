@@ -7,7 +7,8 @@
 //   disk.qcow2     the same tree as an ext4 file system (no partition table; the VM's
 //                  /dev/vda), made with mkfs.ext4 -d (no loop mount), as qcow2
 //   vmlinuz, initrd.img   for direct kernel boot
-//   manifest.json  suite, hash, etcd version in the local repository, sizes, build time
+//   manifest.json  suite, hash, etcd version in the local repository (and in the upgrade
+//                  repository, etcd_upgrade_version, where the suite has one), sizes, build time
 // and $DCSLAB_HOME/images/<suite> is a symlink to the newest folder of that suite.
 #pragma once
 

@@ -216,6 +216,68 @@ TEST_F(ImageTest, FailedBuildShowsTheLogTailAndLeavesNoFolder) {
   EXPECT_FALSE(find_image(home_, "bookworm").ok());
 }
 
+TEST_F(ImageTest, ManifestRecordsTheUpgradeEtcdOnlyWhenTheRecipeReportsOne) {
+  // A recipe that reports the next suite's etcd (bookworm images carry trixie's).
+  put(recipe_ / "build-rootfs",
+      "#!/bin/bash\nset -e\nout=$2\nmkdir -p $out/rootfs\n"
+      "echo qcow > $out/disk.qcow2\necho k > $out/vmlinuz\necho i > $out/initrd.img\n"
+      "printf 'etcd_version=3.4.23\\n' > $out/build-info\n"
+      "if [ $1 = bookworm ]; then\n"
+      "  printf 'etcd_upgrade_suite=trixie\\netcd_upgrade_version=3.5.16\\n' >> $out/build-info\n"
+      "fi\n",
+      true);
+  RecordingProgress progress;
+  const Image with = build_image(options("bookworm"), progress);
+  const auto m = nlohmann::json::parse(slurp(with.dir / "manifest.json"));
+  EXPECT_EQ(m["etcd_version"], "3.4.23");
+  EXPECT_EQ(m["etcd_upgrade_suite"], "trixie");
+  EXPECT_EQ(m["etcd_upgrade_version"], "3.5.16");
+  ASSERT_FALSE(progress.dones.empty());
+  EXPECT_NE(progress.dones.back().find("(etcd 3.4.23, upgrade to 3.5.16)"), std::string::npos)
+      << progress.dones.back();
+
+  const Image without = build_image(options("trixie"), progress);
+  const auto n = nlohmann::json::parse(slurp(without.dir / "manifest.json"));
+  EXPECT_FALSE(n.contains("etcd_upgrade_version")) << n.dump();
+  EXPECT_FALSE(n.contains("etcd_upgrade_suite")) << n.dump();
+}
+
+TEST_F(ImageTest, AnImageAnotherBuildPublishedMeanwhileIsKeptNotReplaced) {
+  // The recipe stands in for a concurrent build of the same recipe: while it runs,
+  // the image folder appears, complete, with a file in its rootfs (running containers
+  // would have it as their lower layer).
+  const fs::path where = tmp_.path / "competitor-target";
+  put(recipe_ / "build-rootfs",
+      "#!/bin/bash\nset -e\nout=$2\nmkdir -p $out/rootfs\n"
+      "echo qcow > $out/disk.qcow2\necho k > $out/vmlinuz\necho i > $out/initrd.img\n"
+      "printf 'etcd_version=3.4.23\\n' > $out/build-info\n"
+      "t=$(cat " + where.string() + ")\nmkdir -p $t/rootfs/etc\necho theirs > $t/rootfs/etc/who\n"
+      "printf '{\"suite\":\"bookworm\",\"hash\":\"%s\",\"etcd_version\":\"3.4.23\"}' ${t##*-} "
+      "> $t/manifest.json\n",
+      true);
+  const std::string name = "bookworm-" + image_hash(recipe_, "bookworm");
+  const fs::path final_dir = home_ / "images" / name;
+  put(where, final_dir.string());
+  RecordingProgress progress;
+  const Image img = build_image(options(), progress);
+  EXPECT_EQ(img.dir, final_dir);
+  EXPECT_EQ(slurp(final_dir / "rootfs/etc/who"), "theirs\n") << "the other build's image was replaced";
+  EXPECT_EQ(fs::read_symlink(home_ / "images/bookworm"), fs::path(name));
+  ASSERT_FALSE(progress.dones.empty());
+  EXPECT_NE(progress.dones.back().find("built meanwhile by another build"), std::string::npos)
+      << progress.dones.back();
+  for (const auto& e : fs::directory_iterator(home_ / "images"))
+    EXPECT_NE(e.path().filename().string()[0], '.') << "left behind: " << e.path();
+
+  // --force replaces it: that is what it is for.
+  auto o = options();
+  o.force = true;
+  fs::remove_all(final_dir);
+  put(where, final_dir.string());
+  const Image forced = build_image(o, progress);
+  EXPECT_FALSE(fs::exists(forced.dir / "rootfs/etc/who"));
+}
+
 TEST_F(ImageTest, SuiteMustBeAName) {
   NullProgress quiet;
   EXPECT_THROW(build_image(options("../etc"), quiet), BadInput);

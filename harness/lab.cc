@@ -174,6 +174,8 @@ bool valid_domain(const std::string& s) {
 
 }  // namespace
 
+bool valid_lab_name(const std::string& name) { return valid_name(name); }
+
 Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
   YAML::Node root;
   try {

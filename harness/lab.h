@@ -72,6 +72,10 @@ struct Lab {
 // for unknown keys, wrong types, duplicate names or addresses, an address outside the
 // network or equal to the host's.
 Lab load_lab(const std::filesystem::path& file);
+
+// A lab name as the lab file's `name:` allows (lower-case letters, digits and '-', at
+// most 32): it names the lab's resources.
+bool valid_lab_name(const std::string& name);
 Lab parse_lab(const std::string& text, const std::filesystem::path& file_for_messages);
 
 }  // namespace dcslab

@@ -259,7 +259,8 @@ std::string ssh_config(const Lab& lab, const LabState& state, const std::string&
       << "  StrictHostKeyChecking yes\n"
       << "  HostKeyAlias " << n.name << "\n";
     if (!state.get("netns").empty())
-      s << "  ProxyCommand " << self_exe << " --lab " << lab_file << " proxy %h %p\n";
+      s << "  ProxyCommand " << self_exe << " --lab " << lab_file << " --name " << lab.name
+        << " proxy %h %p\n";
     s << "\n";
   }
   return s.str();

@@ -401,6 +401,69 @@ class LibvirtProvider : public Provider {
     return out;
   }
 
+  // Faults, each on a connection of its own: a hard power-off is virDomainDestroy (QEMU
+  // killed, the guest gets no shutdown), start is virDomainCreate of the same persistent
+  // definition (same overlay, same identity disk), pause and resume suspend and resume
+  // the vCPUs, and a partition sets the lab NIC's link down in the running domain only
+  // (AFFECT_LIVE): the definition keeps the link up, so a node crashed and started
+  // again comes back connected.
+  Expected<void> crash(const std::string& node, Progress& progress) override {
+    auto nd = node_domain(node);
+    if (!nd) return nd.error();
+    auto st = domain_state(*nd);
+    if (!st) return st.error();
+    if (*st == VIR_DOMAIN_SHUTOFF || *st == VIR_DOMAIN_CRASHED) return {};
+    progress.phase("crashing " + node + " (hard power-off of " + nd->name + ")");
+    if (virDomainDestroy(nd->dom.get()) != 0) return libvirt_failure("destroying " + nd->name);
+    return {};
+  }
+
+  Expected<void> start(const std::string& node, Progress& progress) override {
+    auto nd = node_domain(node);
+    if (!nd) return nd.error();
+    auto st = domain_state(*nd);
+    if (!st) return st.error();
+    if (*st == VIR_DOMAIN_RUNNING || *st == VIR_DOMAIN_BLOCKED) return {};
+    if (*st == VIR_DOMAIN_PAUSED)
+      return Failure::refused(node + " is paused, not stopped; resume it (fault resume)");
+    progress.phase("starting " + node + " (" + nd->name + ")");
+    if (virDomainCreate(nd->dom.get()) != 0) return libvirt_failure("starting " + nd->name);
+    return {};
+  }
+
+  Expected<void> pause(const std::string& node, Progress& progress) override {
+    auto nd = node_domain(node);
+    if (!nd) return nd.error();
+    auto st = domain_state(*nd);
+    if (!st) return st.error();
+    if (*st == VIR_DOMAIN_PAUSED) return {};
+    if (*st != VIR_DOMAIN_RUNNING && *st != VIR_DOMAIN_BLOCKED)
+      return Failure::refused(node + " is " + state_name(*st) + "; only a running node pauses");
+    progress.phase("pausing " + node);
+    if (virDomainSuspend(nd->dom.get()) != 0) return libvirt_failure("pausing " + nd->name);
+    return {};
+  }
+
+  Expected<void> resume(const std::string& node, Progress& progress) override {
+    auto nd = node_domain(node);
+    if (!nd) return nd.error();
+    auto st = domain_state(*nd);
+    if (!st) return st.error();
+    if (*st == VIR_DOMAIN_RUNNING || *st == VIR_DOMAIN_BLOCKED) return {};
+    if (*st != VIR_DOMAIN_PAUSED)
+      return Failure::refused(node + " is " + state_name(*st) + ", not paused; start it (fault start)");
+    progress.phase("resuming " + node);
+    if (virDomainResume(nd->dom.get()) != 0) return libvirt_failure("resuming " + nd->name);
+    return {};
+  }
+
+  Expected<void> partition(const std::string& node, Progress& progress) override {
+    return set_link(node, false, progress);
+  }
+  Expected<void> heal(const std::string& node, Progress& progress) override {
+    return set_link(node, true, progress);
+  }
+
   Expected<void> down(Progress& progress) override {
     std::vector<Resource> mine;
     for (const auto& r : state_.resources())
@@ -454,6 +517,63 @@ class LibvirtProvider : public Provider {
 
  private:
   Clock& clock() { return options_.clock ? *options_.clock : RealClock::instance(); }
+
+  // A node's domain with the connection it came from (the domain is freed first).
+  struct NodeDomain {
+    VirConnect conn;
+    VirDomain dom;
+    std::string name;
+  };
+
+  Expected<NodeDomain> node_domain(const std::string& node) {
+    const Node* n = lab_.find_node(node);
+    if (!n) return Failure::not_found("lab " + lab_.name + " has no node " + node);
+    auto conn = libvirt_connect(current_uri());
+    if (!conn) return conn.error();
+    const std::string name = libvirt_domain_name(lab_, *n);
+    VirDomain d(virDomainLookupByName(conn->get(), name.c_str()));
+    if (!d) {
+      if (libvirt_last_code() == VIR_ERR_NO_DOMAIN)
+        return Failure::not_found("domain " + name + " of node " + node + " does not exist; is lab " +
+                                  lab_.name + " up? (dcslab up)");
+      return libvirt_failure("looking up " + name);
+    }
+    return NodeDomain{std::move(*conn), std::move(d), name};
+  }
+
+  Expected<int> domain_state(const NodeDomain& nd) {
+    int st = VIR_DOMAIN_NOSTATE, reason = 0;
+    if (virDomainGetState(nd.dom.get(), &st, &reason, 0) != 0)
+      return libvirt_failure("reading the state of " + nd.name);
+    return st;
+  }
+
+  Expected<void> set_link(const std::string& node, bool up, Progress& progress) {
+    auto nd = node_domain(node);
+    if (!nd) return nd.error();
+    auto st = domain_state(*nd);
+    if (!st) return st.error();
+    if (*st != VIR_DOMAIN_RUNNING && *st != VIR_DOMAIN_BLOCKED && *st != VIR_DOMAIN_PAUSED)
+      return Failure::refused(node + " is " + state_name(*st) + "; its link can only be " +
+                              (up ? "healed" : "cut") + " while it runs");
+    const std::string mac = libvirt_node_mac(lab_, *lab_.find_node(node));
+    VirChars xml(virDomainGetXMLDesc(nd->dom.get(), 0));
+    if (!xml) return libvirt_failure("reading the definition of " + nd->name);
+    auto nic = interface_with_link_state(xml.get(), mac, up);
+    if (!nic) return Failure::error(nd->name + " has no lab NIC with MAC " + mac);
+    progress.phase(std::string(up ? "healing " : "partitioning ") + node + " (link " +
+                   (up ? "up" : "down") + " on " + mac + ")");
+    if (virDomainUpdateDeviceFlags(nd->dom.get(), nic->c_str(), VIR_DOMAIN_AFFECT_LIVE) != 0)
+      return libvirt_failure(std::string("setting the link of ") + nd->name + " " +
+                             (up ? "up" : "down"));
+    // Read back: the fault is only reported done when the domain says so.
+    VirChars after(virDomainGetXMLDesc(nd->dom.get(), 0));
+    if (!after) return libvirt_failure("reading the definition of " + nd->name);
+    if (interface_link_state(after.get(), mac) != (up ? "up" : "down"))
+      return Failure::error(nd->name + ": the link of " + mac + " did not change to " +
+                            (up ? "up" : "down"));
+    return {};
+  }
 
   std::string current_uri() const {
     if (auto fact = state_.get("libvirt_uri"); !fact.empty()) return fact;

@@ -205,6 +205,62 @@ TEST_F(LibvirtProviderTest, ForeignDomainWithOurNameIsRefusedAndLeftAlone) {
   virDomainUndefine(foreign.get());
 }
 
+TEST_F(LibvirtProviderTest, FaultsFollowTheDomainState) {
+  ASSERT_TRUE(provider->up(request, progress).ok());
+  const Node& n = lab.nodes[1];
+  const std::string name = libvirt_domain_name(lab, n);
+  auto state_of = [&](const std::string& node) {
+    const auto st = provider->status();
+    if (st)
+      for (const auto& s : *st)
+        if (s.node == node) return s.state;
+    return std::string("?");
+  };
+  auto crash = provider->crash(n.name, progress);
+  ASSERT_TRUE(crash.ok()) << crash.error().message;
+  EXPECT_FALSE(domain_active(name));
+  EXPECT_TRUE(domain_exists(name));  // the definition, its overlay and identity disk stay
+  EXPECT_EQ(state_of(n.name), "shut off");
+  EXPECT_EQ(state_of(lab.nodes[0].name), "running");
+  EXPECT_TRUE(provider->crash(n.name, progress).ok());  // already off
+  auto pause_off = provider->pause(n.name, progress);
+  ASSERT_FALSE(pause_off.ok());
+  EXPECT_EQ(pause_off.error().kind, Failure::Kind::Refused);
+  EXPECT_NE(pause_off.error().message.find("is shut off"), std::string::npos);
+
+  auto start = provider->start(n.name, progress);
+  ASSERT_TRUE(start.ok()) << start.error().message;
+  EXPECT_TRUE(domain_active(name));
+  ASSERT_TRUE(provider->pause(n.name, progress).ok());
+  EXPECT_EQ(state_of(n.name), "paused");
+  auto start_paused = provider->start(n.name, progress);
+  ASSERT_FALSE(start_paused.ok());
+  EXPECT_NE(start_paused.error().message.find("resume it"), std::string::npos);
+  ASSERT_TRUE(provider->resume(n.name, progress).ok());
+  EXPECT_EQ(state_of(n.name), "running");
+  EXPECT_TRUE(provider->resume(n.name, progress).ok());  // already running
+
+  // The test driver has no live device update; the link-state XML is checked in
+  // libvirt_xml_test, the real update by hand on a TCG lab (docs/FAULTS.md).
+  auto cut = provider->partition(n.name, progress);
+  if (cut.ok()) {
+    VirDomain d(virDomainLookupByName(conn.get(), name.c_str()));
+    VirChars xml(virDomainGetXMLDesc(d.get(), 0));
+    EXPECT_EQ(interface_link_state(xml.get(), libvirt_node_mac(lab, n)), "down");
+    EXPECT_TRUE(provider->heal(n.name, progress).ok());
+  } else {
+    EXPECT_NE(cut.error().message.find("setting the link of " + name + " down"), std::string::npos)
+        << cut.error().message;
+  }
+  auto unknown = provider->crash("dcs-09", progress);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().kind, Failure::Kind::NotFound);
+  ASSERT_TRUE(provider->down(progress).ok());
+  auto gone = provider->start(n.name, progress);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_NE(gone.error().message.find("is lab " + lab.name + " up?"), std::string::npos);
+}
+
 TEST_F(LibvirtProviderTest, NicMatchIsTheDomainsMac) {
   for (const auto& n : lab.nodes)
     EXPECT_EQ(provider->nic_match(n), "MACAddress=" + libvirt_node_mac(lab, n));

@@ -247,6 +247,43 @@ std::string domain_xml(const DomainSpec& s) {
   return to_xml(doc);
 }
 
+namespace {
+pugi::xml_node interface_with_mac(const pugi::xml_document& doc, const std::string& mac) {
+  for (auto nic : doc.child("domain").child("devices").children("interface")) {
+    std::string a = nic.child("mac").attribute("address").as_string();
+    for (auto& c : a) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string m = mac;
+    for (auto& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (a == m) return nic;
+  }
+  return {};
+}
+}  // namespace
+
+std::optional<std::string> interface_with_link_state(const std::string& domain_xml,
+                                                     const std::string& mac, bool up) {
+  pugi::xml_document doc;
+  if (!doc.load_string(domain_xml.c_str())) return std::nullopt;
+  pugi::xml_node nic = interface_with_mac(doc, mac);
+  if (!nic) return std::nullopt;
+  pugi::xml_node link = nic.child("link");
+  if (!link) link = nic.append_child("link");
+  link.remove_attributes();
+  attr(link, "state", up ? "up" : "down");
+  pugi::xml_document out;
+  out.append_copy(nic);
+  return to_xml(out);
+}
+
+std::string interface_link_state(const std::string& domain_xml, const std::string& mac) {
+  pugi::xml_document doc;
+  if (!doc.load_string(domain_xml.c_str())) return "";
+  pugi::xml_node nic = interface_with_mac(doc, mac);
+  if (!nic) return "";
+  const std::string state = nic.child("link").attribute("state").as_string();
+  return state == "down" ? "down" : "up";
+}
+
 std::string snapshot_xml(const SnapshotSpec& spec) {
   pugi::xml_document doc;
   auto snap = doc.append_child("domainsnapshot");

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,16 @@ struct SnapshotSpec {
   std::vector<std::string> excluded_disks = {"vdb"};
 };
 std::string snapshot_xml(const SnapshotSpec& spec);
+
+// The `<interface>` element of the NIC with `mac` from a domain's live XML, with
+// `<link state='up|down'/>` set: what virDomainUpdateDeviceFlags takes to pull or plug
+// the node's lab cable (a fault partition / heal). nullopt when the domain has no such
+// NIC or the XML does not parse.
+std::optional<std::string> interface_with_link_state(const std::string& domain_xml,
+                                                     const std::string& mac, bool up);
+// The link state of that NIC in the domain XML: "up" (also when no <link> is given),
+// "down", or "" when there is no such NIC.
+std::string interface_link_state(const std::string& domain_xml, const std::string& mac);
 
 // The accelerator probe's transient guest: the kernel alone (no disk, no initrd, no NIC);
 // it panics on "VFS: Unable to mount root fs" and, with panic=-1 and on_reboot destroy,

@@ -172,5 +172,30 @@ TEST(LibvirtXml, ProbeDomainIsKernelOnlyAndEndsOnReboot) {
                             .value()), "/tmp/p.log");
 }
 
+TEST(LibvirtXml, InterfaceWithLinkStateIsTheLabNicAlone) {
+  const std::string dom = R"(<domain type='kvm'><name>n</name><devices>
+    <disk type='file' device='disk'><target dev='vda'/></disk>
+    <interface type='network'><mac address='52:54:00:aa:bb:01'/><source network='other'/></interface>
+    <interface type='network'><mac address='52:54:00:AA:BB:CC'/><source network='dcslab-dcs'/>
+      <model type='virtio'/><alias name='net1'/></interface>
+  </devices></domain>)";
+  auto down = interface_with_link_state(dom, "52:54:00:aa:bb:cc", false);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->find("<domain"), std::string::npos);  // the device alone
+  EXPECT_NE(down->find("<link state=\"down\""), std::string::npos) << *down;
+  EXPECT_NE(down->find("dcslab-dcs"), std::string::npos);
+  EXPECT_EQ(down->find("other"), std::string::npos);
+  EXPECT_EQ(interface_link_state(dom, "52:54:00:aa:bb:cc"), "up");  // no <link>: up
+  EXPECT_EQ(interface_link_state(*down + "", "52:54:00:aa:bb:cc"), "");  // not a domain
+  const std::string cut = "<domain><devices>" + *down + "</devices></domain>";
+  EXPECT_EQ(interface_link_state(cut, "52:54:00:aa:bb:cc"), "down");
+  auto up = interface_with_link_state(cut, "52:54:00:aa:bb:cc", true);
+  ASSERT_TRUE(up);
+  EXPECT_NE(up->find("<link state=\"up\""), std::string::npos);
+  EXPECT_EQ(up->find("down"), std::string::npos);  // replaced, not a second <link>
+  EXPECT_FALSE(interface_with_link_state(dom, "52:54:00:00:00:00", false));
+  EXPECT_FALSE(interface_with_link_state("not xml <", "52:54:00:aa:bb:cc", false));
+}
+
 }  // namespace
 }  // namespace dcslab

@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "error.h"
+#include "fault_ops.h"
 #include "image.h"
 #include "lab.h"
 #include "lab_ops.h"
@@ -45,6 +46,9 @@ Lab commands:
   down                            remove everything the lab created
   proxy HOST PORT                 stdin/stdout to HOST:PORT inside the lab's namespace
                                   (the ProxyCommand of ssh-config)
+Faults (dcslab fault --help):
+  fault NODE crash|start|pause|resume|partition|heal
+  fault NODE kill UNIT            SIGKILL to a unit's main process, in the guest
 Snapshots (libvirt: memory state, all nodes consistent):
   snapshot save NAME | revert NAME | list | delete NAME
 PKI (the lab's own CA, as the lab document makes it):
@@ -57,6 +61,8 @@ Images:
 
 Options:
   --lab FILE      lab file (default: fixtures/labs/dcs.yaml)
+  --name NAME     this lab's name instead of the lab file's: several labs from one file
+                  (run --parallel names its labs <name>-1, <name>-2, ...)
   --provider P    override the lab file's provider (libvirt, nspawn)
   --suite S       override the lab file's Debian suite
   --isolated      a lab brought up by this command gets its own network namespace
@@ -98,6 +104,7 @@ struct Global {
   fs::path lab_file;
   std::string provider;
   std::string suite;
+  std::string name;           // --name: the lab's name instead of the lab file's
   bool verbose = false;
   bool isolated = false;      // --isolated before the command, or DCSLAB_ISOLATED=1
   bool lab_explicit = false;  // --lab given (else scenarios name their own lab)
@@ -115,7 +122,7 @@ Global parse_global(int argc, char** argv) {
     const std::string a = argv[i];
     if (a.empty() || a[0] != '-') break;
     globals.push_back(a);
-    const bool takes_value = a == "--lab" || a == "--provider" || a == "--suite";
+    const bool takes_value = a == "--lab" || a == "--provider" || a == "--suite" || a == "--name";
     if (takes_value && i + 1 < argc) globals.push_back(argv[++i]);
   }
   if (i < argc) g.command = argv[i++];
@@ -124,7 +131,8 @@ Global parse_global(int argc, char** argv) {
   std::string lab;
   po::options_description opts;
   opts.add_options()("lab", po::value<std::string>(&lab))("provider", po::value(&g.provider))(
-      "suite", po::value(&g.suite))("verbose,v", po::bool_switch(&g.verbose))(
+      "suite", po::value(&g.suite))("name", po::value(&g.name))(
+      "verbose,v", po::bool_switch(&g.verbose))(
       "isolated", po::bool_switch(&g.isolated))("help,h", "")("version", "");
   po::variables_map vm;
   try {
@@ -144,6 +152,8 @@ Global parse_global(int argc, char** argv) {
   if (!g.provider.empty() && g.provider != "libvirt" && g.provider != "nspawn" &&
       g.provider != "virtualbox")
     bad_usage("--provider: unknown provider \"" + g.provider + "\" (libvirt, nspawn, virtualbox)");
+  if (!g.name.empty() && !valid_lab_name(g.name))
+    bad_usage("--name: \"" + g.name + "\" must be lower-case letters, digits and '-', at most 32");
   if (const char* e = std::getenv("DCSLAB_ISOLATED"); e && std::string(e) == "1") g.isolated = true;
   g.lab_explicit = !lab.empty();
   g.lab_file = lab.empty() ? default_lab_file() : fs::path(lab);
@@ -180,6 +190,7 @@ Lab load(const Global& g) {
   Lab lab = load_lab(g.lab_file);
   if (!g.provider.empty()) lab.provider.type = g.provider;
   if (!g.suite.empty()) lab.image.suite = g.suite;
+  if (!g.name.empty()) lab.name = g.name;
   return lab;
 }
 
@@ -214,6 +225,16 @@ int cmd_image(const Global& g) {
   bad_usage("image: unknown subcommand \"" + sub + "\" (build, list)");
 }
 
+// This binary with the global options every lab of `run --parallel` gets (not --lab,
+// which run forwards, nor --name and --isolated, which each lab gets its own of).
+std::vector<std::string> self_argv(const Global& g) {
+  std::vector<std::string> self{fs::canonical("/proc/self/exe").string()};
+  if (!g.provider.empty()) self.insert(self.end(), {"--provider", g.provider});
+  if (!g.suite.empty()) self.insert(self.end(), {"--suite", g.suite});
+  if (g.verbose) self.emplace_back("-v");
+  return self;
+}
+
 int run(int argc, char** argv) {
   Global g = parse_global(argc, argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("dcslab"));
@@ -227,15 +248,17 @@ int run(int argc, char** argv) {
   if (g.command == "run") {
     std::vector<std::string> args = g.args;
     if (!g.lab_file.empty() && g.lab_explicit) args.insert(args.begin(), {"--lab", g.lab_file.string()});
+    // run applies --name and --suite itself, before a matrix's cells apply theirs.
+    if (!g.name.empty()) args.insert(args.begin(), {"--name", g.name});
+    if (!g.suite.empty()) args.insert(args.begin(), {"--suite", g.suite});
     UpOptions up;
     up.isolated = g.isolated;
-    return run_command(args, [&](const Lab& scenario_lab) -> std::unique_ptr<LabControl> {
-      Lab lab = scenario_lab;
+    return run_command(args, [&](const Lab& run_lab) -> std::unique_ptr<LabControl> {
+      Lab lab = run_lab;
       if (!g.provider.empty()) lab.provider.type = g.provider;
       else use_recorded_provider(lab, LabState(dcslab_home(), lab.name));
-      if (!g.suite.empty()) lab.image.suite = g.suite;
       return std::make_unique<SshLabControl>(lab, up);
-    });
+    }, self_argv(g));
   }
 
   // Every other command acts on a lab: load and check it before anything is created.
@@ -248,6 +271,7 @@ int run(int argc, char** argv) {
 
   if (g.command == "pki") return cmd_pki(lab, state, g.args);
   if (g.command == "snapshot") return cmd_snapshot(lab, state, g.args);
+  if (g.command == "fault") return cmd_fault(lab, state, g.args);
   if (g.command == "up") {
     UpOptions o;
     int timeout = 240;

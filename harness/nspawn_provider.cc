@@ -582,6 +582,66 @@ class RealNspawnHost : public NspawnHost {
     }
     return "running";
   }
+
+  Expected<void> freeze(const MachineRecord& m, bool frozen) override {
+    if (!alive(m)) return Failure::not_found("nspawn pid " + std::to_string(m.pid) + " is not running");
+    if (!m.cgroup.empty()) {
+      const fs::path dir = machine_cgroup_dir(m, m.cgroup);
+      if (!write_file(dir / "cgroup.freeze", frozen ? "1" : "0"))
+        return Failure::error("cannot write " + (dir / "cgroup.freeze").string() + ": " +
+                              std::strerror(errno));
+      // The freezer works task by task: done when cgroup.events says so (milliseconds).
+      const std::string want = frozen ? "frozen 1" : "frozen 0";
+      for (int i = 0; i < 500; ++i) {
+        std::ifstream in(dir / "cgroup.events");
+        for (std::string line; std::getline(in, line);)
+          if (line == want) return {};
+        ::usleep(10000);
+      }
+      return Failure::timeout((dir / "cgroup.events").string() + " did not say \"" + want +
+                              "\" within 5 s");
+    }
+    // No group of its own (a host where systemd places the machine): by signal, twice,
+    // for processes forked while the first pass ran.
+    const int sig = frozen ? SIGSTOP : SIGCONT;
+    for (int pass = 0; pass < 2; ++pass) {
+      ::kill(m.pid, sig);
+      for (pid_t p : descendants(m.pid)) ::kill(p, sig);
+    }
+    return {};
+  }
+
+  Expected<std::string> host_link(const MachineRecord& m) override {
+    if (!alive(m)) return Failure::not_found("nspawn pid " + std::to_string(m.pid) + " is not running");
+    struct stat self {};
+    if (::stat("/proc/self/ns/net", &self) != 0)
+      return Failure::error(std::string("cannot read /proc/self/ns/net: ") + std::strerror(errno));
+    for (pid_t p : descendants(m.pid)) {
+      const std::string ns = "/proc/" + std::to_string(p) + "/ns/net";
+      struct stat st {};
+      if (::stat(ns.c_str(), &st) != 0 || st.st_ino == self.st_ino) continue;
+      // A process of the container: its host0 is "host0@ifN", N the host end's index.
+      auto out = run_checked({"nsenter", "--net=" + ns, "ip", "-o", "link", "show", "dev", "host0"});
+      if (!out) return out.error();
+      const auto at = out->find("host0@if");
+      if (at == std::string::npos)
+        return Failure::error("no veth peer in `ip link show dev host0` of the container: " + trim(*out));
+      const unsigned index = static_cast<unsigned>(std::strtoul(out->c_str() + at + 8, nullptr, 10));
+      char name[IF_NAMESIZE] = {};
+      if (index == 0 || !::if_indextoname(index, name))
+        return Failure::not_found("the host end of host0 (interface index " + std::to_string(index) +
+                                  ") is not in this network namespace");
+      return std::string(name);
+    }
+    return Failure::not_found("no process of the container in a network namespace of its own under "
+                              "nspawn pid " + std::to_string(m.pid) + " (still starting?)");
+  }
+
+  Expected<void> set_link_up(const std::string& name, bool up) override {
+    auto r = run_checked({"ip", "link", "set", "dev", name, up ? "up" : "down"});
+    if (!r) return r.error();
+    return {};
+  }
 };
 
 // ---------------------------------------------------------------------------------------
@@ -623,32 +683,62 @@ class NspawnProvider : public Provider {
         progress.done(node.name + " already running (nspawn pid " + std::to_string(running->pid) + ")");
         continue;
       }
-      // A recorded machine whose nspawn is gone: its container may live on in the
-      // machine's cgroup (nspawn killed, init orphaned). Clear that, then start anew.
-      forget_machine(node.name);
-      for (const auto& r : state_.resources())
-        if (r.kind == kNspawnCgroup && r.name == nspawn_cgroup_name(lab_.name, node.name))
-          DCSLAB_TRY(remove_cgroup(r));
-
-      const MachineSpec spec = nspawn_machine_spec(lab_, state_, node, lower, id->second, private_cg2);
-      const LaunchPlan plan = nspawn_launch_plan(spec);
-      state_.record({kNspawnLayer, node.name, state_.node_dir(node.name).string()});
-      DCSLAB_TRY(host_.make_dirs({spec.upper, spec.work, spec.root}));
-      if (!spec.cgroup.empty())
-        state_.record({kNspawnCgroup, spec.cgroup, private_cg2 ? "private-cgroup2" : "host"});
-
-      progress.phase("starting " + node.name);
-      auto started = host_.launch_detached(plan, [&](const MachineRecord& r) {
-        MachineRecord rec = r;
-        rec.cgroup = spec.cgroup;
-        state_.record({kNspawnMachine, node.name, rec.format()});
-      });
-      if (!started)
-        return Failure::error(node.name + ": " + started.error().message + " (console: " +
-                              spec.console_log.string() + ")");
-      progress.done(node.name + " started (nspawn pid " + std::to_string(started->pid) + ")");
+      // What `start` needs to launch the node again after a crash.
+      state_.set(kRootfsFact, lower.string());
+      state_.set(kIdentityFact + node.name, id->second.string());
+      DCSLAB_TRY(launch(node, lower, id->second, private_cg2, progress));
     }
     return {};
+  }
+
+  Expected<void> crash(const std::string& node, Progress& progress) override {
+    DCSLAB_TRY(known(node));
+    auto rec = running_machine(node);
+    if (!rec) return {};  // already down
+    progress.phase("crashing " + node + " (SIGKILL to its machine, nspawn pid " +
+                   std::to_string(rec->pid) + ")");
+    // The host end of its veth goes only when the kernel tears the dead container's
+    // network namespace down, asynchronously (seconds on a loaded host); a start before
+    // that fails ("Failed to add new veth interfaces: File exists"). Named now, while
+    // the container can still say which it is, and removed below.
+    auto link = host_.host_link(*rec);
+    host_.kill(*rec, rec->cgroup);
+    if (auto gone = wait_gone(*rec, timeouts_.after_kill, node + " to die after SIGKILL"); !gone)
+      return Failure::error(node + ": nspawn pid " + std::to_string(rec->pid) +
+                            " survived SIGKILL: " + gone.error().message);
+    if (link && host_.link_exists(*link)) DCSLAB_TRY(host_.delete_link(*link));
+    return {};
+  }
+
+  Expected<void> start(const std::string& node, Progress& progress) override {
+    DCSLAB_TRY(known(node));
+    if (running_machine(node)) return {};
+    const std::string lower = state_.get(kRootfsFact), identity = state_.get(kIdentityFact + node);
+    if (lower.empty() || identity.empty())
+      return Failure::refused(node + " was never started in lab " + lab_.name + " (dcslab up)");
+    const bool private_cg2 = nspawn_needs_private_cgroup2(host_.cgroups());
+    return launch(*lab_.find_node(node), lower, identity, private_cg2, progress);
+  }
+
+  Expected<void> pause(const std::string& node, Progress& progress) override {
+    auto rec = machine_for_fault(node, "pause");
+    if (!rec) return rec.error();
+    progress.phase("pausing " + node);
+    return host_.freeze(*rec, true);
+  }
+
+  Expected<void> resume(const std::string& node, Progress& progress) override {
+    auto rec = machine_for_fault(node, "resume");
+    if (!rec) return rec.error();
+    progress.phase("resuming " + node);
+    return host_.freeze(*rec, false);
+  }
+
+  Expected<void> partition(const std::string& node, Progress& progress) override {
+    return set_link(node, false, progress);
+  }
+  Expected<void> heal(const std::string& node, Progress& progress) override {
+    return set_link(node, true, progress);
   }
 
   Expected<std::vector<NodeStatus>> status() override {
@@ -728,6 +818,62 @@ class NspawnProvider : public Provider {
   }
 
  private:
+  static constexpr const char* kRootfsFact = "nspawn-rootfs";
+  static constexpr const char* kIdentityFact = "nspawn-identity:";
+
+  Expected<void> known(const std::string& node) const {
+    if (!lab_.find_node(node)) return Failure::not_found("lab " + lab_.name + " has no node " + node);
+    return {};
+  }
+
+  Expected<MachineRecord> machine_for_fault(const std::string& node, const std::string& what) {
+    DCSLAB_TRY(known(node));
+    auto rec = running_machine(node);
+    if (!rec) return Failure::refused(node + " is not running; only a running node can " + what);
+    return *rec;
+  }
+
+  Expected<void> set_link(const std::string& node, bool up, Progress& progress) {
+    auto rec = machine_for_fault(node, up ? "heal" : "be partitioned");
+    if (!rec) return rec.error();
+    auto link = host_.host_link(*rec);
+    if (!link) return link.error();
+    progress.phase(std::string(up ? "healing " : "partitioning ") + node + " (" + *link + " " +
+                   (up ? "up" : "down") + ")");
+    return host_.set_link_up(*link, up);
+  }
+
+  // Starts one node's machine on its overlay layer. A recorded machine whose nspawn is
+  // gone may have left its container running in the machine's cgroup (nspawn killed,
+  // init orphaned): that is cleared first.
+  Expected<void> launch(const Node& node, const fs::path& lower, const fs::path& identity,
+                        bool private_cg2, Progress& progress) {
+    forget_machine(node.name);
+    for (const auto& r : state_.resources())
+      if (r.kind == kNspawnCgroup && r.name == nspawn_cgroup_name(lab_.name, node.name))
+        DCSLAB_TRY(remove_cgroup(r));
+
+    const MachineSpec spec = nspawn_machine_spec(lab_, state_, node, lower, identity, private_cg2);
+    const LaunchPlan plan = nspawn_launch_plan(spec);
+    if (!state_.has(kNspawnLayer, node.name))
+      state_.record({kNspawnLayer, node.name, state_.node_dir(node.name).string()});
+    DCSLAB_TRY(host_.make_dirs({spec.upper, spec.work, spec.root}));
+    if (!spec.cgroup.empty() && !state_.has(kNspawnCgroup, spec.cgroup))
+      state_.record({kNspawnCgroup, spec.cgroup, private_cg2 ? "private-cgroup2" : "host"});
+
+    progress.phase("starting " + node.name);
+    auto started = host_.launch_detached(plan, [&](const MachineRecord& r) {
+      MachineRecord rec = r;
+      rec.cgroup = spec.cgroup;
+      state_.record({kNspawnMachine, node.name, rec.format()});
+    });
+    if (!started)
+      return Failure::error(node.name + ": " + started.error().message + " (console: " +
+                            spec.console_log.string() + ")");
+    progress.done(node.name + " started (nspawn pid " + std::to_string(started->pid) + ")");
+    return {};
+  }
+
   std::optional<MachineRecord> recorded_machine(const std::string& node) const {
     for (const auto& r : state_.resources())
       if (r.kind == kNspawnMachine && r.name == node) return MachineRecord::parse(r.data);

@@ -29,6 +29,11 @@
 
 namespace dcslab {
 
+// Faults: crash is SIGKILL to the machine (nspawn, the container and its cgroup), start
+// launches it again on the same overlay layer and identity (recorded as facts at up),
+// pause / resume freeze and thaw it, partition / heal set the host end of its veth
+// down / up (the container sees its host0 lose carrier).
+//
 // Ledger kinds this provider owns.
 inline constexpr const char* kNspawnBridge = "nspawn-bridge";
 inline constexpr const char* kNspawnLayer = "nspawn-layer";    // upper/work/root dirs
@@ -146,6 +151,14 @@ class NspawnHost {
   virtual void kill(const MachineRecord& m, const std::string& cgroup) = 0;
   // "paused" when the machine's cgroup is frozen, else "running".
   virtual std::string run_state(const MachineRecord& m, const std::string& cgroup) = 0;
+  // Freezes (or thaws) every process of the machine: the cgroup v2 freezer of its own
+  // group (cgroup.freeze, done when cgroup.events says frozen), or, for a machine without
+  // a group of its own, SIGSTOP / SIGCONT to nspawn and every process under it.
+  virtual Expected<void> freeze(const MachineRecord& m, bool frozen) = 0;
+  // The host-side end of the machine's veth (a port of the lab bridge), found from the
+  // container's host0 (its peer), whatever name nspawn gave it.
+  virtual Expected<std::string> host_link(const MachineRecord& m) = 0;
+  virtual Expected<void> set_link_up(const std::string& name, bool up) = 0;
 };
 std::unique_ptr<NspawnHost> make_real_nspawn_host();
 

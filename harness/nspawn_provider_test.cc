@@ -84,6 +84,19 @@ class FakeHost : public NspawnHost {
   std::string run_state(const MachineRecord& m, const std::string&) override {
     return paused.count(m.pid) ? "paused" : "running";
   }
+  Expected<void> freeze(const MachineRecord& m, bool frozen) override {
+    log(std::string(frozen ? "freeze " : "thaw ") + std::to_string(m.pid) + " " + m.cgroup);
+    if (frozen) paused.insert(m.pid);
+    else paused.erase(m.pid);
+    return {};
+  }
+  Expected<std::string> host_link(const MachineRecord& m) override {
+    return "vb-" + std::to_string(m.pid);
+  }
+  Expected<void> set_link_up(const std::string& name, bool up) override {
+    log("link " + name + (up ? " up" : " down"));
+    return {};
+  }
 
   void log(const std::string& what) {
     events.push_back(what + " @" + std::to_string(state_.resources().size()));
@@ -343,6 +356,85 @@ TEST_F(NspawnProviderTest, DownKeepsLayerAndBridgeOfAMachineThatWillNotDie) {
               ElementsAre("nspawn-bridge dcsn-dcs", "nspawn-layer dcs-01",
                           "nspawn-cgroup dcslab-dcs-dcs-01", "nspawn-machine dcs-01"));
   for (const auto& e : host_->events) EXPECT_THAT(e, Not(HasSubstr("remove_dirs dcs-01")));
+}
+
+TEST_F(NspawnProviderTest, CrashKillsTheMachineAndStartLaunchesItOnTheSameLayer) {
+  ASSERT_TRUE(provider_->up(request_, progress_));  // dcs-00 pid 100, dcs-01 pid 101
+  host_->events.clear();
+  host_->links.insert("vb-101");  // the veth outlives the container for a moment
+  ASSERT_TRUE(provider_->crash("dcs-01", progress_));
+  EXPECT_THAT(host_->events, ElementsAre(HasSubstr("kill 101 dcslab-dcs-dcs-01"),
+                                         HasSubstr("delete_link vb-101")));
+  EXPECT_FALSE(host_->alive({101, 1000, ""}));
+  auto st = provider_->status();
+  ASSERT_TRUE(st);
+  EXPECT_EQ((*st)[0].state, "running");
+  EXPECT_EQ((*st)[1].state, "missing");
+  ASSERT_TRUE(provider_->crash("dcs-01", progress_));  // already down: nothing to do
+  EXPECT_EQ(host_->events.size(), 2u);
+
+  host_->events.clear();
+  ASSERT_TRUE(provider_->start("dcs-01", progress_));
+  ASSERT_EQ(host_->plans.size(), 3u);
+  const LaunchPlan& again = host_->plans.back();
+  // The same overlay (upper dir kept: the node's disk) and the identity given at up.
+  EXPECT_THAT(again.steps.back().options,
+              HasSubstr("upperdir=" + (state_->node_dir("dcs-01") / "upper").string()));
+  EXPECT_THAT(again.steps.back().options, HasSubstr("lowerdir=" + image_.rootfs.string()));
+  EXPECT_THAT(again.argv, ::testing::Contains("--bind-ro=" + (home_ / "dcs-01.tar").string() +
+                                              ":/run/dcslab/identity.tar"));
+  EXPECT_THAT(host_->events, ::testing::Contains(HasSubstr("fork dcs-01")));
+  for (const auto& e : host_->events) EXPECT_THAT(e, Not(HasSubstr("remove_dirs")));
+  st = provider_->status();
+  EXPECT_EQ((*st)[1].state, "running");
+  // One machine entry per node, and down still removes everything.
+  const auto ledger = kinds_and_names();
+  EXPECT_EQ(std::count(ledger.begin(), ledger.end(), "nspawn-machine dcs-01"), 1);
+  const auto before = host_->plans.size();
+  ASSERT_TRUE(provider_->start("dcs-01", progress_));  // running: nothing to do
+  EXPECT_EQ(host_->plans.size(), before);
+  ASSERT_TRUE(provider_->down(progress_));
+  EXPECT_TRUE(state_->empty());
+}
+
+TEST_F(NspawnProviderTest, PauseFreezesResumeThawsAndStatusSaysPaused) {
+  ASSERT_TRUE(provider_->up(request_, progress_));
+  host_->events.clear();
+  ASSERT_TRUE(provider_->pause("dcs-00", progress_));
+  EXPECT_EQ((*provider_->status())[0].state, "paused");
+  ASSERT_TRUE(provider_->resume("dcs-00", progress_));
+  EXPECT_EQ((*provider_->status())[0].state, "running");
+  EXPECT_THAT(host_->events, ElementsAre(HasSubstr("freeze 100 dcslab-dcs-dcs-00"),
+                                         HasSubstr("thaw 100 dcslab-dcs-dcs-00")));
+}
+
+TEST_F(NspawnProviderTest, PartitionAndHealSetTheHostEndOfTheVeth) {
+  ASSERT_TRUE(provider_->up(request_, progress_));
+  host_->events.clear();
+  ASSERT_TRUE(provider_->partition("dcs-01", progress_));
+  ASSERT_TRUE(provider_->heal("dcs-01", progress_));
+  EXPECT_THAT(host_->events, ElementsAre(HasSubstr("link vb-101 down"), HasSubstr("link vb-101 up")));
+}
+
+TEST_F(NspawnProviderTest, FaultsOnAStoppedOrUnknownNodeAreRefusedWithTheReason) {
+  ASSERT_TRUE(provider_->up(request_, progress_));
+  ASSERT_TRUE(provider_->crash("dcs-00", progress_));
+  for (auto fault : {&Provider::pause, &Provider::resume, &Provider::partition, &Provider::heal}) {
+    auto r = ((*provider_).*fault)("dcs-00", progress_);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, Failure::Kind::Refused);
+    EXPECT_THAT(r.error().message, HasSubstr("dcs-00 is not running"));
+  }
+  auto unknown = provider_->crash("dcs-09", progress_);
+  ASSERT_FALSE(unknown);
+  EXPECT_THAT(unknown.error().message, HasSubstr("no node dcs-09"));
+}
+
+TEST_F(NspawnProviderTest, StartOfANodeNeverUpIsRefused) {
+  auto r = provider_->start("dcs-00", progress_);
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message, HasSubstr("never started"));
+  EXPECT_TRUE(host_->plans.empty());
 }
 
 }  // namespace

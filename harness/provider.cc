@@ -17,6 +17,20 @@ Expected<void> Provider::snapshot_revert(const std::string&, Progress&) { return
 Expected<std::vector<SnapshotInfo>> Provider::snapshot_list() { return no_memory_snapshots(*this); }
 Expected<void> Provider::snapshot_delete(const std::string&, Progress&) { return no_memory_snapshots(*this); }
 
+namespace {
+Failure no_fault(const Provider& p, const std::string& what, const std::string& node) {
+  return Failure::refused("provider " + p.kind() + " cannot " + what + " a node (" + node +
+                          "): it has no fault injection");
+}
+}  // namespace
+
+Expected<void> Provider::crash(const std::string& n, Progress&) { return no_fault(*this, "crash", n); }
+Expected<void> Provider::start(const std::string& n, Progress&) { return no_fault(*this, "start", n); }
+Expected<void> Provider::pause(const std::string& n, Progress&) { return no_fault(*this, "pause", n); }
+Expected<void> Provider::resume(const std::string& n, Progress&) { return no_fault(*this, "resume", n); }
+Expected<void> Provider::partition(const std::string& n, Progress&) { return no_fault(*this, "partition", n); }
+Expected<void> Provider::heal(const std::string& n, Progress&) { return no_fault(*this, "heal", n); }
+
 // The one place that maps the lab file's provider type to an implementation.
 std::unique_ptr<Provider> create_provider(const Lab& lab, LabState& state) {
   if (lab.provider.type == "libvirt") return make_libvirt_provider(lab, state);

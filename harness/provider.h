@@ -73,6 +73,20 @@ class Provider {
   virtual Expected<void> snapshot_revert(const std::string& name, Progress& progress);
   virtual Expected<std::vector<SnapshotInfo>> snapshot_list();
   virtual Expected<void> snapshot_delete(const std::string& name, Progress& progress);
+
+  // Faults on one node of a lab that is up (fault.h). crash is a hard power-off with no
+  // shutdown; start boots a crashed or stopped node again on the same disk and identity
+  // and returns once it is started (waiting for SSH is the caller's job); pause freezes
+  // the node and resume thaws it; partition takes the node's lab link down (to the other
+  // nodes and the host alike) and heal brings it back. A fault that finds the node
+  // already in the wanted state succeeds. A provider that cannot do one refuses (the
+  // defaults below) and never does something else in its place.
+  virtual Expected<void> crash(const std::string& node, Progress& progress);
+  virtual Expected<void> start(const std::string& node, Progress& progress);
+  virtual Expected<void> pause(const std::string& node, Progress& progress);
+  virtual Expected<void> resume(const std::string& node, Progress& progress);
+  virtual Expected<void> partition(const std::string& node, Progress& progress);
+  virtual Expected<void> heal(const std::string& node, Progress& progress);
 };
 
 // Creates the provider the lab file names. Unknown types are rejected when the lab is

@@ -45,6 +45,10 @@ void ArtifactsReporter::step_finished(const ScenarioResult&, const StepResult& s
     write_text_file(d / "stdout.txt", n.out);
     write_text_file(d / "stderr.txt", n.err);
     if (!n.input.empty()) write_text_file(d / "input.txt", n.input);
+    if (n.skipped) {
+      write_text_file(d / "result.txt", "skipped\n" + n.skip_reason + "\n");
+      continue;
+    }
     std::string result = std::string(n.passed ? "passed" : "FAILED") + "\nexit: " +
                          std::to_string(n.exit_status) + "\nattempts: " +
                          std::to_string(n.attempts) + "\nseconds: " + std::to_string(n.seconds) +

@@ -69,6 +69,11 @@ void ConsoleReporter::step_finished(const ScenarioResult&, const StepResult& ste
   const char* ok = utf8_ ? "\u2713" : "PASS";
   const char* bad = utf8_ ? "\u2717" : "FAIL";
   for (const auto& n : step.nodes) {
+    if (n.skipped) {
+      out_ << "  " << (utf8_ ? "\u2013" : "SKIP") << " [" << step.index << "] " << step.name
+           << "  " << n.node << "  skipped: " << n.skip_reason << "\n";
+      continue;
+    }
     out_ << "  " << (n.passed ? ok : bad) << " [" << step.index << "] " << step.name << "  "
          << n.node << "  " << secs(n.seconds);
     if (n.attempts > 1) out_ << " (" << n.attempts << " attempts)";
@@ -86,12 +91,15 @@ void ConsoleReporter::step_finished(const ScenarioResult&, const StepResult& ste
 }
 
 void ConsoleReporter::scenario_finished(const ScenarioResult& s) {
-  int passed = 0;
+  int passed = 0, skipped = 0;
   for (const auto& st : s.steps) passed += st.passed ? 1 : 0;
+  for (const auto& st : s.steps) skipped += st.skipped() ? 1 : 0;
   const std::size_t total = s.steps.size() + s.not_run.size();
   if (!s.error.empty()) out_ << "  " << s.error << "\n";
   if (s.passed) {
-    out_ << "== " << s.name << ": passed, " << total << " steps in " << secs(s.seconds) << "\n";
+    out_ << "== " << s.name << ": passed, " << total << " steps";
+    if (skipped) out_ << " (" << skipped << " skipped: when)";
+    out_ << " in " << secs(s.seconds) << "\n";
   } else {
     out_ << "== " << s.name << ": FAILED (" << passed << " of " << total << " steps passed";
     if (!s.not_run.empty()) out_ << ", " << s.not_run.size() << " not run";
@@ -113,6 +121,7 @@ void ConsoleReporter::run_finished(const RunReport& r) {
   out_ << (failed ? "FAILED: " : "ok: ") << r.scenarios.size() << " scenario"
        << (r.scenarios.size() == 1 ? "" : "s") << ", " << (r.scenarios.size() - failed)
        << " passed, " << failed << " failed in " << secs(r.seconds) << "\n";
+  if (!r.seed.empty()) out_ << "seed " << r.seed << ": replay with --seed " << r.seed << "\n";
   out_.flush();
 }
 

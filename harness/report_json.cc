@@ -9,6 +9,13 @@ std::string json_report(const RunReport& report) {
   json root;
   root["lab"] = report.lab;
   root["started_at"] = report.started_at;
+  // A number when it fits a double exactly (dcslab's own seeds do), else its text.
+  if (!report.seed.empty()) {
+    const unsigned long long seed = std::stoull(report.seed);
+    if (seed < (1ULL << 53)) root["seed"] = seed;
+    else root["seed"] = report.seed;
+    root["replay"] = "--seed " + report.seed;
+  }
   root["seconds"] = report.seconds;
   root["passed"] = report.failed() == 0;
   root["scenarios"] = json::array();
@@ -32,6 +39,7 @@ std::string json_report(const RunReport& report) {
       j["action"] = st.action;
       j["expected"] = st.expected;
       j["passed"] = st.passed;
+      j["skipped"] = st.skipped();
       j["nodes"] = json::array();
       for (const auto& n : st.nodes) {
         json nj;
@@ -43,6 +51,8 @@ std::string json_report(const RunReport& report) {
         nj["stdout"] = n.out;
         nj["stderr"] = n.err;
         nj["passed"] = n.passed;
+        nj["skipped"] = n.skipped;
+        if (n.skipped) nj["skip_reason"] = n.skip_reason;
         nj["attempts"] = n.attempts;
         nj["seconds"] = n.seconds;
         nj["failures"] = n.failures;

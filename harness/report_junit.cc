@@ -91,6 +91,11 @@ std::string junit_xml(const RunReport& report) {
     suite.append_attribute("timestamp") = sc.started_at.c_str();
     suite.append_attribute("time") = seconds_attr(sc.seconds).c_str();
     suite.append_attribute("file") = xml_safe(sc.file).c_str();
+    if (!report.seed.empty()) {
+      auto prop = suite.append_child("properties").append_child("property");
+      prop.append_attribute("name") = "seed";
+      prop.append_attribute("value") = (report.seed + ": replay with --seed " + report.seed).c_str();
+    }
     for (const auto& st : sc.steps) {
       for (const auto& n : st.nodes) {
         ++tests;
@@ -100,6 +105,11 @@ std::string junit_xml(const RunReport& report) {
                                  (st.nodes.size() > 1 ? " [" + n.node + "]" : " (" + n.node + ")");
         tc.append_attribute("name") = xml_safe(name).c_str();
         tc.append_attribute("time") = seconds_attr(n.seconds).c_str();
+        if (n.skipped) {
+          ++skipped;
+          tc.append_child("skipped").append_attribute("message") = xml_safe(n.skip_reason).c_str();
+          continue;
+        }
         if (!n.passed) {
           // A transport error (the command could not run) is an <error>, a mismatch a
           // <failure>: CI tools show the two differently.

@@ -21,6 +21,10 @@ struct NodeResult {
   double seconds = 0;
   std::vector<std::string> failures;  // "exit: expected 0, observed 1", "stdout: ..."
   std::string error;                  // the transport failed ("timed out after 30 s ...")
+  // The step's `when:` does not hold on this node: not run there, not a failure
+  // (passed stays true). skip_reason: "when etcd >= 3.5: etcd 3.4.23 (installed)".
+  bool skipped = false;
+  std::string skip_reason;
   std::vector<std::pair<std::string, std::string>> diagnostics;  // on failure: file -> text
 };
 
@@ -31,6 +35,12 @@ struct StepResult {
   std::string expected;       // human summary of the expectation
   std::vector<NodeResult> nodes;
   bool passed = false;
+  // Skipped on every node (its `when:` held nowhere).
+  bool skipped() const {
+    for (const auto& n : nodes)
+      if (!n.skipped) return false;
+    return !nodes.empty();
+  }
 };
 
 struct ScenarioResult {
@@ -50,6 +60,7 @@ struct ScenarioResult {
 struct RunReport {
   std::string lab;
   std::string started_at;
+  std::string seed;           // of the run's random choices (`dcslab run --seed`); "" if none
   std::vector<ScenarioResult> scenarios;
   double seconds = 0;
   bool infrastructure_failed() const {

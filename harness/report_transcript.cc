@@ -31,6 +31,8 @@ std::string transcript_markdown(const RunReport& report) {
   md << "# dcslab transcript: lab `" << report.lab << "`\n\n";
   md << "Run " << report.started_at << ". The commands as run (templates expanded, secrets "
         "redacted) and the output the nodes really printed.\n";
+  if (!report.seed.empty())
+    md << "\nRandom choices: seed " << report.seed << ": replay with --seed " << report.seed << "\n";
   for (const auto& sc : report.scenarios) {
     md << "\n## " << sc.name << "\n\n";
     if (!sc.description.empty()) {
@@ -43,6 +45,10 @@ std::string transcript_markdown(const RunReport& report) {
     if (!sc.error.empty()) md << "\n> **" << sc.error << "**\n";
     for (const auto& st : sc.steps) {
       for (const auto& n : st.nodes) {
+        if (n.skipped) {
+          md << "\n[$] " << st.name << " (`" << n.node << "`) — _skipped: " << n.skip_reason << "_\n";
+          continue;
+        }
         md << "\n[$] " << st.name << " (`" << n.node << "`, as " << n.user << "):\n";
         code(md, st.action == "run" || st.action.rfind("wait_for", 0) == 0 ? "bash" : "", n.command);
         if (!n.input.empty()) code(md, "", n.input);

@@ -10,9 +10,15 @@
 #include <sstream>
 
 #include "error.h"
+#include "fault.h"
+#include "lab_ops.h"  // g_interrupted
+#include "matrix.h"
+#include "parallel.h"
+#include "process.h"
 #include "redact.h"
 #include "report_console.h"
 #include "report_files.h"
+#include "run_sequence.h"
 #include "runner.h"
 #include "scenario.h"
 
@@ -36,6 +42,18 @@ it up first if needed. Every file is checked before anything boots.
   --artifacts DIR     per-step output and diagnostics (default: <lab state>/runs/<time>/;
                       with --down: $DCSLAB_HOME/runs/<lab>-<time>/)
   --lab FILE          run on this lab file instead of the scenarios' own
+  --suite S, --name N the lab's Debian suite and name (as dcslab's global options)
+  --parallel N        spread scenarios that do not require each other over N labs of
+                      their own (<lab>-1..N, each isolated), run at once, one report;
+                      the labs are taken down at the end
+  --keep              with --parallel or --matrix: leave the labs up
+                      (dcslab --name <lab>-1 ...)
+  --seed N            seed for the run's random choices (a fault's pick: random);
+                      default: a random seed, printed ("seed N: replay with --seed N")
+  --matrix KEY=V,V    run everything once per value (suite=bookworm,trixie), each on a
+                      lab of its own named <lab>-<value>, one after another; a table of
+                      scenarios by cells at the end, a JUnit testsuite per cell; each
+                      cell's lab is taken down after it unless --keep
 
 Exit status: 0 all passed, 1 a step failed, 2 bad input, 3 infrastructure failure.
 )";
@@ -45,8 +63,13 @@ namespace {
 struct RunArgs {
   std::vector<fs::path> paths;
   bool list = false, keep_going = false, down = false, help = false;
+  int parallel = 0;  // --parallel N: labs
+  bool keep = false;
   std::vector<std::string> only, tags;
   std::optional<fs::path> junit, json, transcript, artifacts, lab;
+  std::optional<std::uint64_t> seed;
+  std::vector<std::string> matrix;  // --matrix KEY=V1,V2 (matrix.h), one per dimension
+  std::optional<std::string> suite, name;  // the global --suite and --name, forwarded
 };
 
 std::vector<std::string> split_commas(const std::string& s) {
@@ -77,6 +100,23 @@ RunArgs parse_args(const std::vector<std::string>& args) {
     else if (w == "--transcript") a.transcript = value();
     else if (w == "--artifacts") a.artifacts = value();
     else if (w == "--lab") a.lab = value();
+    else if (w == "--parallel") {
+      const std::string v = value();
+      if (v.empty() || v.size() > 2 || v.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoi(v) < 1 || std::stoi(v) > 16)
+        throw BadInput("run: --parallel: \"" + v + "\" is not a number of labs from 1 to 16");
+      a.parallel = std::stoi(v);
+    }
+    else if (w == "--keep") a.keep = true;
+    else if (w == "--matrix") a.matrix.push_back(value());
+    else if (w == "--suite") a.suite = value();
+    else if (w == "--name") a.name = value();
+    else if (w == "--seed") {
+      const std::string v = value();
+      if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos)
+        throw BadInput("run: --seed: \"" + v + "\" is not a number (0 to 18 digits' worth)");
+      a.seed = std::stoull(v);
+    }
     else if (w.size() > 1 && w[0] == '-')
       throw BadInput("run: unknown option " + w + " (see dcslab run --help)");
     else a.paths.emplace_back(w);
@@ -185,8 +225,158 @@ class Catalog {
   std::set<std::string> resolved_;
 };
 
+// `run --parallel N` (parallel.h): the selected scenarios in groups that do not require
+// each other, each group a child `dcslab run` on a lab of its own; one merged report.
+int run_on_parallel_labs(const RunArgs& a, const std::vector<fs::path>& paths,
+                         const std::vector<std::string>& selected, const ScenarioGraph& graph,
+                         const Scenario& first, const Lab& run_lab, std::uint64_t seed,
+                         const RunEnv& env) {
+  if (env.self.empty()) throw BadInput("run: --parallel is not available here");
+  if (a.down) throw BadInput("run: --parallel takes its labs down at the end anyway (--keep leaves them)");
+  const auto groups = partition_scenarios(
+      selected, graph.requires_of,
+      [&](const std::string& n) { return 1.0 + static_cast<double>(graph.get(n).steps.size()); },
+      a.parallel);
+  ParallelPlan plan;
+  plan.self = env.self;
+  plan.lab = run_lab.name;  // the scenarios' lab, or --name's
+  plan.lab_file = fs::absolute(a.lab ? *a.lab : first.lab_file);
+  plan.keep = a.keep;
+  plan.artifacts = a.artifacts ? fs::absolute(*a.artifacts)
+                               : dcslab_home() / "runs" / (run_lab.name + "-parallel-" + timestamp_folder());
+  // One seed for every lab: the run replays as a whole.
+  plan.run_args = {"--seed", std::to_string(seed)};
+  if (a.keep_going) plan.run_args.push_back("--keep-going");
+  if (a.suite) plan.run_args.insert(plan.run_args.end(), {"--suite", *a.suite});
+  if (a.lab) plan.run_args.insert(plan.run_args.end(), {"--lab", fs::absolute(*a.lab).string()});
+  for (const auto& p : paths) plan.run_args.push_back(fs::absolute(p).string());
+  const auto runs = plan_lab_runs(plan, groups);
+  env.out << selected.size() << " scenario" << (selected.size() == 1 ? "" : "s") << " on "
+          << runs.size() << " lab" << (runs.size() == 1 ? "" : "s")
+          << (static_cast<int>(runs.size()) < a.parallel
+                  ? " (only " + std::to_string(runs.size()) + " independent groups)"
+                  : "")
+          << ":\n";
+  for (const auto& r : runs) {
+    env.out << "  " << r.lab << ":";
+    for (const auto& n : r.scenarios) env.out << " " << n;
+    env.out << "\n";
+  }
+  env.out.flush();
+  fs::create_directories(plan.artifacts);
+
+  const auto start = std::chrono::steady_clock::now();
+  RunReport report;
+  const int status = run_parallel(plan, runs, env.launch ? env.launch : ProcessLauncher(run_process_lines),
+                                  env.out, report);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report.seed = std::to_string(seed);
+  for (const auto& sc : report.scenarios)
+    if (!sc.error.empty() && sc.steps.empty()) env.out << "== " << sc.name << " (" << sc.lab << "): " << sc.error << "\n";
+  ConsoleReporter console(env.out, locale_is_utf8());
+  console.run_finished(report);
+
+  const std::string junit = junit_xml(report), json = json_report(report),
+                    transcript = transcript_markdown(report);
+  write_text_file(plan.artifacts / "junit.xml", junit);
+  write_text_file(plan.artifacts / "report.json", json);
+  write_text_file(plan.artifacts / "transcript.md", transcript);
+  if (a.junit) write_text_file(*a.junit, junit);
+  if (a.json) write_text_file(*a.json, json);
+  if (a.transcript) write_text_file(*a.transcript, transcript);
+  env.out << "artifacts: " << plan.artifacts.string() << " (each lab's in a folder of its own)\n";
+  if (a.keep)
+    for (const auto& r : runs)
+      env.out << "lab " << r.lab << " kept: dcslab --lab " << plan.lab_file.string() << " --name "
+              << r.lab << " ssh " << first.lab.nodes.front().name << "\n";
+  return status;
+}
+
+// What a run of scenarios is called in a matrix's report: the folder or file given
+// (scenarios/seed/ -> seed), else "scenarios".
+std::string run_name(const std::vector<fs::path>& paths) {
+  if (paths.size() != 1) return "scenarios";
+  fs::path p = paths.front().lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  const std::string name = fs::is_directory(p) ? p.filename().string() : p.stem().string();
+  return name.empty() || name == "." ? "scenarios" : name;
+}
+
 int run_checked(const std::vector<std::string>& args, const LabControlFactory& make_lab_control,
-                const RunEnv& env) {
+                const RunEnv& env, MatrixCellResult* cell = nullptr);
+
+// `run --matrix` (matrix.h): the same run once per cell, one after another, each a run
+// of its own on the cell's lab (<lab>-<values>), taken down after it unless --keep;
+// then the table and the matrix's reports.
+int run_matrix(const RunArgs& a, const std::vector<std::string>& args,
+               const std::vector<fs::path>& paths, const std::vector<std::string>& order,
+               const Lab& run_lab, std::uint64_t seed, const LabControlFactory& make_lab_control,
+               const RunEnv& env) {
+  if (a.parallel > 0)
+    throw BadInput("run: --matrix and --parallel together: not supported (a matrix runs its cells one after another)");
+  const auto dims = parse_matrix_args(a.matrix);
+  for (const auto& d : dims)
+    if (d.key == "suite" && a.suite)
+      throw BadInput("run: --matrix suite=...: the suite is also given by --suite " + *a.suite +
+                     " (choose one)");
+  const auto cells = matrix_cells(dims);
+  std::vector<Lab> labs;  // every cell's lab name checked before anything boots
+  for (const auto& c : cells) labs.push_back(apply_cell(run_lab, c));
+  const std::string name = run_name(paths);
+  const fs::path dir = a.artifacts ? fs::absolute(*a.artifacts)
+                                   : dcslab_home() / "runs" / (run_lab.name + "-matrix-" + timestamp_folder());
+  env.out << "matrix " << name << ": " << cells.size() << " cell" << (cells.size() == 1 ? "" : "s") << ":";
+  for (std::size_t i = 0; i < cells.size(); ++i) env.out << " " << cells[i].label() << " (lab " << labs[i].name << ")";
+  env.out << "\n";
+  env.out.flush();
+
+  // Each cell's arguments: the run's, without --matrix and the report files (the matrix
+  // writes those), with the run's seed and an artifacts folder of the cell's own.
+  std::vector<std::string> base;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& w = args[i];
+    if (w == "--matrix" || w == "--junit" || w == "--json" || w == "--transcript" ||
+        w == "--artifacts" || w == "--seed") {
+      ++i;
+      continue;
+    }
+    base.push_back(w);
+  }
+  base.insert(base.end(), {"--seed", std::to_string(seed)});
+  std::vector<MatrixCellResult> results;
+  for (std::size_t i = 0; i < cells.size() && !g_interrupted; ++i) {
+    env.out << "\n=== matrix cell " << cells[i].label() << ": lab " << labs[i].name << "\n";
+    env.out.flush();
+    MatrixCellResult r{cells[i], labs[i].name, {}, "", 0};
+    std::vector<std::string> cell_args = base;
+    cell_args.insert(cell_args.end(), {"--artifacts", (dir / cells[i].suffix()).string()});
+    try {
+      r.exit_status = run_checked(cell_args, make_lab_control, env, &r);
+    } catch (const Fatal& e) {
+      r.error = e.what();
+      r.exit_status = 3;
+      env.err << "dcslab: matrix cell " << cells[i].label() << ": " << e.what() << "\n";
+    }
+    results.push_back(std::move(r));
+  }
+
+  env.out << "\nmatrix " << name << ":\n" << matrix_table(order, results);
+  const std::string junit = matrix_junit_xml(name, results), json = matrix_json(dims, results);
+  std::string transcript;
+  for (const auto& r : results)
+    if (r.error.empty()) transcript += transcript_markdown(r.report) + "\n";
+  write_text_file(dir / "junit.xml", junit);
+  write_text_file(dir / "report.json", json);
+  write_text_file(dir / "transcript.md", transcript);
+  if (a.junit) write_text_file(*a.junit, junit);
+  if (a.json) write_text_file(*a.json, json);
+  if (a.transcript) write_text_file(*a.transcript, transcript);
+  env.out << "artifacts: " << dir.string() << " (each cell's in a folder of its own)\n";
+  return matrix_exit_status(results);
+}
+
+int run_checked(const std::vector<std::string>& args, const LabControlFactory& make_lab_control,
+                const RunEnv& env, MatrixCellResult* cell) {
   const RunArgs a = parse_args(args);
   if (a.help) {
     env.out << kRunUsage;
@@ -246,6 +436,7 @@ int run_checked(const std::vector<std::string>& args, const LabControlFactory& m
         env.out << "  requires:";
         for (const auto& r : catalog.requires_of(name)) env.out << " " << r;
       }
+      if (!sc.from.empty()) env.out << "  from: " << sc.from;
       env.out << "\n    " << sc.file.string();
       if (!sc.description.empty()) {
         const auto nl = sc.description.find('\n');
@@ -258,15 +449,10 @@ int run_checked(const std::vector<std::string>& args, const LabControlFactory& m
   if (selected.empty()) throw BadInput("run: no scenario matches --only/--tags");
 
   // The run order: each scenario after what it requires.
-  std::vector<std::string> order;
-  std::set<std::string> placed, explicit_set(selected.begin(), selected.end());
-  std::function<void(const std::string&)> place = [&](const std::string& n) {
-    if (placed.count(n)) return;
-    for (const auto& r : catalog.requires_of(n)) place(r);
-    placed.insert(n);
-    order.push_back(n);
-  };
-  for (const auto& n : selected) place(n);
+  const ScenarioGraph graph{
+      [&](const std::string& n) -> const Scenario& { return catalog.get(n); },
+      [&](const std::string& n) -> const std::vector<std::string>& { return catalog.requires_of(n); }};
+  const std::vector<std::string> order = run_order(graph, selected);
 
   // One lab per run: the scenarios' states build on each other.
   const Scenario& first = catalog.get(order.front());
@@ -282,10 +468,42 @@ int run_checked(const std::vector<std::string>& args, const LabControlFactory& m
                        s.env + " is not set");
   }
 
+  // The seed first, so even a run that fails to bring the lab up can be replayed.
+  const std::uint64_t seed = a.seed ? *a.seed : random_seed();
+  env.out << "seed " << seed << ": replay with --seed " << seed << "\n";
+
+  // The lab: the scenarios', with the global --name and --suite, and a matrix cell's values.
+  Lab run_lab = first.lab;
+  if (a.name) {
+    if (!valid_lab_name(*a.name))
+      throw BadInput("run: --name: \"" + *a.name + "\" must be lower-case letters, digits and '-', at most 32");
+    run_lab.name = *a.name;
+  }
+  if (a.suite) {
+    const auto suites = known_matrix_dimensions().front().values;
+    if (std::find(suites.begin(), suites.end(), *a.suite) == suites.end())
+      throw BadInput("run: --suite: unknown suite \"" + *a.suite + "\" (valid: bullseye, bookworm, trixie, forky)");
+    run_lab.image.suite = *a.suite;
+  }
+  // --matrix: the whole run once per cell (each cell comes back here with `cell` set).
+  if (!a.matrix.empty()) return run_matrix(a, args, paths, order, run_lab, seed, make_lab_control, env);
+  if (cell) run_lab = apply_cell(run_lab, cell->cell);
+
+  // --parallel N: independent scenarios on labs of their own, each a child dcslab.
+  if (a.parallel > 0) return run_on_parallel_labs(a, paths, selected, graph, first, run_lab, seed, env);
+  if (a.keep && !cell)
+    throw BadInput("run: --keep is for --parallel and --matrix (a run keeps its lab unless --down)");
+  // A matrix cell's lab goes after its cell unless --keep.
+  const bool down = a.down || (cell && !a.keep);
+
   // 2. The lab.
-  std::unique_ptr<LabControl> lab = make_lab_control(first.lab);
+  std::unique_ptr<LabControl> lab = make_lab_control(run_lab);
   if (auto up = lab->ensure_up(env.progress); !up) {
     env.err << "dcslab: the lab could not come up: " << up.error().message << "\n";
+    if (cell) {
+      cell->error = "the lab could not come up: " + up.error().message;
+      if (down && !lab->down(env.progress)) env.err << "dcslab: lab down failed too\n";
+    }
     return 3;
   }
 
@@ -295,8 +513,8 @@ int run_checked(const std::vector<std::string>& args, const LabControlFactory& m
   const fs::path state_dir = lab->state().dir();  // $DCSLAB_HOME/labs/<lab>
   const fs::path artifacts =
       a.artifacts ? *a.artifacts
-      : a.down    ? state_dir.parent_path().parent_path() / "runs" /
-                     (first.lab.name + "-" + timestamp_folder())
+      : down      ? state_dir.parent_path().parent_path() / "runs" /
+                     (lab->lab().name + "-" + timestamp_folder())
                   : state_dir / "runs" / timestamp_folder();
   fs::create_directories(artifacts);
   Redactor redactor;
@@ -304,35 +522,17 @@ int run_checked(const std::vector<std::string>& args, const LabControlFactory& m
   ArtifactsReporter files(artifacts);
   RunnerOptions options;
   options.keep_going = a.keep_going;
+  options.artifacts_dir = artifacts;
+  options.seed = seed;
   Runner runner(*lab, env.clock, env.progress, redactor, {&console, &files}, options);
 
   RunReport report;
-  report.lab = first.lab.name;
+  report.lab = lab->lab().name;
   report.started_at = utc_now_iso();
+  report.seed = std::to_string(seed);
   const auto start = env.clock.now();
-  std::map<std::string, bool> outcome;  // name -> passed, for this invocation
-  for (const auto& name : order) {
-    const Scenario& sc = catalog.get(name);
-    std::string blocked;
-    for (const auto& r : catalog.requires_of(name))
-      if (outcome.count(r) && !outcome[r]) blocked = r;
-    if (!blocked.empty()) {
-      report.scenarios.push_back(
-          runner.not_run(sc, "not run: required scenario \"" + blocked + "\" failed"));
-      outcome[name] = false;
-      continue;
-    }
-    // A scenario only required (not selected) is skipped when it already passed on
-    // this lab: its state is there.
-    if (!explicit_set.count(name) && !lab->state().get("passed:" + name).empty()) {
-      env.out << "== " << name << ": already passed on this lab ("
-              << lab->state().get("passed:" + name) << "), not run again\n";
-      outcome[name] = true;
-      continue;
-    }
-    report.scenarios.push_back(runner.run(sc));
-    outcome[name] = report.scenarios.back().passed;
-  }
+  // Each scenario after what it requires, or from its `from:` lab state.
+  run_sequence(graph, selected, *lab, runner, env.progress, env.out, report);
   report.seconds = std::chrono::duration<double>(env.clock.now() - start).count();
   console.run_finished(report);
 
@@ -346,13 +546,14 @@ int run_checked(const std::vector<std::string>& args, const LabControlFactory& m
   if (a.json) write_text_file(*a.json, json);
   if (a.transcript) write_text_file(*a.transcript, transcript);
   env.out << "artifacts: " << artifacts.string() << "\n";
+  if (cell) cell->report = report;
 
-  if (a.down) {
+  if (down) {
     if (auto d = lab->down(env.progress); !d) {
       env.err << "dcslab: lab down failed: " << d.error().message << "\n";
       return 3;
     }
-    env.out << "lab " << first.lab.name << " torn down (--down)\n";
+    env.out << "lab " << lab->lab().name << " torn down" << (a.down ? " (--down)" : " (matrix cell)") << "\n";
   }
   if (report.infrastructure_failed()) return 3;
   return report.failed() ? 1 : 0;
@@ -373,9 +574,10 @@ int run_command(const std::vector<std::string>& args, const LabControlFactory& m
   }
 }
 
-int run_command(const std::vector<std::string>& args, const LabControlFactory& make_lab_control) {
+int run_command(const std::vector<std::string>& args, const LabControlFactory& make_lab_control,
+                const std::vector<std::string>& self) {
   ConsoleProgress progress;
-  RunEnv env{std::cout, std::cerr, progress, RealClock::instance()};
+  RunEnv env{std::cout, std::cerr, progress, RealClock::instance(), self};
   return run_command(args, make_lab_control, env);
 }
 

@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "lab_control.h"
+#include "parallel.h"
 #include "progress.h"
 
 namespace dcslab {
@@ -25,13 +26,18 @@ struct RunEnv {
   std::ostream& err;    // "dcslab: <error>"
   Progress& progress;   // lab bring-up and live waiting lines
   Clock& clock;
+  // For --parallel: dcslab and the global options every lab's child gets (empty:
+  // --parallel is refused), and how a child is started (empty: run_process_lines).
+  std::vector<std::string> self = {};
+  ProcessLauncher launch = {};
 };
 
 // The entry point for main.cc: `args` are the words after "run" (main's global --lab
 // may be forwarded as "--lab FILE"). `make_lab_control` is called once, with the lab
 // the selected scenarios use, and only after all of them loaded without error.
 // Never throws for bad input: prints it and returns 2.
-int run_command(const std::vector<std::string>& args, const LabControlFactory& make_lab_control);
+int run_command(const std::vector<std::string>& args, const LabControlFactory& make_lab_control,
+                const std::vector<std::string>& self = {});
 int run_command(const std::vector<std::string>& args, const LabControlFactory& make_lab_control,
                 const RunEnv& env);
 

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -121,7 +122,8 @@ Runner::Runner(LabControl& lab, Clock& clock, Progress& progress, Redactor& reda
       progress_(progress),
       redactor_(redactor),
       reporters_(std::move(reporters)),
-      options_(options) {}
+      options_(options),
+      rng_(options.seed) {}
 
 NodeResult Runner::record(NodeResult nr) const {
   auto r = [this](std::string& s) { s = redactor_(s); };
@@ -157,12 +159,17 @@ void Runner::forget_transports(const std::string& node) {
     it = it->first.first == node ? transports_.erase(it) : std::next(it);
 }
 
+void Runner::reset_sessions() {
+  std::lock_guard lock(mu_);
+  transports_.clear();
+}
+
 ScenarioResult Runner::not_run(const Scenario& sc, const std::string& why) {
   ScenarioResult res;
   res.name = sc.name;
   res.description = sc.description;
   res.file = sc.file.string();
-  res.lab = sc.lab.name;
+  res.lab = lab_.lab().name;  // the lab it ran on (`--name`: not the file's)
   res.started_at = utc_now_iso();
   res.error = redactor_(why);
   for (const auto& st : sc.steps) res.not_run.push_back(redactor_(st.name));
@@ -176,9 +183,10 @@ ScenarioResult Runner::run(const Scenario& sc) {
   res.name = sc.name;
   res.description = sc.description;
   res.file = sc.file.string();
-  res.lab = sc.lab.name;
+  res.lab = lab_.lab().name;  // the lab it ran on (`--name`: not the file's)
   res.started_at = utc_now_iso();
   const auto secrets = resolve_secrets(sc, lab_.state(), redactor_);
+  captures_.clear();
   for (auto* r : reporters_) r->scenario_started(res);
   const auto start = clock_.now();
   bool failed = false, unreachable = false;
@@ -196,6 +204,8 @@ ScenarioResult Runner::run(const Scenario& sc) {
     res.steps.push_back(std::move(sr));
     for (auto* r : reporters_) r->step_finished(res, res.steps.back());
   }
+  // A writer does not outlive its scenario; an unchecked history is still saved.
+  writers_.stop_all(sc.name, options_.artifacts_dir, redactor_);
   res.passed = !failed;
   res.seconds = seconds_between(start, clock_.now());
   if (res.passed) lab_.state().set("passed:" + sc.name, res.started_at);
@@ -208,31 +218,47 @@ StepResult Runner::run_step(const Scenario& sc, const Step& st, int index,
   StepResult sr;
   sr.index = index;
   sr.action = action_name(st.action);
-  TemplateValues first{&sc.lab, sc.lab.find_node(st.on.front()), &sc.vars, &secrets};
-  sr.name = redactor_(expand_templates(st.name, first));
   sr.expected = redactor_(describe_expectation(st.expect));
-  sr.nodes.resize(st.on.size());
-  std::vector<char> node_infra(st.on.size(), 0);
-  if (st.on.size() == 1) {
+  pick_note_.clear();
+  auto resolved = step_nodes(sc, st, secrets, &pick_note_);
+  const std::vector<std::string> nodes =
+      resolved ? *resolved : std::vector<std::string>{st.on.front()};
+  const auto captured_first = captured_for(nodes.front());
+  const TemplateValues first{&sc.lab, sc.lab.find_node(nodes.front()), &sc.vars, &secrets,
+                             &captured_first};
+  try {
+    sr.name = redactor_(expand_templates(st.name, first));
+  } catch (const BadInput&) {
+    sr.name = redactor_(st.name);  // a capture it names has no value: the node says why
+  }
+  sr.nodes.resize(nodes.size());
+  std::vector<char> node_infra(nodes.size(), 0);
+  auto run_one = [&](std::size_t i) {
     bool f = false;
-    sr.nodes[0] = run_on_node(sc, st, st.on[0], secrets, &f);
-    node_infra[0] = f;
+    try {
+      sr.nodes[i] = run_on_node(sc, st, nodes[i], secrets, &f);
+    } catch (const std::exception& e) {
+      sr.nodes[i].node = nodes[i];
+      sr.nodes[i].error = e.what();
+      sr.nodes[i].failures.push_back(std::string("error: ") + e.what());
+    }
+    node_infra[i] = f;
+  };
+  if (!resolved) {
+    // The step's nodes could not be resolved (a capture it needs is missing): nothing ran.
+    NodeResult& nr = sr.nodes[0];
+    nr.node = nodes.front();
+    nr.user = st.user;
+    nr.command = "(the step's nodes: " + (st.on_template.empty() ? st.fault.node : st.on_template) + ")";
+    nr.error = resolved.error().message;
+    nr.failures.push_back("error: " + nr.error);
+  } else if (nodes.size() == 1) {
+    run_one(0);
   } else {
     // One thread per node, each with its own transport: the nodes of a lab are
     // independent machines, and a three-node step should take as long as one.
     std::vector<std::thread> threads;
-    for (std::size_t i = 0; i < st.on.size(); ++i)
-      threads.emplace_back([&, i] {
-        bool f = false;
-        try {
-          sr.nodes[i] = run_on_node(sc, st, st.on[i], secrets, &f);
-        } catch (const std::exception& e) {
-          sr.nodes[i].node = st.on[i];
-          sr.nodes[i].error = e.what();
-          sr.nodes[i].failures.push_back(std::string("error: ") + e.what());
-        }
-        node_infra[i] = f;
-      });
+    for (std::size_t i = 0; i < nodes.size(); ++i) threads.emplace_back(run_one, i);
     for (auto& t : threads) t.join();
   }
   sr.passed = true;
@@ -240,11 +266,117 @@ StepResult Runner::run_step(const Scenario& sc, const Step& st, int index,
     if (node_infra[i]) *infra = true;
     if (!sr.nodes[i].passed) {
       sr.passed = false;
-      if (options_.collect_diagnostics && !node_infra[i]) collect_diagnostics(sr.nodes[i]);
+      // A failed fault leaves the node in doubt (crashed, paused, cut off): no SSH to it.
+      if (options_.collect_diagnostics && !node_infra[i] && resolved && st.action != Action::Fault)
+        collect_diagnostics(sr.nodes[i]);
     }
-    sr.nodes[i] = record(std::move(sr.nodes[i]));
   }
+  // capture: what later steps see as vars.NAME, taken before redaction (it is what the
+  // machine printed; reports show it redacted where it reappears).
+  if (!st.capture.empty() && resolved) {
+    auto trim = [](std::string v) {
+      const auto b = v.find_first_not_of(" \t\r\n");
+      const auto e = v.find_last_not_of(" \t\r\n");
+      return b == std::string::npos ? std::string() : v.substr(b, e - b + 1);
+    };
+    std::map<std::string, std::string> values;
+    if (st.action == Action::Fault) {
+      std::string hit;
+      for (const auto& n : nodes) hit += (hit.empty() ? "" : " ") + n;
+      if (sr.passed) values[""] = hit;
+    } else {
+      for (std::size_t i = 0; i < sr.nodes.size(); ++i)
+        if (sr.nodes[i].passed) values[nodes.size() == 1 ? "" : nodes[i]] = trim(sr.nodes[i].out);
+    }
+    if (!values.empty()) {
+      std::lock_guard lock(mu_);
+      captures_[st.capture] = std::move(values);
+    }
+  }
+  for (auto& n : sr.nodes) n = record(std::move(n));
   return sr;
+}
+
+std::map<std::string, std::string> Runner::captured_for(const std::string& node) {
+  std::lock_guard lock(mu_);
+  std::map<std::string, std::string> flat;
+  for (const auto& [name, by_node] : captures_) {
+    if (auto it = by_node.find(node); it != by_node.end()) flat[name] = it->second;
+    else if (auto all = by_node.find(""); all != by_node.end()) flat[name] = all->second;
+  }
+  return flat;
+}
+
+Expected<std::vector<std::string>> Runner::step_nodes(
+    const Scenario& sc, const Step& st, const std::map<std::string, std::string>& secrets,
+    std::string* note) {
+  auto valid = [&] {
+    std::string v;
+    for (const auto& n : sc.lab.node_names()) v += (v.empty() ? "" : ", ") + n;
+    return v;
+  };
+  std::vector<std::string> nodes = st.on;
+  if (!st.on_template.empty()) {
+    const auto global = captured_for("");
+    const TemplateValues tv{&sc.lab, nullptr, &sc.vars, &secrets, &global};
+    std::string text;
+    try {
+      text = expand_templates(st.on_template, tv);
+    } catch (const BadInput& e) {
+      return Failure::error(std::string("on: ") + e.what());
+    }
+    std::vector<std::string> named;
+    std::string word;
+    for (char c : text + " ") {
+      if (c == ' ' || c == ',' || c == '\n' || c == '\t' || c == '\r') {
+        if (!word.empty() && std::find(named.begin(), named.end(), word) == named.end()) {
+          if (!sc.lab.find_node(word))
+            return Failure::error("on: \"" + word + "\" (from " + st.on_template +
+                                  ") is not a node of lab " + sc.lab.name + " (valid: " + valid() + ")");
+          named.push_back(word);
+        }
+        word.clear();
+      } else {
+        word += c;
+      }
+    }
+    if (named.empty()) return Failure::error("on: " + st.on_template + " names no node");
+    nodes.clear();
+    if (st.on_except) {
+      for (const auto& n : sc.lab.node_names())
+        if (std::find(named.begin(), named.end(), n) == named.end()) nodes.push_back(n);
+      if (nodes.empty())
+        return Failure::error("on: {except: " + st.on_template + "} leaves no node");
+    } else {
+      nodes = named;
+    }
+  }
+  if (st.action != Action::Fault) return nodes;
+  if (!st.fault.node.empty()) {
+    const auto captured = captured_for(nodes.front());
+    const TemplateValues tv{&sc.lab, sc.lab.find_node(nodes.front()), &sc.vars, &secrets, &captured};
+    std::string name;
+    try {
+      name = expand_templates(st.fault.node, tv);
+    } catch (const BadInput& e) {
+      return Failure::error(std::string("fault.node: ") + e.what());
+    }
+    if (!sc.lab.find_node(name))
+      return Failure::error("fault.node: \"" + name + "\" (from " + st.fault.node +
+                            ") is not a node of lab " + sc.lab.name + " (valid: " + valid() + ")");
+    return std::vector<std::string>{name};
+  }
+  if (st.fault.pick_random) {
+    if (st.fault.count > static_cast<int>(nodes.size()))
+      return Failure::error("fault.count: cannot pick " + std::to_string(st.fault.count) +
+                            " distinct nodes from " + std::to_string(nodes.size()));
+    std::string from;
+    for (const auto& n : nodes) from += (from.empty() ? "" : ", ") + n;
+    auto picked = rng_.pick(nodes, st.fault.count);
+    *note = "picked at random from " + from + " (seed " + std::to_string(rng_.seed()) + ")";
+    return picked;
+  }
+  return nodes;
 }
 
 NodeResult Runner::run_on_node(const Scenario& sc, const Step& st, const std::string& node_name,
@@ -253,12 +385,44 @@ NodeResult Runner::run_on_node(const Scenario& sc, const Step& st, const std::st
   nr.node = node_name;
   nr.user = st.user;
   const Node* node = sc.lab.find_node(node_name);
-  const TemplateValues tv{&sc.lab, node, &sc.vars, &secrets};
+  const auto captured = captured_for(node_name);
+  const TemplateValues tv{&sc.lab, node, &sc.vars, &secrets, &captured};
   const auto start = clock_.now();
   auto finish = [&](NodeResult& r) {
     r.seconds = seconds_between(start, clock_.now());
     r.passed = r.failures.empty() && r.error.empty();
   };
+
+  // when: judged on this node's etcd, asked anew each time (an earlier step may have
+  // installed or upgraded it). Where it does not hold the node's part is skipped.
+  if (st.when) {
+    nr.command = "when " + st.when->text;
+    auto t = transport(node_name, st.user, false);
+    if (!t) {
+      nr.error = "cannot connect to " + node_name + " as " + st.user + ": " + t.error().message;
+      nr.failures.push_back("error: " + nr.error);
+      *infra = true;
+      finish(nr);
+      return nr;
+    }
+    ExecOptions probe;
+    probe.timeout = std::chrono::minutes(1);
+    auto r = (*t)->exec(etcd_version_probe(), probe);
+    auto seen = r ? parse_etcd_version_probe(r->out) : Expected<ObservedVersion>(r.error());
+    if (!seen) {
+      nr.failures.push_back("when " + st.when->text + ": cannot tell the etcd version on " +
+                            node_name + ": " + seen.error().message);
+      finish(nr);
+      return nr;
+    }
+    if (!st.when->holds(*parse_version(seen->version))) {
+      nr.skipped = true;
+      nr.skip_reason = "when " + st.when->text + ": etcd " + seen->version + " (" + seen->source + ")";
+      finish(nr);
+      return nr;
+    }
+    nr.command.clear();
+  }
 
   if (st.action == Action::Reboot) {
     nr.command = "reboot " + node_name + " (through the provider)";
@@ -269,6 +433,66 @@ NodeResult Runner::run_on_node(const Scenario& sc, const Step& st, const std::st
       nr.failures.push_back("reboot: " + ok.error().message);
     } else {
       nr.exit_status = 0;
+    }
+    finish(nr);
+    return nr;
+  }
+
+  // A fault through the provider; kill is a command in the guest, like run (below).
+  if (st.action == Action::Fault && st.fault.kind != FaultKind::Kill) {
+    const FaultKind kind = st.fault.kind;
+    nr.command = std::string(fault_name(kind)) + " " + node_name + " (" + fault_description(kind) +
+                 ", through the provider)" + (pick_note_.empty() ? "" : "; " + pick_note_);
+    nr.attempts = 1;
+    if (fault_breaks_sessions(kind)) forget_transports(node_name);
+    if (auto ok = lab_.fault(node_name, kind, progress_); !ok) {
+      nr.error = ok.error().message;
+      nr.failures.push_back(std::string(fault_name(kind)) + ": " + ok.error().message);
+    } else {
+      nr.exit_status = 0;
+    }
+    finish(nr);
+    return nr;
+  }
+
+  // writer and check_writes talk to etcd from here: a session only to read (or sign)
+  // the TLS files on the node.
+  if (st.action == Action::Writer || st.action == Action::CheckWrites) {
+    nr.attempts = 1;
+    std::vector<std::string> failures;
+    Expected<CommandResult> r = Failure::error("no writer operation");
+    if (st.writer.op == WriterSpec::Op::Start) {
+      std::shared_ptr<Transport> tr;
+      if (writer_needs_transport(st.writer)) {
+        auto t = transport(node_name, st.user, false);
+        if (!t) {
+          nr.command = "connect as " + st.user;
+          nr.error = "cannot connect to " + node_name + " as " + st.user + ": " + t.error().message;
+          nr.failures.push_back("error: " + nr.error);
+          *infra = true;
+          finish(nr);
+          return nr;
+        }
+        tr = *t;
+      }
+      r = writers_.start(st.writer, tv, lab_.state(), tr.get(), sc.file.parent_path(), redactor_,
+                         &nr.command);
+    } else if (st.writer.op == WriterSpec::Op::Stop) {
+      r = writers_.stop(st.writer, &nr.command);
+    } else {
+      r = writers_.check(st.writer, sc.name, options_.artifacts_dir, redactor_, &nr.command, &failures);
+    }
+    if (!r) {
+      nr.exit_status = -1;
+      nr.error = r.error().message;
+      nr.failures.push_back("error: " + nr.error);
+    } else {
+      nr.exit_status = r->exit_status;
+      nr.out = r->out;
+      nr.err = r->err;
+      if (r->exit_status != 0 && failures.empty())
+        failures.push_back(std::string(action_name(st.action)) + ": " + r->err.substr(0, r->err.find('\n')));
+      nr.failures = failures;
     }
     finish(nr);
     return nr;
@@ -319,6 +543,10 @@ NodeResult Runner::run_on_node(const Scenario& sc, const Step& st, const std::st
   switch (st.action) {
     case Action::Run:
       nr.command = expand_templates(st.run, tv);
+      attempt = [&] { return tr->exec(nr.command, opts); };
+      break;
+    case Action::Fault:  // kill: SIGKILL to the unit's main process, in the guest
+      nr.command = kill_unit_command(expand_templates(st.fault.unit, tv));
       attempt = [&] { return tr->exec(nr.command, opts); };
       break;
     case Action::Put: {

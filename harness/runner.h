@@ -14,17 +14,23 @@
 #include <vector>
 
 #include "clock.h"
+#include "fault.h"
 #include "lab_control.h"
 #include "progress.h"
 #include "redact.h"
 #include "report_model.h"
 #include "scenario.h"
+#include "writer_steps.h"
 
 namespace dcslab {
 
 struct RunnerOptions {
   bool keep_going = false;      // run the remaining steps of a scenario after a failure
   bool collect_diagnostics = true;  // on failure: journalctl -u etcd, ip addr, console log
+  std::filesystem::path artifacts_dir;  // where check_writes saves histories (empty: nowhere)
+  // Seeds the run's random choices (a fault's `pick: random`): the same seed and the
+  // same scenarios make the same choices (`dcslab run --seed N`).
+  std::uint64_t seed = 0;
 };
 
 // The values of a scenario's secrets: generated ones are made once per lab and kept
@@ -47,6 +53,9 @@ class Runner {
   // like any other.
   ScenarioResult not_run(const Scenario& sc, const std::string& why);
 
+  // Forgets every open session: after a snapshot revert they are dead.
+  void reset_sessions();
+
  private:
   struct Attempt;
   StepResult run_step(const Scenario& sc, const Step& st, int index,
@@ -58,6 +67,13 @@ class Runner {
                                                  bool fresh);
   void forget_transports(const std::string& node);
   NodeResult record(NodeResult nr) const;  // redacts
+  // The nodes a step runs on: `on`, or resolved now (an `on:` template, a fault's node
+  // or its random pick, which *note describes).
+  Expected<std::vector<std::string>> step_nodes(const Scenario& sc, const Step& st,
+                                                const std::map<std::string, std::string>& secrets,
+                                                std::string* note);
+  // The captured values as `node` sees them ("" : only those captured on a one-node step).
+  std::map<std::string, std::string> captured_for(const std::string& node);
 
   LabControl& lab_;
   Clock& clock_;
@@ -67,6 +83,12 @@ class Runner {
   RunnerOptions options_;
   std::mutex mu_;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<Transport>> transports_;
+  Writers writers_;  // writer / check_writes: the scenario's background writers
+  FaultRng rng_;     // the run's seeded choices
+  // capture: name -> node -> value ("" for a value captured on a one-node step, which
+  // every node sees). Cleared when a scenario starts.
+  std::map<std::string, std::map<std::string, std::string>> captures_;
+  std::string pick_note_;  // the current fault step's random pick, for its report
 };
 
 // ISO 8601 UTC of the current wall-clock time ("2026-02-12T11:50:49Z").

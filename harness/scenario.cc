@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "consistent_snapshot.h"
 #include "error.h"
 
 namespace fs = std::filesystem;
@@ -53,6 +54,9 @@ const char* action_name(Action a) {
     case Action::Relogin: return "relogin";
     case Action::PkiIssue: return "pki_issue";
     case Action::ExpectTls: return "expect_tls";
+    case Action::Writer: return "writer";
+    case Action::CheckWrites: return "check_writes";
+    case Action::Fault: return "fault";
   }
   return "?";
 }
@@ -61,7 +65,8 @@ namespace {
 
 const std::vector<std::string> kActions = {"run",           "put",           "get",
                                            "wait_for_port", "wait_for_unit", "reboot",
-                                           "relogin",       "pki_issue",     "expect_tls"};
+                                           "relogin",       "pki_issue",     "expect_tls",
+                                           "writer",        "check_writes",  "fault"};
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
@@ -228,7 +233,7 @@ class Parser {
 
   void top(const YAML::Node& root, const LabResolver& resolve_lab) {
     if (!root.IsMap()) r_.fail(root, "(top level)", "expected a mapping with name and steps");
-    r_.expect_map(root, "", {"name", "description", "lab", "requires", "tags", "vars",
+    r_.expect_map(root, "", {"name", "description", "lab", "requires", "from", "tags", "vars",
                              "secrets", "steps"});
     sc_.name = sc_.file.stem().string();
     if (const YAML::Node n = root["name"]) {
@@ -267,6 +272,13 @@ class Parser {
         sc_.requires_.push_back(v);
         sc_.requires_at.push_back(r_.where(items[i]) + ": " + key);
       }
+    }
+    if (const YAML::Node f = root["from"]) {
+      sc_.from = r_.scalar(f, "from");
+      if (!valid_snapshot_name(sc_.from))
+        r_.fail(f, "from", "\"" + sc_.from +
+                               "\" is not a lab state name (letters, digits, '.', '_' and '-', "
+                               "at most 64, not starting with '-' or '.')");
     }
     if (const YAML::Node t = root["tags"])
       for (const auto& item : r_.scalar_or_list(t, "tags")) sc_.tags.push_back(item.Scalar());
@@ -426,6 +438,7 @@ class Parser {
   Step step(const YAML::Node& s, const std::string& key) {
     r_.expect_map(s, key, {"name", "on", "as", "run", "put", "get", "wait_for_port",
                            "wait_for_unit", "reboot", "relogin", "pki_issue", "expect_tls",
+                           "writer", "check_writes", "fault", "capture", "when",
                            "env", "stdin", "prompts", "pty", "timeout", "until", "expect"});
     Step st;
     st.line = s.Mark().line + 1;
@@ -446,9 +459,24 @@ class Parser {
 
     if (const YAML::Node n = s["name"]) st.name = r_.tmpl(n, key + ".name", scope_);
     const YAML::Node on_node = s["on"];
-    if (!on_node)
+    // The writer talks to etcd from dcslab: `on` only names the node its files are read
+    // from (the first node by default).
+    // A fault on a named node needs no `on`.
+    const bool fault_on_node = act == "fault" && s["fault"].IsMap() && s["fault"]["node"];
+    if (!on_node && (act == "writer" || act == "check_writes"))
+      st.on = {sc_.lab.node_names().front()};
+    else if (!on_node && fault_on_node)
+      st.on = sc_.lab.node_names();
+    else if (!on_node)
       r_.fail(s, key + ".on", "missing (required: a node, a list of nodes, or all)");
-    st.on = on(on_node, key + ".on");
+    else if (on_node.IsScalar() && on_node.Scalar().find("{{") != std::string::npos)
+      st.on_template = on_template(on_node, key + ".on", &st.on);
+    else if (on_node.IsMap())
+      on_except(on_node, key + ".on", &st);
+    else
+      st.on = on(on_node, key + ".on");
+    if ((act == "writer" || act == "check_writes") && st.on.size() != 1)
+      r_.fail(on_node, key + ".on", act + " runs once: give one node (whose files it reads)");
     if (const YAML::Node u = s["as"]) {
       st.user = r_.scalar(u, key + ".as");
       if (!valid_user(st.user)) r_.fail(u, key + ".as", "\"" + st.user + "\" is not a user name");
@@ -534,6 +562,23 @@ class Parser {
       if (st.name.empty())
         st.name = "expect_tls " + st.tls.host + ":" + std::to_string(st.tls.port) + " " +
                   (st.tls.handshake_ok ? "ok" : "fail");
+    } else if (act == "writer" || act == "check_writes") {
+      st.action = act == "writer" ? Action::Writer : Action::CheckWrites;
+      if (act == "writer") writer(a, ak, &st.writer);
+      else check_writes(a, ak, &st.writer);
+      if (st.name.empty())
+        st.name = (st.writer.op == WriterSpec::Op::Start  ? "writer " + st.writer.name + " starts"
+                   : st.writer.op == WriterSpec::Op::Stop ? "writer " + st.writer.name + " stops"
+                                                          : "check_writes " + st.writer.name);
+    } else if (act == "fault") {
+      st.action = Action::Fault;
+      fault(a, ak, st, &st.fault);
+      if (st.name.empty())
+        st.name = std::string(fault_name(st.fault.kind)) +
+                  (st.fault.kind == FaultKind::Kill ? " " + st.fault.unit : "") +
+                  (!st.fault.node.empty() ? " " + st.fault.node
+                   : st.fault.pick_random ? " (random pick)"
+                                          : "");
     } else {
       st.action = act == "reboot" ? Action::Reboot : Action::Relogin;
       if (!a.IsNull() && !(a.IsScalar() && (a.Scalar() == "true" || a.Scalar() == "yes")))
@@ -569,6 +614,12 @@ class Parser {
         st.prompts.push_back(pr);
       }
     }
+    if (const YAML::Node w = s["when"]) {
+      const std::string text = r_.scalar(w, key + ".when", "a guard like \"etcd >= 3.5\"");
+      VersionGuardError error;
+      st.when = parse_version_guard(text, &error);
+      if (!st.when) r_.fail(w, key + ".when", error.message, error.offset);
+    }
     if (const YAML::Node p = s["pty"]) st.pty = r_.boolean(p, key + ".pty");
     if (const YAML::Node t = s["timeout"]) st.timeout = r_.duration(t, key + ".timeout");
     if (const YAML::Node u = s["until"]) {
@@ -583,13 +634,110 @@ class Parser {
     }
     if (const YAML::Node e = s["expect"]) {
       if (st.action == Action::Reboot || st.action == Action::Relogin ||
-          st.action == Action::PkiIssue)
+          st.action == Action::PkiIssue || st.action == Action::Writer ||
+          st.action == Action::Fault)
         r_.fail(e, key + ".expect", act + " has no output to expect anything of");
+      if (st.action == Action::CheckWrites)
+        r_.fail(e, key + ".expect", "check_writes judges the history itself (no lost, stale, unexplained or diverged writes)");
       if (st.action == Action::ExpectTls)
         r_.fail(e, key + ".expect", "expect_tls takes its expectation inside it (expect_tls.expect)");
       expectation(e, key + ".expect", &st.expect);
     }
+    if (const YAML::Node c = s["capture"]) {
+      if (st.action != Action::Run && st.action != Action::Fault)
+        r_.fail(c, key + ".capture",
+                "only run and fault steps capture (a run step's stdout, a fault step's nodes)");
+      const std::string name = r_.scalar(c, key + ".capture", "a name");
+      if (!valid_identifier(name))
+        r_.fail(c, key + ".capture", "\"" + name + "\" is not a valid name (letters, digits, '_', '-')");
+      if (sc_.vars.count(name))
+        r_.fail(c, key + ".capture", "\"" + name + "\" is a var of this scenario (vars." + name +
+                                         "); a capture takes a name of its own");
+      st.capture = name;
+      // Later steps may use it (this one may not: it has no value yet).
+      if (std::find(scope_.vars.begin(), scope_.vars.end(), name) == scope_.vars.end())
+        scope_.vars.push_back(name);
+    }
     return st;
+  }
+
+  // `on:` as a template: only vars (captures, as a rule) may be in it, since no node is
+  // known yet. The step's candidates are every node of the lab.
+  std::string on_template(const YAML::Node& v, const std::string& key, std::vector<std::string>* on) {
+    const std::string text = r_.tmpl(v, key, scope_);
+    for (const auto& ref : find_templates(text, nullptr, nullptr))
+      if (ref.name.rfind("vars.", 0) != 0)
+        r_.fail(v, key,
+                "only vars.* templates in on (the node is not known yet), found \"" + ref.name + "\"",
+                ref.offset);
+    *on = sc_.lab.node_names();
+    return text;
+  }
+
+  // on: {except: NODE | [NODE...] | "{{ vars.x }}"}: every node of the lab but those.
+  void on_except(const YAML::Node& v, const std::string& key, Step* st) {
+    r_.expect_map(v, key, {"except"});
+    const YAML::Node x = v["except"];
+    if (!x) r_.fail(v, key + ".except", "missing (on: {except: NODE} is every node but NODE)");
+    if (x.IsScalar() && x.Scalar().find("{{") != std::string::npos) {
+      st->on_template = on_template(x, key + ".except", &st->on);
+      st->on_except = true;
+      return;
+    }
+    const auto but = on(x, key + ".except");
+    for (const auto& n : sc_.lab.node_names())
+      if (std::find(but.begin(), but.end(), n) == but.end()) st->on.push_back(n);
+    if (st->on.empty()) r_.fail(x, key + ".except", "leaves no node");
+  }
+
+  // fault: KIND | {do: KIND, node: NODE | pick: random, count: N, unit: UNIT}
+  void fault(const YAML::Node& a, const std::string& ak, const Step& st, FaultSpec* f) {
+    const std::string valid = join(fault_names());
+    if (!a.IsMap() && !a.IsScalar())
+      r_.fail(a, ak, "expected a fault (" + valid + ") or {do: FAULT, ...}, found " + kind(a));
+    if (a.IsMap()) {
+      r_.expect_map(a, ak, {"do", "node", "pick", "count", "unit"});
+      if (!a["do"]) r_.fail(a, ak + ".do", "missing (required: " + valid + ")");
+    }
+    const YAML::Node k = a.IsMap() ? a["do"] : a;
+    const std::string kk = a.IsMap() ? ak + ".do" : ak;
+    const std::string name = r_.scalar(k, kk, "a fault");
+    const auto parsed = parse_fault_kind(name);
+    if (!parsed) r_.fail(k, kk, "unknown fault \"" + name + "\" (valid: " + valid + ")");
+    f->kind = *parsed;
+    if (!a.IsMap()) {
+      if (f->kind == FaultKind::Kill)
+        r_.fail(a, ak, "kill needs the unit whose main process it kills: {do: kill, unit: etcd}");
+      return;
+    }
+    if (const YAML::Node u = a["unit"]) {
+      if (f->kind != FaultKind::Kill)
+        r_.fail(u, ak + ".unit", "only kill takes a unit (this fault is " + name + ")");
+      f->unit = r_.tmpl(u, ak + ".unit", scope_);
+      if (f->unit.empty()) r_.fail(u, ak + ".unit", "must not be empty");
+    } else if (f->kind == FaultKind::Kill) {
+      r_.fail(a, ak + ".unit", "missing (required for kill: the systemd unit, e.g. etcd)");
+    }
+    if (a["node"] && a["pick"])
+      r_.fail(a["pick"], ak + ".pick", "give node (that node) or pick (from the step's on), not both");
+    if (const YAML::Node n = a["node"]) {
+      f->node = r_.tmpl(n, ak + ".node", scope_);
+      if (f->node.find("{{") == std::string::npos && !sc_.lab.find_node(f->node))
+        r_.fail(n, ak + ".node", "unknown node \"" + f->node + "\" (valid: " +
+                                     join(sc_.lab.node_names()) + ")");
+    }
+    if (const YAML::Node p = a["pick"]) {
+      const std::string v = r_.scalar(p, ak + ".pick");
+      if (v != "random") r_.fail(p, ak + ".pick", "unknown pick \"" + v + "\" (valid: random)");
+      f->pick_random = true;
+    }
+    if (const YAML::Node c = a["count"]) {
+      if (!f->pick_random) r_.fail(c, ak + ".count", "only with pick: random (how many nodes it picks)");
+      f->count = r_.integer(c, ak + ".count", 1, 64);
+      if (st.on_template.empty() && f->count > static_cast<int>(st.on.size()))
+        r_.fail(c, ak + ".count", "picks " + std::to_string(f->count) + " distinct nodes from " +
+                                      std::to_string(st.on.size()) + " (" + join(st.on) + ")");
+    }
   }
 
   // A map of options, or true / nothing for the defaults.
@@ -637,6 +785,89 @@ class Parser {
     }
     if (const YAML::Node x = a["days"]) p->days = r_.integer(x, ak + ".days", 1, 36500);
     if (const YAML::Node x = a["variant"]) p->variant = variant(x, ak + ".variant");
+  }
+
+  // writer: {start: NAME, <options>} | {stop: NAME}
+  void writer(const YAML::Node& a, const std::string& ak, WriterSpec* w) {
+    if (!a.IsMap())
+      r_.fail(a, ak, "expected {start: NAME, ...} or {stop: NAME}, found " + kind(a));
+    if (a["stop"] && a["start"])
+      r_.fail(a["stop"], ak + ".stop", "give start: NAME or stop: NAME, not both");
+    if (a["stop"]) {
+      r_.expect_map(a, ak, {"stop"});
+      w->op = WriterSpec::Op::Stop;
+      w->name = writer_name(a["stop"], ak + ".stop", false);
+      return;
+    }
+    r_.expect_map(a, ak, {"start", "endpoints", "port", "interval", "keys", "reads", "prefix",
+                          "user", "password", "timeout", "tls"});
+    if (!a["start"]) r_.fail(a, ak + ".start", "missing (give start: NAME or stop: NAME)");
+    w->op = WriterSpec::Op::Start;
+    w->name = writer_name(a["start"], ak + ".start", true);
+    if (const YAML::Node e = a["endpoints"]) w->endpoints = on(e, ak + ".endpoints");
+    else w->endpoints = sc_.lab.node_names();
+    if (const YAML::Node x = a["port"]) w->port = r_.integer(x, ak + ".port", 1, 65535);
+    if (const YAML::Node x = a["interval"]) {
+      w->interval = r_.duration(x, ak + ".interval");
+      if (w->interval < std::chrono::milliseconds(10))
+        r_.fail(x, ak + ".interval", "at least 10ms");
+    }
+    if (const YAML::Node x = a["keys"]) w->keys = r_.integer(x, ak + ".keys", 1, 10000);
+    if (const YAML::Node x = a["reads"]) w->reads = r_.boolean(x, ak + ".reads");
+    if (const YAML::Node x = a["prefix"]) {
+      w->prefix = r_.tmpl(x, ak + ".prefix", scope_);
+      if (w->prefix.empty()) r_.fail(x, ak + ".prefix", "must not be empty");
+    }
+    if (const YAML::Node x = a["user"]) w->user = r_.tmpl(x, ak + ".user", scope_);
+    if (const YAML::Node x = a["password"]) w->password = r_.tmpl(x, ak + ".password", scope_);
+    if (a["user"] && !a["password"]) r_.fail(a, ak + ".password", "missing (required with user)");
+    if (a["password"] && !a["user"]) r_.fail(a, ak + ".user", "missing (required with password)");
+    if (const YAML::Node x = a["timeout"]) w->request_timeout = r_.duration(x, ak + ".timeout");
+    if (const YAML::Node t = a["tls"]) {
+      const std::string tk = ak + ".tls";
+      r_.expect_map(t, tk, {"ca", "cert", "key", "sign_with"});
+      if (const YAML::Node x = t["ca"]) w->ca = r_.tmpl(x, tk + ".ca", scope_);
+      if (t["cert"] || t["key"]) {
+        if (!t["cert"]) r_.fail(t, tk + ".cert", "missing (required with key)");
+        if (!t["key"]) r_.fail(t, tk + ".key", "missing (required with cert)");
+        if (t["sign_with"])
+          r_.fail(t["sign_with"], tk + ".sign_with",
+                  "give cert/key (a client certificate) or sign_with (a CA key to make one), not both");
+        w->cert = r_.tmpl(t["cert"], tk + ".cert", scope_);
+        w->key = r_.tmpl(t["key"], tk + ".key", scope_);
+        w->sign_with.clear();
+      }
+      if (const YAML::Node x = t["sign_with"]) w->sign_with = r_.tmpl(x, tk + ".sign_with", scope_);
+    }
+  }
+
+  // check_writes: NAME | {name: NAME, timeout: 1m}
+  void check_writes(const YAML::Node& a, const std::string& ak, WriterSpec* w) {
+    w->op = WriterSpec::Op::Check;
+    if (a.IsScalar()) {
+      w->name = writer_name(a, ak, false);
+      return;
+    }
+    if (!a.IsMap()) r_.fail(a, ak, "expected a writer's name or {name, timeout}, found " + kind(a));
+    r_.expect_map(a, ak, {"name", "timeout"});
+    if (!a["name"]) r_.fail(a, ak + ".name", "missing (required)");
+    w->name = writer_name(a["name"], ak + ".name", false);
+    if (const YAML::Node x = a["timeout"]) w->check_timeout = r_.duration(x, ak + ".timeout");
+  }
+
+  // A writer's name: new for start, one started earlier in the file otherwise.
+  std::string writer_name(const YAML::Node& v, const std::string& key, bool starting) {
+    const std::string name = r_.scalar(v, key, "a writer's name");
+    if (!valid_identifier(name))
+      r_.fail(v, key, "\"" + name + "\" is not a valid name (letters, digits, '_', '-')");
+    const bool known = std::find(writers_.begin(), writers_.end(), name) != writers_.end();
+    if (starting && known)
+      r_.fail(v, key, "writer \"" + name + "\" is already started in this scenario (one history per name)");
+    if (!starting && !known)
+      r_.fail(v, key, "no writer \"" + name + "\" started before this step (valid: " +
+                          (writers_.empty() ? std::string("none yet") : join(writers_)) + ")");
+    if (starting) writers_.push_back(name);
+    return name;
   }
 
   void expect_tls(const YAML::Node& a, const std::string& ak, TlsSpec* t) {
@@ -728,6 +959,7 @@ class Parser {
   const Reader& r_;
   Scenario& sc_;
   TemplateScope scope_;
+  std::vector<std::string> writers_;  // started so far, in file order
 };
 
 fs::path first_existing(const std::vector<fs::path>& candidates) {

@@ -5,6 +5,7 @@
 //   description: ...
 //   lab: fixtures/labs/dcs.yaml        # default
 //   requires: [etcd-installed]         # scenario names or files run first (once per lab)
+//   from: etcd-installed               # the lab state to start from (a snapshot, made once)
 //   tags: [quick]
 //   vars: {endpoint: "https://{{ node.ip }}:2379"}
 //   secrets: {root_password: {generate: 20}, token: {env: CI_TOKEN}}
@@ -13,12 +14,14 @@
 //       on: all                        # a node, a list of nodes, or all (in parallel)
 //       as: tux                        # default
 //       run: hostname -f               # exactly one action: run, put, get, wait_for_port,
-//                                      #   wait_for_unit, reboot, relogin, pki_issue, expect_tls
+//                                      #   wait_for_unit, reboot, relogin, pki_issue, expect_tls,
+//                                      #   writer, check_writes, fault
 //       env: {K: V}
 //       stdin: text
 //       prompts: [{expect: "Password: ", answer: "{{ secrets.root_password }}"}]
 //       pty: false
 //       timeout: 30s
+//       when: etcd >= 3.5              # only on nodes whose etcd is 3.5 or later
 //       until: {interval: 2s, timeout: 1m}
 //       expect: {exit: 0, stdout: {equals: "{{ node.fqdn }}"}, stderr: {not_contains: error}}
 //
@@ -35,10 +38,12 @@
 #include <string>
 #include <vector>
 
+#include "fault.h"
 #include "lab.h"
 #include "matcher.h"
 #include "pki.h"
 #include "transport.h"
+#include "version_guard.h"
 
 namespace dcslab {
 
@@ -46,7 +51,8 @@ namespace dcslab {
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
 std::string format_duration(std::chrono::milliseconds d);
 
-enum class Action { Run, Put, Get, WaitForPort, WaitForUnit, Reboot, Relogin, PkiIssue, ExpectTls };
+enum class Action { Run, Put, Get, WaitForPort, WaitForUnit, Reboot, Relogin, PkiIssue, ExpectTls,
+                    Writer, CheckWrites, Fault };
 const char* action_name(Action a);
 
 struct PutSpec {
@@ -102,6 +108,38 @@ struct TlsSpec {
   std::string issuer, subject, protocol;  // templates; empty: not checked
 };
 
+// writer / check_writes: a background writer through etcd's JSON gateway that records
+// every put, and the check of what it recorded (writer_steps.h, write_history.h).
+struct WriterSpec {
+  enum class Op { Start, Stop, Check };
+  Op op = Op::Start;
+  std::string name;
+  std::vector<std::string> endpoints;        // node names, in the lab's order (all by default)
+  int port = 2379;
+  std::chrono::milliseconds interval{100};
+  int keys = 16;
+  bool reads = true;
+  std::string prefix = "/dcslab/writes/";    // template
+  std::string user;                          // template; empty: no authentication
+  std::string password;                      // template (a secret, as a rule)
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(2)};
+  // TLS, as expect_tls names files: lab | none | a local file | node:/path (templates).
+  std::string ca = "node:/etc/dcs/cert/ca.crt";
+  std::string cert, key;                     // a client certificate without a Common Name
+  std::string sign_with = "node:/etc/dcs/cert/ca.key";  // else dcslab makes one, signed by this CA key
+  std::chrono::milliseconds check_timeout{std::chrono::minutes(1)};  // check_writes
+};
+
+// fault: one fault (fault.h) on the step's nodes, on `node`, or on nodes the run's seeded
+// random generator picks from the step's nodes (`pick: random`, `count` of them).
+struct FaultSpec {
+  FaultKind kind = FaultKind::Crash;
+  std::string node;         // template; empty: the step's `on` nodes
+  bool pick_random = false;
+  int count = 1;            // with pick_random: how many distinct nodes
+  std::string unit;         // kill: the systemd unit (template)
+};
+
 struct Until {
   std::chrono::milliseconds interval{std::chrono::seconds(1)};
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
@@ -119,6 +157,21 @@ struct Step {
   WaitSpec wait;
   PkiIssueSpec pki;
   TlsSpec tls;
+  WriterSpec writer;                   // writer, check_writes
+  FaultSpec fault;
+  // `on:` given as a template ("{{ vars.followers }}"): resolved when the step runs, to
+  // one or more node names (separated by spaces or commas); `on` then holds every node
+  // of the lab, the candidates.
+  std::string on_template;
+  // `on: {except: ...}`: every node of the lab but those on_template names.
+  bool on_except = false;
+  // capture: NAME (run and fault steps): the trimmed stdout (fault: the nodes it hit) is
+  // {{ vars.NAME }} in later steps: per node for a multi-node step, for every node
+  // when the step ran on one.
+  std::string capture;
+  // when: "etcd >= 3.5": runs only on the nodes where the guard holds for the etcd
+  // observed there (version_guard.h); elsewhere the node's part is skipped.
+  std::optional<VersionGuard> when;
   std::vector<std::pair<std::string, std::string>> env;  // values are templates
   std::string stdin_data;              // template
   std::vector<Prompt> prompts;         // templates
@@ -142,6 +195,9 @@ struct Scenario {
   Lab lab;                             // the lab it was validated against
   std::vector<std::string> requires_;  // names, or files resolved to absolute paths
   std::vector<std::string> requires_at;  // "file:line:col: requires[i]" for messages
+  // `from: NAME`: starts from the lab state NAME, a lab snapshot saved the first time
+  // (after the requires ran) and reverted to afterwards (run_sequence.h). Empty: none.
+  std::string from;
   std::vector<std::string> tags;
   std::map<std::string, std::string> vars;  // values may hold templates (not vars.*)
   std::vector<SecretSpec> secrets;

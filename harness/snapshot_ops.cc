@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <optional>
 #include <sstream>
@@ -44,7 +46,42 @@ std::optional<double> parse_double(const std::string& s) {
   }
 }
 
+constexpr const char* kPassedPrefix = "passed:";
+
+std::string facts_key(const std::string& name) { return "snapshot:" + name; }
+
 }  // namespace
+
+void record_snapshot_facts(LabState& state, const std::string& name) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : state.facts(kPassedPrefix)) j[k] = v;
+  state.set(facts_key(name), j.dump());
+}
+
+bool restore_snapshot_facts(LabState& state, const std::string& name) {
+  const std::string text = state.get(facts_key(name));
+  if (text.empty()) return false;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+  if (!j.is_object()) return false;
+  for (const auto& [k, v] : state.facts(kPassedPrefix))
+    if (!j.contains(k)) state.set(k, "");
+  for (const auto& [k, v] : j.items())
+    if (v.is_string()) state.set(k, v.get<std::string>());
+  return true;
+}
+
+bool has_snapshot_facts(const LabState& state, const std::string& name) {
+  return !state.get(facts_key(name)).empty();
+}
+
+void forget_snapshot_facts(LabState& state, const std::string& name) {
+  state.set(facts_key(name), "");
+}
 
 Expected<double> lab_snapshot_save(const Lab& lab, LabState& state, const std::string& name,
                                    Progress& progress) {
@@ -53,6 +90,7 @@ Expected<double> lab_snapshot_save(const Lab& lab, LabState& state, const std::s
   if (!provider) return provider.error();
   const auto t0 = std::chrono::steady_clock::now();
   DCSLAB_TRY((*provider)->snapshot_save(name, progress));
+  record_snapshot_facts(state, name);
   const double s = seconds_since(t0);
   progress.done(fmt::format("lab {} saved as snapshot {} in {:.2f} s", lab.name, name, s));
   return s;
@@ -67,6 +105,7 @@ Expected<RevertReport> lab_snapshot_revert(const Lab& lab, LabState& state, cons
   const auto t0 = std::chrono::steady_clock::now();
   DCSLAB_TRY((*provider)->snapshot_revert(name, progress));
   report.revert_s = seconds_since(t0);
+  report.facts_restored = restore_snapshot_facts(state, name);
   progress.done(fmt::format("lab {} reverted to {} in {:.2f} s", lab.name, name, report.revert_s));
 
   const auto t1 = std::chrono::steady_clock::now();
@@ -96,6 +135,7 @@ Expected<void> lab_snapshot_delete(const Lab& lab, LabState& state, const std::s
   auto provider = lab_provider(lab, state);
   if (!provider) return provider.error();
   DCSLAB_TRY((*provider)->snapshot_delete(name, progress));
+  forget_snapshot_facts(state, name);
   progress.done("snapshot " + name + " of lab " + lab.name + " deleted");
   return {};
 }
@@ -128,45 +168,46 @@ Expected<std::vector<ClockFix>> correct_node_clocks(const std::vector<std::strin
       eo.timeout = std::chrono::seconds(20);
       // The guest's offset from the host, measured by a round trip: its time against the
       // middle of the host's before and after (error at most half the round trip).
-      auto offset = [&]() -> Expected<double> {
-        const double before = wall();
-        auto r = (*session)->exec("date +%s.%N", eo);
-        const double after = wall();
-        if (!r) return r.error();
-        auto g = parse_double(r->out);
-        if (r->exit_status != 0 || !g)
-          return Failure::error("reading the clock of " + node + ": " + r->out + r->err);
-        return *g - (before + after) / 2;
-      };
-      auto stale = offset();
-      if (!stale) {
-        failures[i] = stale.error();
-        return;
-      }
-      // The correction is applied relative to the guest's own clock, computed by root's
-      // shell at the moment it sets the time: sudo's start-up (seconds under TCG on a busy
-      // host) must not end up in the clock.
-      const std::string cmd = fmt::format(
-          "sudo -n sh -c \"date -u -s @\\$(awk -v o={:.6f} -v t=\\$(date +%s.%N) "
-          "'BEGIN {{ printf \\\"%.3f\\\", t + o }}') >/dev/null\"",
-          -*stale);
-      auto r = (*session)->exec(cmd, eo);
+      const double before = wall();
+      auto r = (*session)->exec("date +%s.%N", eo);
+      const double after = wall();
       if (!r) {
         failures[i] = r.error();
         return;
       }
-      if (r->exit_status != 0) {
+      auto g = parse_double(r->out);
+      if (r->exit_status != 0 || !g) {
+        failures[i] = Failure::error("reading the clock of " + node + ": " + r->out + r->err);
+        return;
+      }
+      const double stale = *g - (before + after) / 2;
+      // The correction is applied relative to the guest's own clock, computed by root's
+      // shell at the moment it sets the time: sudo's start-up (seconds under TCG on a busy
+      // host) must not end up in the clock. The same command prints the corrected time.
+      const std::string cmd = fmt::format(
+          "sudo -n sh -c \"date -u -s @\\$(awk -v o={:.6f} -v t=\\$(date +%s.%N) "
+          "'BEGIN {{ printf \\\"%.3f\\\", t + o }}') >/dev/null && date +%s.%N\"",
+          -stale);
+      auto set = (*session)->exec(cmd, eo);
+      const double answered = wall();
+      if (!set) {
+        failures[i] = set.error();
+        return;
+      }
+      if (set->exit_status != 0) {
         failures[i] = Failure::error("setting the clock of " + node + " failed (exit " +
-                                     std::to_string(r->exit_status) + "): " + r->out + r->err);
+                                     std::to_string(set->exit_status) + "): " + set->out + set->err);
         return;
       }
-      auto fixed = offset();
-      if (!fixed) {
-        failures[i] = fixed.error();
+      auto now = parse_double(set->out);
+      if (!now) {
+        failures[i] = Failure::error("reading the clock of " + node + " after setting it: " +
+                                     set->out + set->err);
         return;
       }
-      fixes[i].before_s = *stale;
-      fixes[i].after_s = *fixed;
+      fixes[i].before_s = stale;
+      fixes[i].after_s = *now - answered;
+      fixes[i].session = std::shared_ptr<Transport>(std::move(*session));
     });
   }
   for (auto& t : threads) t.join();

@@ -1,9 +1,11 @@
 // Lab snapshots as the CLI and the scenario runner use them: enter the lab's network
 // namespace (like lab_ops), let the provider save or revert every node consistently
 // (provider.h, consistent_snapshot.h), and after a revert set the guests' clocks. A
-// memory snapshot freezes the guest clock with the rest of the machine, so a node
-// reverted to an hour-old snapshot believes it is an hour ago: TLS certificates "not yet
-// valid", etcd leases and journal times wrong. There is no guest agent in the image, so
+// reverted guest's clock is wrong: it resumes from the snapshot's machine state (under
+// TCG measured 4 to 13 s behind the host after reverting a 25-minute-old snapshot; a
+// clock source that stops with the machine would be the snapshot's age behind): TLS
+// certificates "not yet valid", etcd leases and journal times off. There is no guest
+// agent in the image, so
 // the clock is set over SSH (sudo date), which also shows that every node answers SSH
 // again. SSH sessions opened before a revert are dead (the guest's TCP state went back
 // in time): callers holding sessions open new ones.
@@ -28,12 +30,14 @@ namespace dcslab {
 struct ClockFix {
   std::string node;
   double before_s = 0;  // guest minus host before setting, seconds (negative: behind)
-  double after_s = 0;   // guest minus host after setting
+  double after_s = 0;   // guest minus host after setting (see correct_node_clocks)
+  std::shared_ptr<Transport> session;  // the session it was set over, still open
 };
 
 struct RevertReport {
   double revert_s = 0;  // the provider's pause / revert / resume of every node
   double clocks_s = 0;  // SSH to every node and setting its clock
+  bool facts_restored = false;  // the snapshot had recorded facts (record_snapshot_facts)
   std::vector<ClockFix> clocks;
 };
 
@@ -46,13 +50,29 @@ Expected<std::vector<SnapshotInfo>> lab_snapshot_list(const Lab& lab, LabState& 
 Expected<void> lab_snapshot_delete(const Lab& lab, LabState& state, const std::string& name,
                                    Progress& progress);
 
+// The lab's facts that describe what ran on its machines ("passed:<scenario>") go with
+// every snapshot: lab_snapshot_save records them under "snapshot:<name>", a revert puts
+// them back (the machines are again what they were then, so later passes no longer
+// hold), and a delete forgets them. A scenario's `from:` relies on this.
+void record_snapshot_facts(LabState& state, const std::string& name);
+// False (touching nothing) when the snapshot has no record (made by an older dcslab).
+bool restore_snapshot_facts(LabState& state, const std::string& name);
+bool has_snapshot_facts(const LabState& state, const std::string& name);
+void forget_snapshot_facts(LabState& state, const std::string& name);
+
 // Opens a session to a node (as "tux", who has passwordless sudo).
 using NodeConnector = std::function<Expected<std::unique_ptr<Transport>>(const std::string& node)>;
 // Host time now, seconds since the epoch (a seam so the test knows the value sent).
 using WallClock = std::function<double()>;
 
 // Sets every node's clock to the host's, all nodes at once, each connection retried for
-// up to `limit` (a just-resumed guest answers within a moment).
+// up to `limit` (a just-resumed guest answers within a moment). Two commands a node on
+// the one session: the guest's time (its offset, from the round trip), then the
+// correction, applied relative to the guest's own clock so that sudo's start-up does not
+// end up in it, which also prints the corrected time. after_s compares that with the
+// host's time when the answer arrived: it errs by at most the answer's way back, never by
+// sudo's start-up. The sessions stay open for the caller (ClockFix::session): right after
+// a revert every other session is dead, and a just-resumed guest is slow to log in.
 Expected<std::vector<ClockFix>> correct_node_clocks(const std::vector<std::string>& nodes,
                                                     const NodeConnector& connect,
                                                     const WallClock& wall, Clock& clock,

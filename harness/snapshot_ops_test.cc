@@ -9,21 +9,13 @@
 namespace dcslab {
 namespace {
 
-class NullProgress : public Progress {
- public:
-  void phase(const std::string&) override {}
-  void waiting(const std::string&, std::chrono::seconds, std::chrono::seconds) override {}
-  void done(const std::string&) override {}
-};
-
 const std::vector<std::string> kNodes = {"dcs-00", "dcs-01", "dcs-02"};
 
 TEST(CorrectNodeClocks, SetsEveryNodeToTheHostTimeAndReportsTheSkew) {
   FakeScript script;
-  script.on("sudo -n sh -c", {0, "", ""});
-  // Per node: the guest's stale time, then its time after the correction.
-  for (const auto& n : kNodes)
-    script.on_sequence("date +%s.%N", {{0, "100.25\n", ""}, {0, "1000.5\n", ""}}, n);
+  // The correction prints the corrected time; before it, the guest's stale time.
+  script.on("sudo -n sh -c", {0, "1000.5\n", ""});
+  script.on("date +%s.%N", {0, "100.25\n", ""});
   std::atomic<int> refused{0};
   NodeConnector connect = [&](const std::string& node) -> Expected<std::unique_ptr<Transport>> {
     // dcs-01 is not answering yet on the first two tries: the wait retries.
@@ -50,12 +42,56 @@ TEST(CorrectNodeClocks, SetsEveryNodeToTheHostTimeAndReportsTheSkew) {
     // Relative to the guest's own clock at the moment root sets it.
     EXPECT_NE(r.command.find("-v o=899.750000 -v t=\\$(date +%s.%N)"), std::string::npos) << r.command;
   }
+  // Two commands a node, on the one session, which is handed back open.
+  EXPECT_EQ(script.requests().size(), 6u);
+  for (const auto& f : *fixes) EXPECT_NE(f.session, nullptr);
+}
+
+TEST(CorrectNodeClocks, AnUnreadableAnswerToTheCorrectionIsAnError) {
+  FakeScript script;
+  script.on("sudo -n sh -c", {0, "", ""});
+  script.on("date +%s.%N", {0, "100.25\n", ""});
+  NodeConnector connect = [&](const std::string& node) -> Expected<std::unique_ptr<Transport>> {
+    return std::unique_ptr<Transport>(std::make_unique<FakeTransport>(script, node, "tux"));
+  };
+  FakeClock clock;
+  NullProgress p;
+  auto fixes = correct_node_clocks({"dcs-00"}, connect, [] { return 1000.0; }, clock,
+                                   std::chrono::seconds(5), p);
+  ASSERT_FALSE(fixes.ok());
+  EXPECT_NE(fixes.error().message.find("reading the clock of dcs-00 after setting it"), std::string::npos)
+      << fixes.error().message;
+}
+
+TEST(SnapshotFacts, ASnapshotKeepsThePassedScenariosAndARevertPutsThemBack) {
+  const auto home = std::filesystem::temp_directory_path() / "dcslab-snapshot-facts";
+  std::filesystem::remove_all(home);
+  {
+    LabState state(home, "lab");
+    state.set("passed:install", "t1");
+    state.set("netns", "dcslab-lab");  // not a fact about the machines: untouched
+    record_snapshot_facts(state, "installed");
+    EXPECT_TRUE(has_snapshot_facts(state, "installed"));
+    EXPECT_FALSE(has_snapshot_facts(state, "other"));
+    state.set("passed:tls", "t2");
+    state.set("passed:install", "t3");
+    EXPECT_FALSE(restore_snapshot_facts(state, "other"));
+    EXPECT_EQ(state.get("passed:tls"), "t2");  // nothing touched without a record
+    EXPECT_TRUE(restore_snapshot_facts(state, "installed"));
+  }
+  LabState reopened(home, "lab");  // written through to the lab's state file
+  EXPECT_EQ(reopened.get("passed:install"), "t1");
+  EXPECT_EQ(reopened.get("passed:tls"), "");
+  EXPECT_EQ(reopened.get("netns"), "dcslab-lab");
+  forget_snapshot_facts(reopened, "installed");
+  EXPECT_FALSE(has_snapshot_facts(reopened, "installed"));
+  std::filesystem::remove_all(home);
 }
 
 TEST(CorrectNodeClocks, ANodeThatNeverAnswersOrCannotSetItsClockIsNamed) {
   FakeScript script;
   script.on("sudo -n sh -c", {1, "", "sudo: a password is required\n"}, "dcs-02");
-  script.on("sudo -n sh -c", {0, "", ""});
+  script.on("sudo -n sh -c", {0, "1000.0\n", ""});
   script.on("date +%s.%N", {0, "100.0\n", ""});
   NodeConnector connect = [&](const std::string& node) -> Expected<std::unique_ptr<Transport>> {
     if (node == "dcs-00") return Failure::timeout("no route to host");

@@ -1,6 +1,8 @@
 #include "ssh_lab_control.h"
 
 #include "clock.h"
+#include "fault_ops.h"
+#include "snapshot_ops.h"
 #include "ssh_transport.h"
 
 namespace dcslab {
@@ -73,8 +75,58 @@ Expected<void> SshLabControl::reboot(const std::string& node, Progress& progress
   return {};
 }
 
+// The provider call under a lock (the nodes of a multi-node fault step arrive in
+// parallel and share the ledger), the SSH wait outside it, so three nodes started
+// together boot together. The namespace was entered by ensure_up.
+Expected<void> SshLabControl::fault(const std::string& node, FaultKind kind, Progress& progress) {
+  if (fault_breaks_sessions(kind)) {
+    std::lock_guard lock(mu_);
+    std::erase_if(sessions_, [&](const auto& kv) { return kv.first.first == node; });
+  }
+  {
+    std::lock_guard lock(fault_mu_);
+    auto provider = create_provider(lab_, state_);
+    DCSLAB_TRY(provider_fault(*provider, kind, node, progress));
+  }
+  if (fault_waits_for_ssh(kind)) {
+    auto answered = wait_node_answers(lab_, state_, node, up_options_.ssh_timeout, progress);
+    if (!answered) return answered.error();
+  }
+  return {};
+}
+
 std::filesystem::path SshLabControl::console_log(const std::string& node) {
   return state_.dir() / "nodes" / node / "console.log";
+}
+
+Expected<std::vector<std::string>> SshLabControl::snapshots() {
+  auto list = lab_snapshot_list(lab_, state_);
+  if (!list) return list.error();
+  std::vector<std::string> names;
+  for (const auto& s : *list)
+    if (s.complete) names.push_back(s.name);
+  return names;
+}
+
+Expected<void> SshLabControl::snapshot_save(const std::string& name, Progress& progress) {
+  auto r = lab_snapshot_save(lab_, state_, name, progress);
+  if (!r) return r.error();
+  return {};
+}
+
+// The sessions opened before are dead (the guests' TCP state went back in time); the
+// clock correction opened fresh ones as tux, which later steps reuse.
+Expected<void> SshLabControl::snapshot_revert(const std::string& name, Progress& progress) {
+  {
+    std::lock_guard lock(mu_);
+    sessions_.clear();
+  }
+  auto r = lab_snapshot_revert(lab_, state_, name, progress);
+  if (!r) return r.error();
+  std::lock_guard lock(mu_);
+  for (auto& fix : r->clocks)
+    if (fix.session) sessions_[{fix.node, "tux"}] = std::move(fix.session);
+  return {};
 }
 
 Expected<void> SshLabControl::down(Progress& progress) {

@@ -21,14 +21,19 @@ class SshLabControl : public LabControl {
   Expected<std::shared_ptr<Transport>> connect(const std::string& node, const std::string& user,
                                                bool fresh) override;
   Expected<void> reboot(const std::string& node, Progress& progress) override;
+  Expected<void> fault(const std::string& node, FaultKind kind, Progress& progress) override;
   std::filesystem::path console_log(const std::string& node) override;
   Expected<void> down(Progress& progress) override;
+  Expected<std::vector<std::string>> snapshots() override;
+  Expected<void> snapshot_save(const std::string& name, Progress& progress) override;
+  Expected<void> snapshot_revert(const std::string& name, Progress& progress) override;
 
  private:
   Lab lab_;
   UpOptions up_options_;
   LabState state_;
   std::mutex mu_;
+  std::mutex fault_mu_;  // one provider call at a time (parallel fault steps)
   std::map<std::pair<std::string, std::string>, std::shared_ptr<Transport>> sessions_;
 };
 

@@ -131,6 +131,14 @@ std::string LabState::get(const std::string& key, const std::string& fallback) c
   return fallback;
 }
 
+std::vector<std::pair<std::string, std::string>> LabState::facts(const std::string& prefix) const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& kv : facts_)
+    if (kv.first.starts_with(prefix)) out.push_back(kv);
+  return out;
+}
+
 void LabState::remove_all() {
   std::lock_guard lock(mu_);
   resources_.clear();

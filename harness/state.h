@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dcslab {
@@ -55,6 +56,8 @@ class LabState {
   // listens on, the netns the lab lives in, the accelerator chosen).
   void set(const std::string& key, const std::string& value);
   std::string get(const std::string& key, const std::string& fallback = "") const;
+  // Every fact whose key starts with `prefix`, in the order first set.
+  std::vector<std::pair<std::string, std::string>> facts(const std::string& prefix) const;
 
   // Removes the lab's whole state folder (after down removed every resource).
   void remove_all();

@@ -138,6 +138,12 @@ std::string expand_templates(const std::string& text, const TemplateValues& valu
         TemplateValues inner = values;
         inner.vars = nullptr;
         v = expand_templates(it->second, inner);
+      } else if (values.captured) {
+        auto c = values.captured->find(p[1]);
+        if (c == values.captured->end())
+          throw BadInput("\"" + r.name + "\" has no value here: the step that captures it did " +
+                         "not pass (or ran on other nodes)");
+        v = c->second;
       }
     } else if (p.size() == 2 && p[0] == "secrets" && values.secrets) {
       if (auto it = values.secrets->find(p[1]); it != values.secrets->end()) v = it->second;

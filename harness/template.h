@@ -48,6 +48,9 @@ struct TemplateValues {
   const Node* node = nullptr;  // the node a step runs on
   const std::map<std::string, std::string>* vars = nullptr;     // raw (may hold templates)
   const std::map<std::string, std::string>* secrets = nullptr;  // resolved values
+  // Values a run captured (a step's `capture:`), for vars.* not in `vars`; inserted
+  // verbatim (never expanded: they are what a machine printed).
+  const std::map<std::string, std::string>* captured = nullptr;
 };
 
 // Expands every template; `escape` is applied to each substituted value (the regex

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "image_bootable.h"
+#include "netns.h"
 #include "process.h"
 #include "vboxmanage.h"
 
@@ -45,6 +46,11 @@ class VirtualBoxProvider : public Provider {
       const char* env = std::getenv("DCSLAB_VBOXMANAGE");
       options_.vboxmanage = env && *env ? env : "VBoxManage";
     }
+    if (options_.vboxdrv.empty()) {
+      const char* env = std::getenv("DCSLAB_VBOXDRV");
+      options_.vboxdrv = env && *env ? env : "/dev/vboxdrv";
+    }
+    if (!options_.network_is_local) options_.network_is_local = lab_network_is_local;
     if (!options_.base_disk)
       options_.base_disk = [](const Image& image, Progress& progress) {
         return ensure_bootable_disk(image, progress);
@@ -130,8 +136,89 @@ class VirtualBoxProvider : public Provider {
     return {};
   }
 
+  // Faults through `VBoxManage controlvm` / `startvm`: poweroff is VirtualBox's hard
+  // power-off (no ACPI), startvm boots the same VM (same disks), pause / resume, and
+  // setlinkstate2 unplugs the virtual cable of NIC 2, the lab's host-only NIC. Each
+  // first reads the VM's state, so a fault already in effect is a success and an
+  // impossible one (pausing a VM that is off) says why instead of VBoxManage's error.
+  Expected<void> crash(const std::string& node, Progress& progress) override {
+    auto vm = vm_state(node);
+    if (!vm) return vm.error();
+    const auto& [name, st] = *vm;
+    if (st != "running" && st != "paused" && st != "stuck") return {};
+    progress.phase("crashing " + node + " (VBoxManage controlvm " + name + " poweroff)");
+    DCSLAB_TRY(vbox_checked({"controlvm", name, "poweroff"}));
+    return {};
+  }
+
+  Expected<void> start(const std::string& node, Progress& progress) override {
+    auto vm = vm_state(node);
+    if (!vm) return vm.error();
+    const auto& [name, st] = *vm;
+    if (st == "running" || st == "starting") return {};
+    if (st == "paused") return Failure::refused(node + " is paused, not stopped; resume it (fault resume)");
+    progress.phase("starting " + name + " (headless)");
+    DCSLAB_TRY(vbox_checked({"startvm", name, "--type", "headless"}));
+    return {};
+  }
+
+  Expected<void> pause(const std::string& node, Progress& progress) override {
+    return control(node, "pause", "running", "paused", progress);
+  }
+  Expected<void> resume(const std::string& node, Progress& progress) override {
+    return control(node, "resume", "paused", "running", progress);
+  }
+  Expected<void> partition(const std::string& node, Progress& progress) override {
+    return set_link(node, false, progress);
+  }
+  Expected<void> heal(const std::string& node, Progress& progress) override {
+    return set_link(node, true, progress);
+  }
+
  private:
   Clock& clock() { return options_.clock ? *options_.clock : RealClock::instance(); }
+
+  // The node's VM name and its showvminfo VMState.
+  Expected<std::pair<std::string, std::string>> vm_state(const std::string& node) {
+    const Node* n = lab_.find_node(node);
+    if (!n) return Failure::not_found("lab " + lab_.name + " has no node " + node);
+    const std::string name = vbox_vm_name(lab_, *n);
+    auto info = vm_info(name);
+    if (!info) return info.error();
+    if (!*info)
+      return Failure::not_found("VirtualBox has no VM " + name + " for node " + node + "; is lab " +
+                                lab_.name + " up? (dcslab up)");
+    const auto& kv = **info;
+    return std::make_pair(name, kv.count("VMState") ? kv.at("VMState") : std::string());
+  }
+
+  // controlvm VERB when the VM is in `from`; nothing when it is already in `to`.
+  Expected<void> control(const std::string& node, const std::string& verb, const std::string& from,
+                         const std::string& to, Progress& progress) {
+    auto vm = vm_state(node);
+    if (!vm) return vm.error();
+    const auto& [name, st] = *vm;
+    if (st == to) return {};
+    if (st != from)
+      return Failure::refused(node + " is " + vbox_state_name(st) + "; only a " +
+                              vbox_state_name(from) + " node can " + verb);
+    progress.phase(verb + " " + node + " (VBoxManage controlvm " + name + " " + verb + ")");
+    DCSLAB_TRY(vbox_checked({"controlvm", name, verb}));
+    return {};
+  }
+
+  Expected<void> set_link(const std::string& node, bool up, Progress& progress) {
+    auto vm = vm_state(node);
+    if (!vm) return vm.error();
+    const auto& [name, st] = *vm;
+    if (st != "running" && st != "paused")
+      return Failure::refused(node + " is " + vbox_state_name(st) + "; its link can only be " +
+                              (up ? "healed" : "cut") + " while it runs");
+    progress.phase(std::string(up ? "healing " : "partitioning ") + node + " (NIC 2 cable " +
+                   (up ? "plugged" : "unplugged") + ")");
+    DCSLAB_TRY(vbox_checked({"controlvm", name, "setlinkstate2", up ? "on" : "off"}));
+    return {};
+  }
 
   // Runs VBoxManage. Not being able to start it at all is fatal: nothing VirtualBox
   // can be done, and the message says how to get it.
@@ -219,6 +306,8 @@ class VirtualBoxProvider : public Provider {
       break;
     }
     if (found.empty()) return std::string();  // none: up() creates one
+    if (!options_.network_is_local(lab_))
+      return Failure::refused(not_here_message(found) + "; nothing was created");
     // A DHCP server on it is left alone (it is not ours), but it must not hand out a
     // node's address: a guest asking it for a lease would take a node's place.
     auto dhcp = vbox_checked({"list", "dhcpservers"});
@@ -273,7 +362,30 @@ class VirtualBoxProvider : public Provider {
                               (rm.exit_status == 0 ? "; the interface was removed again"
                                                    : "; removing it failed too: `dcslab down` retries"));
     }
+    if (!options_.network_is_local(lab_)) {
+      auto rm = vbox({"hostonlyif", "remove", *name});
+      if (rm.exit_status == 0) state_.forget({kVBoxHostOnlyIfKind, *name, host});
+      return Failure::refused(not_here_message(*name) +
+                              (rm.exit_status == 0 ? "; the interface was removed again"
+                                                   : "; removing it failed: `dcslab down` retries"));
+    }
     return *name;
+  }
+
+  // The refusal when VirtualBox's host-only interface is not in the network namespace
+  // dcslab runs in. VirtualBox makes its interfaces in the namespace of its VBoxSVC
+  // service (normally the host's), which an isolated lab's namespace cannot hold; dcslab
+  // sends lab traffic only to a network it can see here (netns.h).
+  std::string not_here_message(const std::string& ifname) const {
+    const std::string ns = state_.get("netns");
+    return "VirtualBox's host-only interface " + ifname + " (" + lab_.network.host.str() +
+           ") is not in " +
+           (ns.empty() ? std::string("this network namespace")
+                       : "the lab's network namespace " + ns + " (up --isolated)") +
+           ": VirtualBox creates its interfaces where its VBoxSVC service runs, normally the "
+           "host's namespace, and dcslab sends lab traffic only to a network it can see. "
+           "Bring a VirtualBox lab up without --isolated (its host-only network stays "
+           "inside this host)";
   }
 
   // showvminfo as key/values; nullopt when there is no such VM.

@@ -76,6 +76,9 @@ class VirtualBoxProviderTest : public ::testing::Test {
       return tmp_ / "image/bootable.vdi";
     };
     options_.clock = &clock_;
+    // The fake's interfaces exist only in its state file; real VirtualBox's are seen by
+    // getifaddrs (the two tests of the refusal say otherwise).
+    options_.network_is_local = [this](const Lab&) { return network_is_local_; };
     image_.dir = tmp_ / "image";
     request_.lab = &lab_;
     request_.image = &image_;
@@ -122,6 +125,7 @@ class VirtualBoxProviderTest : public ::testing::Test {
   UpRequest request_;
   NullProgress progress_;
   int base_disk_calls_ = 0;
+  bool network_is_local_ = true;
 };
 
 TEST_F(VirtualBoxProviderTest, UpOnAFreshHostCreatesTheInterfaceDisksAndVms) {
@@ -360,6 +364,42 @@ TEST_F(VirtualBoxProviderTest, ForeignDhcpServerServingANodeAddressIsRefused) {
   EXPECT_EQ(transcript().find("dhcpserver "), std::string::npos);  // only listed, never changed
 }
 
+TEST_F(VirtualBoxProviderTest, ExistingInterfaceNotInThisNamespaceIsRefusedBeforeAnythingIsCreated) {
+  // up --isolated: the lab's namespace cannot see VBoxSVC's vboxnet0.
+  host(kVagrantStyleHost);
+  state_->set("netns", "dcslab-dcs");
+  network_is_local_ = false;
+  auto p = provider();
+  auto up = p->up(request_, progress_);
+  ASSERT_FALSE(up.ok());
+  EXPECT_EQ(up.error().kind, Failure::Kind::Refused);
+  const std::string m = up.error().message;
+  EXPECT_NE(m.find("vboxnet0 (192.168.56.1) is not in the lab's network namespace dcslab-dcs"),
+            std::string::npos) << m;
+  EXPECT_NE(m.find("without --isolated"), std::string::npos) << m;
+  EXPECT_NE(m.find("nothing was created"), std::string::npos) << m;
+  EXPECT_EQ(transcript(), "--version\nlist vms\nlist hostonlyifs\n");
+  EXPECT_TRUE(state_->empty());
+  EXPECT_EQ(base_disk_calls_, 0);
+}
+
+TEST_F(VirtualBoxProviderTest, CreatedInterfaceNotInThisNamespaceIsRemovedAgain) {
+  host("{}");
+  network_is_local_ = false;
+  auto p = provider();
+  auto up = p->up(request_, progress_);
+  ASSERT_FALSE(up.ok());
+  EXPECT_EQ(up.error().kind, Failure::Kind::Refused);
+  EXPECT_NE(up.error().message.find("is not in this network namespace"), std::string::npos)
+      << up.error().message;
+  EXPECT_NE(up.error().message.find("removed again"), std::string::npos) << up.error().message;
+  EXPECT_NE(transcript().find("hostonlyif remove vboxnet0"), std::string::npos);
+  EXPECT_EQ(transcript().find("createmedium"), std::string::npos);
+  EXPECT_EQ(transcript().find("createvm"), std::string::npos);
+  EXPECT_TRUE(fake_state()["hostonlyifs"].empty());
+  EXPECT_TRUE(state_->empty());
+}
+
 TEST_F(VirtualBoxProviderTest, InterfaceWithTheHostAddressButAnotherMaskIsRefused) {
   host(R"J({"hostonlyifs": [{"name": "vboxnet0", "ip": "192.168.56.1", "netmask": "255.255.0.0"}]})J");
   auto p = provider();
@@ -385,6 +425,45 @@ TEST_F(VirtualBoxProviderTest, DownAfterAnInterruptedUpRemovesWhatExists) {
   EXPECT_TRUE(state_->empty());
   EXPECT_TRUE(fake_state()["vms"].empty());
   EXPECT_FALSE(fs::exists(state_->node_dir("dcs-02") / "identity.vdi"));
+}
+
+TEST_F(VirtualBoxProviderTest, FaultsAreControlvmCallsAndFollowTheVmState) {
+  host("{}");
+  auto p = provider();
+  ASSERT_TRUE(p->up(request_, progress_).ok());
+  clear_transcript();
+  const std::string vm = "dcslab-dcs-dcs-01";
+  auto state = [&] { return fake_state()["vms"][vm]["state"].get<std::string>(); };
+  auto cable = [&] { return fake_state()["vms"][vm]["links"]["2"].get<std::string>(); };
+
+  ASSERT_TRUE(p->partition("dcs-01", progress_).ok());
+  EXPECT_EQ(cable(), "off");
+  ASSERT_TRUE(p->heal("dcs-01", progress_).ok());
+  EXPECT_EQ(cable(), "on");
+  ASSERT_TRUE(p->pause("dcs-01", progress_).ok());
+  EXPECT_EQ(state(), "paused");
+  ASSERT_TRUE(p->pause("dcs-01", progress_).ok());  // already paused: no controlvm
+  auto start_paused = p->start("dcs-01", progress_);
+  ASSERT_FALSE(start_paused.ok());
+  EXPECT_NE(start_paused.error().message.find("resume it"), std::string::npos);
+  ASSERT_TRUE(p->resume("dcs-01", progress_).ok());
+  EXPECT_EQ(state(), "running");
+  ASSERT_TRUE(p->crash("dcs-01", progress_).ok());
+  EXPECT_EQ(state(), "poweroff");
+  ASSERT_TRUE(p->crash("dcs-01", progress_).ok());  // already off: no controlvm
+  auto pause_off = p->pause("dcs-01", progress_);
+  ASSERT_FALSE(pause_off.ok());
+  EXPECT_EQ(pause_off.error().kind, Failure::Kind::Refused);
+  EXPECT_NE(pause_off.error().message.find("dcs-01 is shut off"), std::string::npos);
+  ASSERT_TRUE(p->start("dcs-01", progress_).ok());
+  EXPECT_EQ(state(), "running");
+  // The other nodes were never touched.
+  EXPECT_EQ(transcript().find("dcslab-dcs-dcs-00"), std::string::npos);
+  expect_golden("faults.txt");
+  auto unknown = p->crash("dcs-07", progress_);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("no node dcs-07"), std::string::npos);
+  ASSERT_TRUE(p->down(progress_).ok());
 }
 
 }  // namespace

@@ -62,4 +62,10 @@ check_args '--provider: unknown provider "docker"' --provider docker status
 check_args "unrecognised option '--bogus'" up --bogus
 check_args 'image build: unknown suite "jessie"' image build --suite jessie
 check_args 'cannot read lab file' --lab /nonexistent.yaml status
-echo "cli_bad_input: $n lab fixtures, $m scenario fixtures and 7 argument errors each exit 2 with their message"
+check_args 'fault: unknown fault "explode"' fault dcs-00 explode
+check_args 'fault kill: expected NODE kill UNIT' fault dcs-00 kill
+check_args 'fault: unknown node "dcs-07"' fault dcs-07 crash
+check_args 'run: --seed: "x1" is not a number' run --seed x1 scenarios/smoke.yaml
+check_args 'run: --matrix os=bookworm: unknown dimension "os" (valid: suite)' run --matrix os=bookworm "$SRC/scenarios/smoke.yaml"
+check_args 'run: --matrix suite=: an empty value' run --matrix suite= "$SRC/scenarios/smoke.yaml"
+echo "cli_bad_input: $n lab fixtures, $m scenario fixtures and 13 argument errors each exit 2 with their message"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Lab snapshots with memory state on libvirt: save the running three-node lab, change
 # it, revert, and find the old state back without a boot; the guests' clocks follow the
-# host after the revert; down removes the snapshots with everything else.
+# host after the revert; a scenario with `from:` makes its lab state on the first run and
+# reverts to it on the second; down removes the snapshots with everything else.
 . "$(dirname "$0")/lib.sh"
 require_root
-require_cmd libvirtd virtlogd qemu-system-x86_64 mmdebstrap ip iptables
+require_cmd libvirtd virtlogd qemu-system-x86_64 mmdebstrap ip iptables python3 bc
 
 name=e2e-snap
 E2E_LAB=$(make_lab "$name" libvirt)
@@ -57,9 +58,41 @@ step "a revert to an unknown snapshot is refused"
 set +e; d snapshot revert nosuch >/dev/null 2>&1; rc=$?; set -e
 expect_eq "exit status" "$rc" 2
 
+step "a scenario with from: saves its state on the first run and reverts to it on the second"
+# from-state requires from-setup and starts from the lab state from-ready; it leaves the
+# lab changed, so its second run passes only if the lab really went back to from-ready.
+out=$(mktemp -d)
+d run "$SRC/fixtures/e2e/from-state.yaml" --json "$out/first.json" | tee "$out/first.log"
+grep -q '^== from-state: lab state from-ready saved in' "$out/first.log" ||
+  fail "the first run did not save the state"
+expect_eq "first run: scenarios run" \
+  "$(python3 -c 'import json,sys; print(" ".join(s["name"] for s in json.load(open(sys.argv[1]))["scenarios"]))' "$out/first.json")" \
+  "from-setup from-state"
+list=$(d snapshot list)
+grep -q '^from-ready .*dcs-00,dcs-01,dcs-02$' <<<"$list" || fail "from-ready is not a lab snapshot: $list"
+start=$(date +%s.%N)
+d run "$SRC/fixtures/e2e/from-state.yaml" --json "$out/second.json" | tee "$out/second.log"
+echo "second run, revert included: $(echo "$(date +%s.%N) - $start" | bc) s"
+grep -q '^== from-state: from from-ready: lab reverted to from-ready in' "$out/second.log" ||
+  fail "the second run did not revert"
+grep -q '^== from-setup: not run: the lab state from-ready provides it' "$out/second.log" ||
+  fail "the second run did not say why from-setup was not run"
+expect_eq "second run: scenarios run (no requires)" \
+  "$(python3 -c 'import json,sys; print(" ".join(s["name"] for s in json.load(open(sys.argv[1]))["scenarios"]))' "$out/second.json")" \
+  "from-state"
+for i in 0 1 2; do
+  before=$(date +%s); guest=$(d exec dcs-0$i -- date +%s); after=$(date +%s)
+  [ "$guest" -ge $((before - 2)) ] && [ "$guest" -le $((after + 2)) ] ||
+    fail "dcs-0$i clock $guest is off the host's [$before, $after] after the run's revert"
+done
+echo "ok: clocks follow the host after the run's revert"
+rm -rf "$out"
+
 step "delete, save again, then down with the snapshot still there"
 d snapshot delete base
-expect_eq "list after delete" "$(d snapshot list)" ""
+list=$(d snapshot list)
+! grep -q '^base ' <<<"$list" || fail "base is still listed after delete: $list"
+echo "ok: base is gone from the list"
 d snapshot save again
 d down
 expect_nothing_left "$name"

@@ -1,0 +1,52 @@
+# Shared by the benchmarks (sourced). Each benchmark writes one section of
+# docs/PERFORMANCE.md, between "<!-- bench:NAME -->" and "<!-- /bench:NAME -->", and
+# leaves the other sections as they are, so each can be rerun on its own:
+#   bench/<name>.sh [RUNS]
+# The binary: $DCSLAB if set, else build/harness/dcslab (built first with scripts/build).
+# Every lab runs isolated: dcslab creates a network namespace for it and removes it at
+# down, so no lab traffic leaves the namespace.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [ -z "${DCSLAB:-}" ]; then
+  bash scripts/build >/dev/null
+  DCSLAB=$PWD/build/harness/dcslab
+fi
+PERF=docs/PERFORMANCE.md
+BENCH_TMP=$(mktemp -d)
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.3f", b - a}'; }
+median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+fmt2() { printf '%.2f' "$1"; }
+list2() { for v in $1; do printf '%s ' "$(fmt2 "$v")"; done; }
+
+# bench_lab NAME PROVIDER: a lab file for the seed's lab under another name.
+bench_lab() {
+  sed -e "s/^name: dcs$/name: $1/" -e "s/^  type: libvirt$/  type: $2/" fixtures/labs/dcs.yaml >"$BENCH_TMP/$1.yaml"
+  echo "$BENCH_TMP/$1.yaml"
+}
+
+# The machine and its load, for the section's header.
+machine_line() {
+  echo "$(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, kernel $(uname -r); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+# write_section NAME FILE: replaces (or appends) section NAME of docs/PERFORMANCE.md with
+# FILE's text.
+write_section() {
+  local name=$1 body=$2
+  [ -f "$PERF" ] || printf '# Performance\n' >"$PERF"
+  python3 - "$PERF" "$name" "$body" <<'PY'
+import re, sys
+perf, name, body_file = sys.argv[1:]
+text = open(perf).read()
+body = open(body_file).read().rstrip("\n")
+block = f"<!-- bench:{name} -->\n{body}\n<!-- /bench:{name} -->"
+pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->", re.S)
+if pattern.search(text):
+    text = pattern.sub(lambda m: block, text)
+else:
+    text = text.rstrip("\n") + "\n\n" + block + "\n"
+open(perf, "w").write(text if text.endswith("\n") else text + "\n")
+PY
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The harness's own peak memory (maximum resident set size, /usr/bin/time -v) for
+# `dcslab up`, `dcslab run scenarios/seed/` and `dcslab exec`, RUNS times each, on
+# PROVIDER (default nspawn). GNU time reports the peak of dcslab and of the short
+# helpers it waited for (ip, tar, ...), whichever is larger; the machines
+# (systemd-nspawn, a private libvirtd, QEMU) outlive the command and are not counted.
+#   bench/rss.sh [RUNS]      PROVIDER=nspawn|libvirt
+. "$(dirname "$0")/lib.sh"
+runs=${1:-3}
+provider=${PROVIDER:-nspawn}
+machine=$(machine_line)
+lab=$(bench_lab "bench-rss-$provider" "$provider")
+trap '"$DCSLAB" --lab "$lab" down >/dev/null 2>&1; rm -rf "$BENCH_TMP"' EXIT
+"$DCSLAB" --lab "$lab" down >/dev/null 2>&1 || true
+
+# peak KEY COMMAND...: runs COMMAND under /usr/bin/time -v and appends its maximum
+# resident set size in MiB to raw[KEY].
+declare -A raw
+peak() {
+  local key=$1; shift
+  /usr/bin/time -v -o "$BENCH_TMP/time.txt" "$@" >"$BENCH_TMP/last.log" 2>&1 ||
+    { cat "$BENCH_TMP/last.log" >&2; exit 1; }
+  local kb
+  kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$BENCH_TMP/time.txt")
+  raw[$key]="${raw[$key]:-} $(awk -v k="$kb" 'BEGIN {printf "%.1f", k / 1024}')"
+}
+
+for r in $(seq "$runs"); do
+  echo "run $r: up, seed suite, exec ($provider)"
+  peak up "$DCSLAB" --lab "$lab" up --isolated
+  peak exec "$DCSLAB" --lab "$lab" exec dcs-00 -- true
+  peak suite "$DCSLAB" --lab "$lab" run scenarios/seed/
+  "$DCSLAB" --lab "$lab" down >/dev/null
+done
+
+row() {
+  local m; m=$(echo "${raw[$2]}" | median)
+  printf '| %s | %s MiB | %s | %s |\n' "$1" "$(printf '%.1f' "$m")" \
+    "$(awk -v m="$m" 'BEGIN {print (m <= 50) ? "met" : "missed"}')" "$(list2 "${raw[$2]}")"
+}
+{
+  echo "## Peak memory of the harness"
+  echo
+  echo "Written by \`bench/rss.sh $runs\` on $(date -u +%Y-%m-%d) — $machine; provider $provider."
+  echo "Maximum resident set size of the dcslab process (\`/usr/bin/time -v\`), median of $runs runs."
+  echo
+  echo "| command | peak RSS | target ≤ 50 MiB | runs |"
+  echo "|---|---|---|---|"
+  row "\`dcslab up --isolated\` (3 nodes)" up
+  row "\`dcslab run scenarios/seed/\` (the lab document's 8 sections, on the lab up)" suite
+  row "\`dcslab exec dcs-00 -- true\`" exec
+  echo
+  echo "The figure is the larger of dcslab's own peak and that of the short helpers it waits"
+  echo "for (ip, tar); the machines (systemd-nspawn, a private libvirtd, QEMU) outlive the"
+  echo "command and are the lab's, not the harness's."
+} >"$BENCH_TMP/section.md"
+write_section rss "$BENCH_TMP/section.md"
+cat "$BENCH_TMP/section.md"

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Faults on a real nspawn lab in a network namespace dcslab creates: `dcslab fault` by
+# hand (pause, resume, partition, heal, kill, crash, start, each checked from the node's
+# side), then scenarios/faults/ on the three-member TLS+auth cluster the seed builds:
+# the leader crashes and rejoins with no acknowledged write lost, a random member is
+# partitioned, quorum is lost and regained, the whole cluster is restored from a
+# snapshot. With a fixed seed, so the random picks replay; `down` leaves nothing.
+. "$(dirname "$0")/lib.sh"
+require_root
+require_cmd systemd-nspawn mmdebstrap ip python3 nsenter
+
+name=e2e-faults
+E2E_LAB=$(make_lab "$name" nspawn)
+out=$(mktemp -d)
+cleanup() {
+  "$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
+  rm -rf "$E2E_LAB" "$out"
+}
+trap cleanup EXIT
+"$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
+"$DCSLAB" image build >/dev/null
+lab() { "$DCSLAB" --lab "$E2E_LAB" "$@"; }
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+
+step "up"
+lab up --isolated >/dev/null
+expect_eq "status" "$(lab status | awk '{print $2}' | sort -u)" running
+
+step "pause / resume (cgroup freezer)"
+lab fault dcs-02 pause
+expect_eq "dcs-02 after pause" "$(lab status | awk '$1 == "dcs-02" {print $2}')" paused
+before=$(lab exec dcs-00 -- date +%s)
+sleep 2
+lab fault dcs-02 resume
+expect_eq "dcs-02 after resume" "$(lab status | awk '$1 == "dcs-02" {print $2}')" running
+expect_eq "dcs-02 answers after resume" "$(lab exec dcs-02 -- hostname)" dcs-02
+
+step "partition / heal (the host end of the veth)"
+lab fault dcs-01 partition
+t=$(date +%s%N)
+set +e; lab exec dcs-01 -- true >/dev/null 2>&1; rc=$?; set -e
+expect_eq "SSH to a partitioned node fails (exit 3)" "$rc" 3
+echo "refused after $(ms_since "$t") ms"
+carrier=$(lab exec dcs-00 -- cat /sys/class/net/host0/carrier)
+expect_eq "dcs-00 keeps its link" "$carrier" 1
+lab fault dcs-01 heal
+expect_eq "dcs-01 carrier after heal" "$(lab exec dcs-01 -- cat /sys/class/net/host0/carrier)" 1
+
+step "kill a unit's main process (in the guest; systemd restarts it)"
+lab exec dcs-00 -- sudo systemd-run --unit fault-sleeper -p Restart=always -p RestartSec=1 sleep 600 >/dev/null
+pid1=$(lab exec dcs-00 -- systemctl show -p MainPID --value fault-sleeper)
+lab fault dcs-00 kill fault-sleeper 2>&1 | tee "$out/kill.txt"
+grep -q "SIGKILL to $pid1, the main process of fault-sleeper" "$out/kill.txt" || fail "kill did not say what it killed"
+for _ in $(seq 30); do
+  pid2=$(lab exec dcs-00 -- systemctl show -p MainPID --value fault-sleeper)
+  [ "$pid2" != 0 ] && [ "$pid2" != "$pid1" ] && break
+  sleep 0.5
+done
+[ "$pid2" != "$pid1" ] && [ "$pid2" != 0 ] || fail "fault-sleeper was not restarted after kill ($pid1 -> $pid2)"
+echo "ok: main process $pid1 killed, restarted as $pid2"
+lab exec dcs-00 -- sudo systemctl stop fault-sleeper
+set +e; msg=$(lab fault dcs-00 kill fault-sleeper 2>&1); rc=$?; set -e
+expect_eq "kill of a unit that is not running exits 1" "$rc" 1
+echo "$msg" | grep -q "no main process" || fail "kill of a stopped unit does not say why: $msg"
+
+step "crash / start (SIGKILL; the same layer again)"
+lab exec dcs-02 -- sh -c 'echo kept > ~/before-crash && sync'
+t=$(date +%s%N)
+lab fault dcs-02 crash
+echo "crash took $(ms_since "$t") ms"
+expect_eq "dcs-02 after crash" "$(lab status | awk '$1 == "dcs-02" {print $2}')" missing
+set +e; msg=$(lab fault dcs-02 pause 2>&1); rc=$?; set -e
+expect_eq "pausing a crashed node exits 2" "$rc" 2
+echo "$msg" | grep -q "dcs-02 is not running" || fail "no reason given: $msg"
+lab fault dcs-02 start 2>&1 | tee "$out/start.txt"
+grep -qE 'SSH answers after [0-9.]+ s' "$out/start.txt" || fail "start did not wait for SSH"
+expect_eq "the disk survived the crash" "$(lab exec dcs-02 -- cat /home/tux/before-crash)" kept
+
+step "scenarios/faults on the seed's three-member cluster (seed 4242)"
+start=$(date +%s)
+set +e
+"$DCSLAB" --isolated --lab "$E2E_LAB" run --seed 4242 "$SRC/scenarios/faults" \
+  --junit "$out/faults.xml" --transcript "$out/faults.md" --json "$out/faults.json" >"$out/faults.log" 2>&1
+rc=$?
+set -e
+grep -v '  ✓ ' "$out/faults.log" || true
+# What was measured, shown before any check can stop the test.
+grep -oE 'new leader dcs-0[0-2] after [0-9]+ ms' "$out/faults.md" | sed 's/^/measured: /' || true
+grep -oE '(put|get) error .*' "$out/faults.md" | sort | uniq -c | sort -rn | head -n 3 || true
+grep -oE 'exit [0-9]+ after [0-9]+ ms' "$out/faults.md" | sed 's/^/write without quorum: /' || true
+grep -oE '(partition|crash) dcs-0[0-2] \([^;]*; picked at random from [^)]*\(seed 4242\)' "$out/faults.md" || true
+expect_eq "exit status of scenarios/faults" "$rc" 0
+echo "seed suite + faults: $(( $(date +%s) - start )) s"
+head -n1 "$out/faults.log" | grep -qx 'seed 4242: replay with --seed 4242' || fail "the seed is not printed first"
+grep -q 'seed 4242: replay with --seed 4242' "$out/faults.md" || fail "the transcript lacks the seed"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["seed"] == 4242, d.get("seed")' "$out/faults.json"
+{ read -r suites tests failures skipped; read -r names; } < <(junit_summary "$out/faults.xml")
+expect_eq "JUnit failures" "$failures" 0
+for s in full-disaster leader-crash minority-partition quorum-loss; do
+  echo " $names " | grep -q " $s " || fail "JUnit lacks $s: $names"
+done
+grep -qE 'check_writes|no write acknowledged' "$out/faults.md" || fail "the writer was not checked"
+secret=$(cat "$DCSLAB_HOME/labs/$name/secrets/root_password")
+! grep -rqF -- "$secret" "$out" "$DCSLAB_HOME/labs/$name/runs" || fail "the root password reached a report"
+echo "ok: the root password is in no report"
+
+step "the same seed picks the same nodes"
+picks() { grep -oE '(partition|crash) dcs-0[0-2] \([^;]*; picked at random' "$1" | paste -sd' '; }
+first=$(picks "$out/faults.md")
+[ -n "$first" ] || fail "no random picks in the transcript"
+set +e
+"$DCSLAB" --lab "$E2E_LAB" run --seed 4242 "$SRC/scenarios/faults/minority-partition.yaml" \
+  "$SRC/scenarios/faults/quorum-loss.yaml" --transcript "$out/again.md" >"$out/again.log" 2>&1
+rc=$?
+set -e
+grep -v '  ✓ ' "$out/again.log" || true
+expect_eq "exit status of the replay" "$rc" 0
+expect_eq "random picks with seed 4242, replayed" "$(picks "$out/again.md")" "$first"
+
+step "down"
+lab down
+expect_nothing_left "$name"
+echo "PASS faults_nspawn"
