@@ -19,6 +19,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <utility>
+#include "sigpipe_block.h"
 
 namespace dcslab {
 
@@ -37,33 +38,6 @@ using Clock = std::chrono::steady_clock;
 
 EtcdError not_sent(std::string m) { return {EtcdError::Kind::NotSent, std::move(m), 0, -1}; }
 EtcdError unknown(std::string m) { return {EtcdError::Kind::Unknown, std::move(m), 0, -1}; }
-
-// OpenSSL writes with write(2): a server that closed first would raise SIGPIPE and end
-// dcslab. Blocked in this thread for the call; a pending one is consumed before
-// unblocking.
-class SigpipeBlock {
- public:
-  SigpipeBlock() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGPIPE);
-    sigpending(&before_);
-    pthread_sigmask(SIG_BLOCK, &set_, &old_);
-  }
-  ~SigpipeBlock() {
-    sigset_t pending;
-    sigpending(&pending);
-    if (sigismember(&pending, SIGPIPE) && !sigismember(&before_, SIGPIPE)) {
-      timespec zero{0, 0};
-      sigtimedwait(&set_, nullptr, &zero);
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  SigpipeBlock(const SigpipeBlock&) = delete;
-  SigpipeBlock& operator=(const SigpipeBlock&) = delete;
-
- private:
-  sigset_t set_{}, old_{}, before_{};
-};
 
 bool is_ip(const std::string& s) {
   unsigned char buf[16];

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <memory>
 #include <utility>
+#include "sigpipe_block.h"
 
 namespace dcslab {
 
@@ -51,31 +52,6 @@ class Socket {
     fd_ = -1;
   }
   int fd_ = -1;
-};
-
-// OpenSSL writes to the socket with write(2): a server that closed first would raise
-// SIGPIPE and end dcslab. Blocked for this thread while probing, and a pending one
-// consumed before unblocking.
-class SigpipeBlock {
- public:
-  SigpipeBlock() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGPIPE);
-    sigpending(&before_);
-    pthread_sigmask(SIG_BLOCK, &set_, &old_);
-  }
-  ~SigpipeBlock() {
-    sigset_t pending;
-    sigpending(&pending);
-    if (sigismember(&pending, SIGPIPE) && !sigismember(&before_, SIGPIPE)) {
-      timespec zero{0, 0};
-      sigtimedwait(&set_, nullptr, &zero);
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-
- private:
-  sigset_t set_{}, old_{}, before_{};
 };
 
 void set_timeouts(int fd, std::chrono::milliseconds t) {
