@@ -26,6 +26,8 @@ for provider in $providers; do
   { printf 'Host *\n  ControlMaster auto\n  ControlPath %s/cm-%%C\n  ControlPersist 10m\n  LogLevel ERROR\n\n' "$BENCH_TMP"
     "$DCSLAB" --lab "$lab" ssh-config; } >"$cfg"
   ssh -F "$cfg" dcs-00 true  # the master connection
+  "$DCSLAB" --lab "$lab" exec dcs-00 -- true  # starts the lab's exec multiplexer
+  [ -S "${DCSLAB_HOME:-$HOME/.local/share/dcslab}/labs/$(basename "$lab" .yaml)/exec-mux.sock" ] || { echo "no exec multiplexer socket" >&2; exit 1; }
   [ -S "$(ls "$BENCH_TMP"/cm-* 2>/dev/null | head -1)" ] || { echo "no ControlMaster socket" >&2; exit 1; }
   dc=() ; ss=()
   for r in $(seq "$runs"); do
@@ -56,11 +58,11 @@ done
   printf '%s' "$rows"
   echo
   echo "Target: \`dcslab exec\` costs no more per command than OpenSSH with ControlMaster."
-  echo "What each includes: a \`dcslab exec\` is a whole process — load the lab file and state,"
-  echo "enter the lab's network namespace, a new SSH connection (key exchange, host key check"
-  echo "against the pinned key, public-key authentication), one channel, the command. OpenSSH"
-  echo "with ControlMaster skips the connection: each \`ssh\` hands its command to the master"
-  echo "over a Unix socket and the master opens one more channel on its open connection."
+  echo "What each includes: a \`dcslab exec\` is a whole process — load the lab file, the state and"
+  echo "the node's pinned key, hand the command to the lab's exec multiplexer over a Unix socket,"
+  echo "which runs it on one more channel of a session it keeps open (the first exec, before the"
+  echo "runs, started it). OpenSSH with ControlMaster does the same with its master: each \`ssh\`"
+  echo "hands its command over a Unix socket and the master opens one more channel."
 } >"$BENCH_TMP/section.md"
 write_section exec_overhead "$BENCH_TMP/section.md"
 cat "$BENCH_TMP/section.md"

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "clock.h"
+#include "exec_mux.h"
 #include "lab_ops.h"
 
 namespace dcslab {
@@ -74,6 +75,7 @@ Expected<FaultTiming> lab_fault(const Lab& lab, LabState& state, const std::stri
     for (const auto& n : lab.node_names()) names += (names.empty() ? "" : ", ") + n;
     throw BadInput("fault: unknown node \"" + node + "\" (nodes of lab " + lab.name + ": " + names + ")");
   }
+  mux_stop(state.dir());  // sessions to a machine about to crash, freeze or be cut off
   if (state.empty()) return Failure::refused("lab " + lab.name + " is not up (dcslab up)");
   DCSLAB_TRY(enter_lab_namespace(state));
   FaultTiming timing;

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "clock.h"
+#include "exec_mux.h"
 #include "identity.h"
 #include "image.h"
 #include "keys.h"
@@ -96,6 +97,7 @@ Expected<std::vector<NodeTiming>> lab_up(const Lab& lab, LabState& state, const 
                                          Progress& progress) {
   const auto started = std::chrono::steady_clock::now();
 
+  mux_stop(state.dir());  // sessions to machines about to be replaced
   state.set("provider", lab.provider.type);
 
   // 1. Isolation: a network namespace of the lab's own, recorded before it is made.
@@ -182,6 +184,7 @@ Expected<std::vector<NodeTiming>> lab_up(const Lab& lab, LabState& state, const 
 }
 
 Expected<void> lab_down(const Lab& lab, LabState& state, Progress& progress) {
+  mux_stop(state.dir());  // its sessions would keep the namespace alive
   if (state.empty()) {
     progress.done("lab " + lab.name + ": nothing to remove");
     state.remove_all();
@@ -231,6 +234,14 @@ Expected<std::unique_ptr<Transport>> connect_node(const Lab& lab, const LabState
   auto t = SshTransport::connect(target_for(state, *node, user));
   if (!t) return t.error();
   return std::unique_ptr<Transport>(std::move(*t));
+}
+
+Expected<SshTarget> node_target(const Lab& lab, const LabState& state,
+                                const std::string& node, const std::string& user) {
+  const Node* n = lab.find_node(node);
+  if (!n) throw BadInput("unknown node \"" + node + "\" in lab " + lab.name);
+  DCSLAB_TRY(check_network_local(lab, state));
+  return target_for(state, *n, user);
 }
 
 std::vector<std::string> ssh_client_argv(const Lab& lab, const LabState& state,

@@ -14,6 +14,7 @@
 #include "lab.h"
 #include "progress.h"
 #include "provider.h"
+#include "ssh_transport.h"
 #include "state.h"
 #include "transport.h"
 
@@ -46,6 +47,11 @@ Expected<std::vector<NodeStatus>> lab_status(const Lab& lab, LabState& state);
 // An SSH session to `node` as `user`, host key checked against the pinned one.
 Expected<std::unique_ptr<Transport>> connect_node(const Lab& lab, const LabState& state,
                                                   const std::string& node, const std::string& user);
+
+// The SSH target of `node` as `user` (address, lab key, pinned host key), once the lab
+// network is found local to this namespace (the network safety rule).
+Expected<SshTarget> node_target(const Lab& lab, const LabState& state, const std::string& node,
+                                const std::string& user);
 
 // argv of the system ssh client for `dcslab ssh`: the lab key, the pinned known_hosts.
 std::vector<std::string> ssh_client_argv(const Lab& lab, const LabState& state,

@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "error.h"
+#include "exec_mux.h"
 #include "fault_ops.h"
 #include "image.h"
 #include "lab.h"
@@ -26,6 +27,7 @@
 #include "run_command.h"
 #include "snapshot_command.h"
 #include "ssh_lab_control.h"
+#include "ssh_transport.h"
 #include "state.h"
 
 namespace po = boost::program_options;
@@ -235,7 +237,18 @@ std::vector<std::string> self_argv(const Global& g) {
   return self;
 }
 
+Expected<std::unique_ptr<Transport>> ssh_connect(const SshTarget& t) {
+  auto c = SshTransport::connect(t);
+  if (!c) return c.error();
+  return std::unique_ptr<Transport>(std::move(*c));
+}
+
 int run(int argc, char** argv) {
+  // The exec multiplexer's daemon (exec_mux.h), started by `dcslab exec`: not a user
+  // command, so not in the usage text.
+  if (argc == 4 && std::string(argv[1]) == "exec-mux") {
+    return mux_daemon(argv[2], std::chrono::milliseconds(std::atoll(argv[3])), ssh_connect);
+  }
   Global g = parse_global(argc, argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("dcslab"));
   spdlog::set_pattern(g.verbose ? "%H:%M:%S.%e %^%l%$ %v" : "%^%v%$");
@@ -324,16 +337,39 @@ int run(int argc, char** argv) {
       spdlog::error("cannot run ssh: {}", std::strerror(errno));
       return 3;
     }
+    const std::string command = cmd.size() == 1 ? cmd[0] : join_argv(cmd);
+    const auto timeout = std::chrono::hours(24);
+    auto finish = [](const Expected<CommandResult>& r) {
+      if (!r) {
+        if (g_interrupted) {
+          spdlog::error("{}", r.error().message);
+          return 130;
+        }
+        return infrastructure_failure(r.error());
+      }
+      std::fwrite(r->out.data(), 1, r->out.size(), stdout);
+      std::fwrite(r->err.data(), 1, r->err.size(), stderr);
+      return r->exit_status < 0 ? 255 : r->exit_status;
+    };
+    // The lab's exec multiplexer runs the command on a session it keeps open; without
+    // one, this exec connects itself and leaves one for the next (exec_mux.h).
+    const auto persist = mux_persist_from_env();
+    if (persist.count() > 0) {
+      auto target = node_target(lab, state, pos[0], user);
+      if (!target) return infrastructure_failure(target.error());
+      if (auto r = mux_exec(state.dir(), *target, command, timeout, g_interrupted)) {
+        return finish(*r);
+      }
+      mux_spawn(state.dir(), persist, ssh_connect,
+                {fs::canonical("/proc/self/exe").string(), "exec-mux", state.dir().string(),
+                 std::to_string(persist.count())});
+    }
     auto t = connect_node(lab, state, pos[0], user);
     if (!t) return infrastructure_failure(t.error());
-    std::string command = cmd.size() == 1 ? cmd[0] : join_argv(cmd);
     ExecOptions eo;
-    eo.timeout = std::chrono::hours(24);
-    auto r = (*t)->exec(command, eo);
-    if (!r) return infrastructure_failure(r.error());
-    std::fwrite(r->out.data(), 1, r->out.size(), stdout);
-    std::fwrite(r->err.data(), 1, r->err.size(), stderr);
-    return r->exit_status < 0 ? 255 : r->exit_status;
+    eo.timeout = timeout;
+    eo.cancelled = [] { return g_interrupted.load(); };
+    return finish((*t)->exec(command, eo));
   }
   if (g.command == "ssh-config") {
     if (state.empty()) {

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "consistent_snapshot.h"
+#include "exec_mux.h"
 #include "lab_ops.h"
 
 namespace dcslab {
@@ -99,6 +100,7 @@ Expected<double> lab_snapshot_save(const Lab& lab, LabState& state, const std::s
 Expected<RevertReport> lab_snapshot_revert(const Lab& lab, LabState& state, const std::string& name,
                                            Progress& progress) {
   check_name(name);
+  mux_stop(state.dir());  // its sessions belong to the machines' present, not the snapshot's
   auto provider = lab_provider(lab, state);
   if (!provider) return provider.error();
   RevertReport report;

@@ -414,15 +414,23 @@ Expected<CommandResult> SshTransport::run_channel_locked(const std::string& comm
       }
     }
     const auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) {
+    const bool cancelled = options.cancelled && options.cancelled();
+    if (now >= deadline || cancelled) {
       ssh_channel_close(ch);
+      *timed_out_pid = take_pid_marker(pty ? &state.out : &state.err);
+      if (cancelled) {
+        spdlog::debug("{}: `{}` interrupted", target_.node, first_line(command));
+        return Failure::timeout("`" + first_line(command) + "` on " + target_.node +
+                                " interrupted");
+      }
       spdlog::debug("{}: `{}` timed out after {}", target_.node, first_line(command),
                     seconds_text(options.timeout));
-      *timed_out_pid = take_pid_marker(pty ? &state.out : &state.err);
       return timed_out();
     }
     const auto left = std::chrono::duration_cast<Ms>(deadline - now).count() + 1;
-    const int rc = ssh_event_dopoll(event.get(), static_cast<int>(std::min<long long>(left, 1000)));
+    const long long slice = options.cancelled ? 100 : 1000;
+    const int rc =
+        ssh_event_dopoll(event.get(), static_cast<int>(std::min<long long>(left, slice)));
     if (rc == SSH_ERROR && !ssh_is_connected(s)) return lost("while running");
     // With a PTY the server may close after EOF without waiting for us; without one,
     // OpenSSH sends exit-status, EOF and close in that order.

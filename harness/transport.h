@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +31,9 @@ struct ExecOptions {
   bool pty = false;                       // with a PTY, stderr arrives merged in out
   std::vector<Prompt> prompts;            // implies pty
   std::vector<std::pair<std::string, std::string>> env;  // exported before the command
+  // Asked about every 100 ms while the command runs; true stops it as a timeout would
+  // (the channel closed, the command killed) and exec fails with "interrupted".
+  std::function<bool()> cancelled;
 };
 
 struct FileAttributes {

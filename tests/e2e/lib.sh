@@ -89,6 +89,29 @@ lab_up_checks() {
   expect_eq "exec passes on the remote exit status" "$rc" 7
   expect_eq "status" "$("$DCSLAB" --lab "$lab" status | awk '{print $2}' | sort -u)" running
 
+  step "exec reuses the lab's SSH sessions through its exec multiplexer"
+  local mux_dir="$DCSLAB_HOME/labs/$name" mux_pid
+  [ -S "$mux_dir/exec-mux.sock" ] || fail "no exec multiplexer socket after the first exec"
+  mux_pid=$(cut -d' ' -f1 "$mux_dir/exec-mux.pid")
+  grep -q "exec-mux" "/proc/$mux_pid/cmdline" || fail "exec-mux.pid names no multiplexer ($mux_pid)"
+  expect_eq "exec through the multiplexer" "$("$DCSLAB" --lab "$lab" exec dcs-01 -- hostname)" dcs-01
+  "$DCSLAB" --lab "$lab" exec dcs-00 -- sleep 312 &
+  local exec_pid=$!
+  for _ in $(seq 1 100); do
+    "$DCSLAB" --lab "$lab" exec dcs-00 -- pgrep -f '^sleep 312' >/dev/null && break
+    sleep 0.1
+  done
+  kill -INT "$exec_pid"
+  set +e; wait "$exec_pid"; rc=$?; set -e
+  expect_eq "exit status of an exec stopped by Ctrl-C" "$rc" 130
+  # The multiplexer notices the hang-up within a poll (100 ms) and kills the command.
+  for _ in $(seq 1 50); do
+    "$DCSLAB" --lab "$lab" exec dcs-00 -- pgrep -f '^sleep 312' >/dev/null || break
+    sleep 0.1
+  done
+  set +e; "$DCSLAB" --lab "$lab" exec dcs-00 -- pgrep -af '^sleep 312'; rc=$?; set -e
+  expect_eq "the interrupted command is gone from dcs-00 (pgrep's status)" "$rc" 1
+
   step "scenarios/smoke.yaml on $provider"
   "$DCSLAB" --lab "$lab" run "$SRC/scenarios/smoke.yaml"
 
@@ -106,6 +129,11 @@ lab_up_checks() {
   step "down"
   "$DCSLAB" --lab "$lab" down
   expect_nothing_left "$name"
+  case "$(awk '{print $3}' "/proc/$mux_pid/stat" 2>/dev/null)" in
+    "" | Z) ;;
+    *) fail "the exec multiplexer ($mux_pid) outlived down" ;;
+  esac
+  echo "ok: the exec multiplexer stopped with down"
 
   step "down after an up killed midway"
   "$DCSLAB" --lab "$lab" up --isolated >/tmp/dcslab-e2e-killed-$$.log 2>&1 &
