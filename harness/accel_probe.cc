@@ -1,9 +1,15 @@
 #include "accel_probe.h"
 
+#include <time.h>
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
+
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 namespace dcslab {
 
@@ -130,6 +136,52 @@ Expected<AccelChoice> choose_accel(const AccelInputs& in) {
                           " (nested virtualisation broken?); set accel: tcg or auto");
   choice.warning = "KVM present but " + result->detail + "; using TCG (set accel: kvm to insist)";
   return choice;
+}
+
+std::optional<unsigned long> host_tsc_khz() {
+#if defined(__x86_64__)
+  std::ifstream in("/proc/cpuinfo");
+  std::string flags;
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("flags", 0) == 0) {
+      flags = line + " ";
+      break;
+    }
+  if (flags.find(" constant_tsc ") == std::string::npos ||
+      flags.find(" nonstop_tsc ") == std::string::npos)
+    return std::nullopt;
+  // One (time, TSC) pair: the TSC read between two clock reads, the closest bracket of a
+  // few tries, so that being preempted mid-read does not skew it.
+  struct Pair {
+    double ns;
+    unsigned long long tsc;
+  };
+  const auto pair = [] {
+    Pair best{0, 0};
+    double best_gap = 1e18;
+    for (int i = 0; i < 9; ++i) {
+      timespec a{}, b{};
+      ::clock_gettime(CLOCK_MONOTONIC_RAW, &a);
+      const unsigned long long t = __rdtsc();
+      ::clock_gettime(CLOCK_MONOTONIC_RAW, &b);
+      const double na = a.tv_sec * 1e9 + a.tv_nsec, nb = b.tv_sec * 1e9 + b.tv_nsec;
+      if (nb - na < best_gap) {
+        best_gap = nb - na;
+        best = {(na + nb) / 2, t};
+      }
+    }
+    return best;
+  };
+  const Pair p0 = pair();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const Pair p1 = pair();
+  if (p1.ns <= p0.ns || p1.tsc <= p0.tsc) return std::nullopt;
+  const double khz = static_cast<double>(p1.tsc - p0.tsc) / ((p1.ns - p0.ns) / 1e6);
+  if (khz < 100000 || khz > 10000000) return std::nullopt;  // not a TSC we understand
+  return static_cast<unsigned long>(khz + 0.5);
+#else
+  return std::nullopt;
+#endif
 }
 
 }  // namespace dcslab

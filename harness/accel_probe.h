@@ -56,6 +56,16 @@ std::optional<ProbeResult> read_probe_cache(const std::filesystem::path& file,
 void write_probe_cache(const std::filesystem::path& file, const std::string& boot_id,
                        const ProbeResult& result);
 std::string current_boot_id();  // /proc/sys/kernel/random/boot_id, trimmed
+
+// The host's TSC frequency in kHz, measured against CLOCK_MONOTONIC_RAW over ~50 ms, or
+// nullopt when the host is not x86-64 or its TSC does not tick at a constant rate
+// (/proc/cpuinfo lacks constant_tsc or nonstop_tsc). Under TCG a guest's TSC is the
+// host's, so the guest is told this frequency (tsc_early_khz=) instead of calibrating
+// it: the guest kernel calibrates against the emulated PIT, and on a loaded host that
+// measured 34 MHz for a 2.6 GHz TSC (seen: "PIT calibration deviates from HPET"), after
+// which the guest's clock ran 76 times too fast, its timers fired early and its boot
+// took minutes.
+std::optional<unsigned long> host_tsc_khz();
 std::filesystem::path probe_cache_file(const std::filesystem::path& home);
 
 struct AccelChoice {

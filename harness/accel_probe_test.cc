@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <filesystem>
 #include <vector>
 
@@ -152,6 +154,25 @@ TEST(AccelProbe, NoKvmDevice) {
   EXPECT_FALSE(c->kvm);
   in.requested = Accel::Kvm;
   EXPECT_FALSE(choose_accel(in).ok());
+}
+
+}  // namespace
+}  // namespace dcslab
+
+namespace dcslab {
+namespace {
+
+// The host TSC frequency a TCG guest is told: measured, plausible and repeatable (two
+// measurements agree to 0.5 %; a calibration skewed by preemption would not).
+TEST(HostTsc, MeasuredFrequencyIsPlausibleAndRepeatable) {
+  const auto a = host_tsc_khz();
+  if (!a) GTEST_SKIP() << "no constant, non-stop TSC on this host";
+  const auto b = host_tsc_khz();
+  ASSERT_TRUE(b);
+  EXPECT_GT(*a, 100000u);    // 100 MHz
+  EXPECT_LT(*a, 10000000u);  // 10 GHz
+  const double diff = std::abs(static_cast<double>(*a) - static_cast<double>(*b));
+  EXPECT_LT(diff / static_cast<double>(*a), 0.005) << *a << " kHz vs " << *b << " kHz";
 }
 
 }  // namespace

@@ -93,6 +93,36 @@ Expected<void> prepare_dirs(const fs::path& dir) {
   return {};
 }
 
+// QEMU's capabilities, as libvirt probes them (qemu/capabilities/<hash of the binary's
+// path>.xml under its cache folder): probing runs QEMU and queries it over QMP, 3-4 s of
+// the first domain definition on a fresh daemon, and every private daemon starts fresh.
+// A copy kept under $DCSLAB_HOME seeds the next daemon; libvirt still checks each file
+// (QEMU's and libvirtd's ctime, kernel version, microcode, host CPU) and probes again
+// when it no longer holds.
+constexpr const char* kCapsSub = "qemu/capabilities";
+
+void copy_capabilities(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  if (!fs::is_directory(from, ec)) return;
+  fs::create_directories(to, ec);
+  if (ec) return;
+  for (const auto& e : fs::directory_iterator(from, ec)) {
+    if (e.path().extension() != ".xml" || !e.is_regular_file(ec)) continue;
+    const fs::path dest = to / e.path().filename();
+    const auto mtime = e.last_write_time(ec);
+    std::error_code ec2;
+    if (!ec && fs::exists(dest, ec2) && fs::file_size(dest, ec2) == e.file_size(ec) &&
+        fs::last_write_time(dest, ec2) == mtime)
+      continue;  // already the same file
+    // Through a temporary name and a rename: labs starting at once never see half a file.
+    const fs::path tmp = to / ("." + e.path().filename().string() + "." + std::to_string(::getpid()));
+    fs::copy_file(e.path(), tmp, fs::copy_options::overwrite_existing, ec2);
+    if (!ec2) fs::last_write_time(tmp, mtime, ec2);
+    if (!ec2) fs::rename(tmp, dest, ec2);
+    if (ec2) fs::remove(tmp, ec2);
+  }
+}
+
 bool answers(const std::string& uri) {
   silence_libvirt_errors();
   virConnectPtr c = virConnectOpen(uri.c_str());
@@ -188,6 +218,15 @@ Expected<void> stop_daemon(const std::string& name, pid_t pid, Clock& clock) {
 
 fs::path private_libvirtd_dir(const LabState& state) { return state.dir() / "libvirtd"; }
 
+fs::path libvirt_capabilities_cache(const LabState& state) {
+  return state.home() / "cache" / "libvirt-qemu-capabilities";
+}
+
+void keep_libvirt_capabilities(const LabState& state) {
+  copy_capabilities(private_libvirtd_dir(state) / "cache" / kCapsSub,
+                    libvirt_capabilities_cache(state));
+}
+
 std::string private_libvirtd_uri(const fs::path& dir) {
   return "qemu:///system?socket=" + (dir / "run" / "libvirt-sock").string();
 }
@@ -245,6 +284,7 @@ Expected<std::string> ensure_private_libvirtd(LabState& state, Progress& progres
                         "virtlogd-admin-sock", "libvirtd.pid", "virtlogd.pid"})
     fs::remove(dir / "run" / f, ec);
   DCSLAB_TRY(prepare_dirs(dir));
+  copy_capabilities(libvirt_capabilities_cache(state), dir / "cache" / kCapsSub);
 
   progress.phase("starting a private libvirtd (" + (dir / "run").string() + ")");
   state.record({kPrivateLibvirtdKind, name, dir.string()});

@@ -35,6 +35,14 @@ inline constexpr const char* kPrivateLibvirtdKind = "libvirtd-private";
 std::filesystem::path private_libvirtd_dir(const LabState& state);
 std::string private_libvirtd_uri(const std::filesystem::path& dir);
 
+// $DCSLAB_HOME/cache/libvirt-qemu-capabilities: libvirt's QEMU capabilities cache, kept
+// across private daemons. ensure_private_libvirtd seeds a new daemon's cache from it
+// (libvirt re-validates every file and probes again when one is stale);
+// keep_libvirt_capabilities copies the lab daemon's files back once it has probed
+// (after its first domain definition). Neither fails: without the copy libvirt probes.
+std::filesystem::path libvirt_capabilities_cache(const LabState& state);
+void keep_libvirt_capabilities(const LabState& state);
+
 // True when the calling process shares PID 1's network namespace (the host's, as far as
 // we can tell); a private daemon refuses to start there.
 bool in_host_network_namespace();

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 
 #include "libvirt_handles.h"
 #include "netns.h"
@@ -96,6 +97,61 @@ TEST(PrivateLibvirtd, StartsInANamespaceAnswersAndStopsClean) {
     EXPECT_FALSE(pid_alive(pidfile));
     EXPECT_FALSE(libvirt_connect(*uri).ok());
   }
+  ASSERT_EQ(::setns(home_ns, CLONE_NEWNET), 0);
+  ::close(home_ns);
+  EXPECT_TRUE(netns_delete(ns).ok());
+}
+
+// The capabilities one daemon probed seed the next one's cache, and the next daemon
+// uses them as they are (a re-probe would rewrite the file).
+TEST(PrivateLibvirtd, QemuCapabilitiesAreKeptForTheNextDaemon) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (mount namespaces, network namespaces)";
+  if (!fs::exists("/usr/sbin/libvirtd")) GTEST_SKIP() << "libvirtd not installed (scripts/install-deps)";
+  const std::string ns = "dcslab-pvc-" + std::to_string(::getpid());
+  ASSERT_TRUE(netns_create(ns).ok());
+  const int home_ns = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(home_ns, 0);
+  ASSERT_TRUE(netns_enter(ns).ok());
+
+  TempDir tmp;
+  const auto xml_files = [](const fs::path& dir) {
+    std::map<std::string, fs::file_time_type> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (e.path().extension() == ".xml") out[e.path().filename()] = e.last_write_time();
+    return out;
+  };
+  const auto probe = [](const std::string& uri) {
+    auto conn = libvirt_connect(uri);
+    ASSERT_TRUE(conn.ok()) << conn.error().message;
+    VirChars caps(virConnectGetCapabilities(conn->get()));  // needs QEMU's capabilities
+    ASSERT_TRUE(caps);
+  };
+  NullProgress progress;
+  LabState first(tmp.path, "pvc1");
+  const fs::path kept = libvirt_capabilities_cache(first);
+  EXPECT_EQ(kept, tmp.path / "cache/libvirt-qemu-capabilities");
+  {
+    auto uri = ensure_private_libvirtd(first, progress);
+    ASSERT_TRUE(uri.ok()) << uri.error().message;
+    probe(*uri);
+    keep_libvirt_capabilities(first);
+    ASSERT_TRUE(stop_private_libvirtd(first, first.resources()[0]).ok());
+  }
+  const auto probed = xml_files(kept);
+  ASSERT_FALSE(probed.empty()) << "nothing kept in " << kept;
+  EXPECT_EQ(probed, xml_files(tmp.path / "labs/pvc1/libvirtd/cache/qemu/capabilities"));
+
+  LabState second(tmp.path, "pvc2");
+  {
+    auto uri = ensure_private_libvirtd(second, progress);
+    ASSERT_TRUE(uri.ok()) << uri.error().message;
+    probe(*uri);
+    ASSERT_TRUE(stop_private_libvirtd(second, second.resources()[0]).ok());
+  }
+  EXPECT_EQ(xml_files(tmp.path / "labs/pvc2/libvirtd/cache/qemu/capabilities"), probed)
+      << "the second daemon probed QEMU again instead of using the kept capabilities";
+
   ASSERT_EQ(::setns(home_ns, CLONE_NEWNET), 0);
   ::close(home_ns);
   EXPECT_TRUE(netns_delete(ns).ok());

@@ -596,12 +596,24 @@ Expected<std::unique_ptr<SshTransport>> wait_for_ssh(const SshTarget& target, Cl
       "SSH on " + target.node + " (" + target.host + ":" + std::to_string(target.port) + ")";
   const auto start = clock.now();
   const auto limit_s = std::chrono::duration_cast<std::chrono::seconds>(limit);
+  SshTarget attempt = target;
   auto waited = poll_until<Result>(
-      clock, limit, std::chrono::seconds(1), what,
+      clock, limit, kSshPollInterval, what,
       [&](std::string* reason) -> std::optional<Result> {
+        // Time for a slow handshake, but never much past the wait's own limit.
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            limit - (clock.now() - start));
+        attempt.connect_timeout = std::max(
+            target.connect_timeout, std::min<std::chrono::milliseconds>(kSshBootHandshakeTimeout, left));
+        const auto tried = std::chrono::steady_clock::now();
         bool permanent = false;
-        auto t = SshTransport::connect_once(target, &permanent);
+        auto t = SshTransport::connect_once(attempt, &permanent);
         if (t || permanent) return std::optional<Result>(std::move(t));
+        const double took =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - tried).count();
+        if (t.error().message != *reason || took >= 1.0)
+          spdlog::debug("{}: SSH attempt failed after {:.1f} s: {}", target.node, took,
+                        t.error().message);
         *reason = t.error().message;
         progress.waiting(what,
                          std::chrono::duration_cast<std::chrono::seconds>(clock.now() - start),

@@ -88,8 +88,22 @@ class SshTransport : public Transport {
   SftpSession sftp_;  // opened on first put/get; freed before session_
 };
 
-// Polls connect() until it succeeds or `limit` passes on `clock`; reports through
-// progress.waiting(). A host-key mismatch ends the wait at once: it is not transient.
+// How often wait_for_ssh tries again. A refused or unreachable attempt costs the node
+// next to nothing (a RST, or an ARP query), while every second of interval is, on
+// average, half a second between sshd listening and the harness noticing.
+inline constexpr std::chrono::milliseconds kSshPollInterval{250};
+
+// How long one attempt of wait_for_ssh may take, at least (target.connect_timeout when
+// longer). A node still booting answers the handshake slowly: sshd forks and re-executes
+// itself for every connection, and under TCG, with the rest of the boot competing for
+// the vCPUs, that measured 3-8 s. An attempt abandoned at a 5 s connect timeout throws
+// that work away and starts over (seen: SSH-ready 8 s after sshd listened). An address
+// nobody answers on fails sooner anyway (connection refused, no route to host).
+inline constexpr std::chrono::milliseconds kSshBootHandshakeTimeout{20000};
+
+// Polls connect() every kSshPollInterval until it succeeds or `limit` passes on `clock`;
+// reports through progress.waiting(). A host-key mismatch ends the wait at once: it is
+// not transient.
 Expected<std::unique_ptr<SshTransport>> wait_for_ssh(const SshTarget& target, Clock& clock,
                                                      Clock::duration limit,
                                                      Progress& progress);

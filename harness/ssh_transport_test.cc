@@ -432,7 +432,7 @@ TEST_F(SshTransportTest, WaitForSshOnClosedPortTimesOutOnTheFakeClock) {
   EXPECT_NE(msg.find("dcs-test"), std::string::npos) << msg;
   EXPECT_NE(msg.find("127.0.0.1:" + std::to_string(closed.port)), std::string::npos) << msg;
   EXPECT_NE(msg.find("refused"), std::string::npos) << msg;  // the last error
-  EXPECT_EQ(clock.sleeps, 30);
+  EXPECT_EQ(clock.sleeps, 30s / kSshPollInterval);
   EXPECT_FALSE(progress.waits.empty());
   EXPECT_LT(took, 5s) << "the fake clock should make the wait instant";
 }

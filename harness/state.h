@@ -39,6 +39,7 @@ class LabState {
   void prepare() const;
 
   const std::string& lab_name() const { return lab_name_; }
+  const std::filesystem::path& home() const { return home_; }
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path node_dir(const std::string& node) const;
   std::filesystem::path keys_dir() const { return dir_ / "keys"; }
