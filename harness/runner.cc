@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "copy_steps.h"
 #include "error.h"
 #include "lab_ops.h"  // g_interrupted
 #include "pki_steps.h"
@@ -493,6 +494,27 @@ NodeResult Runner::run_on_node(const Scenario& sc, const Step& st, const std::st
       if (r->exit_status != 0 && failures.empty())
         failures.push_back(std::string(action_name(st.action)) + ": " + r->err.substr(0, r->err.find('\n')));
       nr.failures = failures;
+    }
+    finish(nr);
+    return nr;
+  }
+
+  // copy reaches the nodes it names (which need not be the step's), each through the
+  // runner's sessions as the step's user.
+  if (st.action == Action::Copy) {
+    nr.attempts = 1;
+    bool unreachable = false;
+    auto r = run_copy(
+        st.copy, tv, st.user,
+        [&](const std::string& n) { return transport(n, st.user, false); }, redactor_,
+        &nr.command, &unreachable);
+    if (!r) {
+      nr.error = r.error().message;
+      nr.failures.push_back("error: " + nr.error);
+      if (unreachable) *infra = true;
+    } else {
+      nr.exit_status = 0;
+      nr.out = r->out;
     }
     finish(nr);
     return nr;

@@ -57,6 +57,7 @@ const char* action_name(Action a) {
     case Action::Writer: return "writer";
     case Action::CheckWrites: return "check_writes";
     case Action::Fault: return "fault";
+    case Action::Copy: return "copy";
   }
   return "?";
 }
@@ -64,9 +65,10 @@ const char* action_name(Action a) {
 namespace {
 
 const std::vector<std::string> kActions = {"run",           "put",           "get",
-                                           "wait_for_port", "wait_for_unit", "reboot",
-                                           "relogin",       "pki_issue",     "expect_tls",
-                                           "writer",        "check_writes",  "fault"};
+                                           "copy",          "wait_for_port", "wait_for_unit",
+                                           "reboot",        "relogin",       "pki_issue",
+                                           "expect_tls",    "writer",        "check_writes",
+                                           "fault"};
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
@@ -436,7 +438,7 @@ class Parser {
   }
 
   Step step(const YAML::Node& s, const std::string& key) {
-    r_.expect_map(s, key, {"name", "on", "as", "run", "put", "get", "wait_for_port",
+    r_.expect_map(s, key, {"name", "on", "as", "run", "put", "get", "copy", "wait_for_port",
                            "wait_for_unit", "reboot", "relogin", "pki_issue", "expect_tls",
                            "writer", "check_writes", "fault", "capture", "when",
                            "env", "stdin", "prompts", "pty", "timeout", "until", "expect"});
@@ -467,6 +469,8 @@ class Parser {
       st.on = {sc_.lab.node_names().front()};
     else if (!on_node && fault_on_node)
       st.on = sc_.lab.node_names();
+    else if (!on_node && act == "copy")
+      ;  // the source's node, once the copy is read (below)
     else if (!on_node)
       r_.fail(s, key + ".on", "missing (required: a node, a list of nodes, or all)");
     else if (on_node.IsScalar() && on_node.Scalar().find("{{") != std::string::npos)
@@ -570,6 +574,16 @@ class Parser {
         st.name = (st.writer.op == WriterSpec::Op::Start  ? "writer " + st.writer.name + " starts"
                    : st.writer.op == WriterSpec::Op::Stop ? "writer " + st.writer.name + " stops"
                                                           : "check_writes " + st.writer.name);
+    } else if (act == "copy") {
+      st.action = Action::Copy;
+      copy(a, ak, &st.copy);
+      if (!on_node) copy_on(a, ak, &st);
+      if (st.name.empty()) {
+        const auto& c = st.copy;
+        st.name = "copy " + c.from[0].node + ":" + c.from[0].path +
+                  (c.from.size() > 1 ? " and " + std::to_string(c.from.size() - 1) + " more" : "") +
+                  " to " + c.to.node + ":" + c.to.path;
+      }
     } else if (act == "fault") {
       st.action = Action::Fault;
       fault(a, ak, st, &st.fault);
@@ -635,7 +649,7 @@ class Parser {
     if (const YAML::Node e = s["expect"]) {
       if (st.action == Action::Reboot || st.action == Action::Relogin ||
           st.action == Action::PkiIssue || st.action == Action::Writer ||
-          st.action == Action::Fault)
+          st.action == Action::Fault || st.action == Action::Copy)
         r_.fail(e, key + ".expect", act + " has no output to expect anything of");
       if (st.action == Action::CheckWrites)
         r_.fail(e, key + ".expect", "check_writes judges the history itself (no lost, stale, unexplained or diverged writes)");
@@ -738,6 +752,100 @@ class Parser {
         r_.fail(c, ak + ".count", "picks " + std::to_string(f->count) + " distinct nodes from " +
                                       std::to_string(st.on.size()) + " (" + join(st.on) + ")");
     }
+  }
+
+  // copy: {from: NODE:PATH | [NODE:PATH, ...], to: NODE:PATH, mode, owner, group}
+  void copy(const YAML::Node& a, const std::string& ak, CopySpec* c) {
+    if (!a.IsMap())
+      r_.fail(a, ak, "expected {from: NODE:PATH, to: NODE:PATH, ...}, found " + kind(a));
+    r_.expect_map(a, ak, {"from", "to", "mode", "owner", "group"});
+    const YAML::Node f = a["from"];
+    if (!f) r_.fail(a, ak + ".from", "missing (required: NODE:PATH, or a list of them)");
+    if (!a["to"]) r_.fail(a, ak + ".to", "missing (required: NODE:PATH, a folder if it ends in /)");
+    if (f.IsSequence() && f.size() == 0) r_.fail(f, ak + ".from", "no files (give NODE:PATH or a list of them)");
+    const auto items = r_.scalar_or_list(f, ak + ".from");
+    std::vector<std::string> keys;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      keys.push_back(f.IsSequence() ? ak + ".from[" + std::to_string(i) + "]" : ak + ".from");
+      auto loc = location(items[i], keys.back());
+      if (loc.path.back() == '/')
+        r_.fail(items[i], keys.back(), "\"" + loc.path + "\" is a folder: copy takes files (name each one)");
+      c->from.push_back(std::move(loc));
+    }
+    c->to = location(a["to"], ak + ".to");
+    const bool folder = c->to.path.back() == '/';
+    if (c->from.size() > 1 && !folder)
+      r_.fail(a["to"], ak + ".to", "several files go to a folder: end the path with / (\"" +
+                                       c->to.node + ":" + c->to.path + "/\")");
+    if (folder) {
+      // Two files of one name into one folder: the second would replace the first.
+      std::set<std::string> names;
+      for (std::size_t i = 0; i < c->from.size(); ++i) {
+        const std::string& p = c->from[i].path;
+        const std::string base = p.substr(p.rfind('/') + 1);
+        if (base.find("{{") == std::string::npos && !names.insert(base).second)
+          r_.fail(items[i], keys[i], "a second file named " + base + " for " + c->to.node + ":" +
+                                         c->to.path + " (it would replace the first)");
+      }
+    }
+    if (const YAML::Node m = a["mode"]) c->mode = octal_mode(m, ak + ".mode");
+    if (const YAML::Node g = a["group"]) c->group = r_.tmpl(g, ak + ".group", scope_);
+    if (const YAML::Node o = a["owner"]) {
+      c->owner = r_.tmpl(o, ak + ".owner", scope_);
+      // owner: USER:GROUP, as chown takes it.
+      if (const auto colon = c->owner.find(':'); colon != std::string::npos) {
+        if (a["group"])
+          r_.fail(o, ak + ".owner", "give owner: USER:GROUP or owner and group, not both");
+        c->group = c->owner.substr(colon + 1);
+        c->owner.resize(colon);
+      }
+      if (c->owner.empty()) r_.fail(o, ak + ".owner", "no user (owner: USER or USER:GROUP)");
+    }
+  }
+
+  // NODE:PATH; NODE a node's name (or a template), PATH absolute. The node ends at the
+  // first ':' outside a template.
+  CopySpec::Location location(const YAML::Node& v, const std::string& key) {
+    const std::string s = r_.tmpl(v, key, scope_);
+    std::size_t colon = std::string::npos;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (s.compare(i, 2, "{{") == 0) {
+        const auto end = s.find("}}", i);
+        if (end == std::string::npos) break;
+        i = end + 1;
+      } else if (s[i] == ':') {
+        colon = i;
+        break;
+      }
+    }
+    if (colon == std::string::npos || colon == 0)
+      r_.fail(v, key, "expected NODE:/path (e.g. dcs-01:/etc/dcs/cert/dcs-01.csr), found \"" + s + "\"");
+    CopySpec::Location loc{s.substr(0, colon), s.substr(colon + 1)};
+    if (loc.node.find("{{") == std::string::npos && !sc_.lab.find_node(loc.node))
+      r_.fail(v, key, "unknown node \"" + loc.node + "\" (valid: " + join(sc_.lab.node_names()) + ")");
+    if (loc.path.empty() || (loc.path[0] != '/' && loc.path.rfind("{{", 0) != 0))
+      r_.fail(v, key, "\"" + loc.path + "\" is not an absolute path on " + loc.node, colon + 1);
+    return loc;
+  }
+
+  // A copy without `on` runs on its (first) source's node: a node's name, or vars.*
+  // templates resolved when the step runs (node.* would have no node to refer to).
+  void copy_on(const YAML::Node& a, const std::string& ak, Step* st) {
+    const std::string& node = st->copy.from[0].node;
+    if (node.find("{{") == std::string::npos) {
+      st->on = {node};
+      return;
+    }
+    const YAML::Node f = a["from"];
+    const YAML::Node at = f.IsSequence() ? f[0] : f;
+    for (const auto& ref : find_templates(node, nullptr, nullptr))
+      if (ref.name.rfind("vars.", 0) != 0)
+        r_.fail(at, ak + ".from" + (f.IsSequence() ? "[0]" : ""),
+                "without on, the source's node is the step's node: a node's name or vars.* "
+                "templates, found \"" + ref.name + "\" (or give on)",
+                ref.offset);
+    st->on_template = node;
+    st->on = sc_.lab.node_names();
   }
 
   // A map of options, or true / nothing for the defaults.

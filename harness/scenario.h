@@ -13,7 +13,7 @@
 //     - name: hostname is the FQDN
 //       on: all                        # a node, a list of nodes, or all (in parallel)
 //       as: tux                        # default
-//       run: hostname -f               # exactly one action: run, put, get, wait_for_port,
+//       run: hostname -f               # exactly one action: run, put, get, copy, wait_for_port,
 //                                      #   wait_for_unit, reboot, relogin, pki_issue, expect_tls,
 //                                      #   writer, check_writes, fault
 //       env: {K: V}
@@ -52,7 +52,7 @@ std::optional<std::chrono::milliseconds> parse_duration(const std::string& text)
 std::string format_duration(std::chrono::milliseconds d);
 
 enum class Action { Run, Put, Get, WaitForPort, WaitForUnit, Reboot, Relogin, PkiIssue, ExpectTls,
-                    Writer, CheckWrites, Fault };
+                    Writer, CheckWrites, Fault, Copy };
 const char* action_name(Action a);
 
 struct PutSpec {
@@ -62,6 +62,21 @@ struct PutSpec {
   std::string group;
   int mode = 0644;
   bool content_is_template = true;  // false for `from:` files, copied verbatim
+};
+
+// copy: files from one node to another through dcslab (read over SFTP, or `sudo -n cat`
+// where the user may not read; written as put writes). Each location is NODE:PATH, both
+// parts templates; NODE is a node's name once expanded.
+struct CopySpec {
+  struct Location {
+    std::string node;  // template
+    std::string path;  // template; absolute
+  };
+  std::vector<Location> from;
+  Location to;         // a folder when its path ends in '/' (always with several files)
+  std::optional<int> mode;  // none: the source's permission bits
+  std::string owner;   // template; empty: leave
+  std::string group;
 };
 
 struct WaitSpec {
@@ -159,6 +174,7 @@ struct Step {
   TlsSpec tls;
   WriterSpec writer;                   // writer, check_writes
   FaultSpec fault;
+  CopySpec copy;
   // `on:` given as a template ("{{ vars.followers }}"): resolved when the step runs, to
   // one or more node names (separated by spaces or commas); `on` then holds every node
   // of the lab, the candidates.
