@@ -71,6 +71,23 @@ const Node* Lab::find_node(const std::string& name) const {
   return nullptr;
 }
 
+bool libvirt_uri_is_remote(const std::string& uri) {
+  const auto scheme_end = uri.find("://");
+  if (scheme_end == std::string::npos) return false;
+  const std::string scheme = uri.substr(0, scheme_end);
+  if (const auto plus = scheme.find('+'); plus != std::string::npos) {
+    const std::string transport = scheme.substr(plus + 1);
+    if (transport != "unix" && transport != "ext") return true;
+  }
+  const std::string rest = uri.substr(scheme_end + 3);
+  const auto host_end = rest.find_first_of("/?");
+  const std::string authority = rest.substr(0, host_end);
+  const std::string host = authority.substr(authority.find('@') == std::string::npos
+                                                ? 0
+                                                : authority.find('@') + 1);
+  return !host.empty();  // libvirt reaches a named host over TLS by default, even localhost
+}
+
 std::vector<std::string> Lab::node_names() const {
   std::vector<std::string> names;
   for (const auto& n : nodes) names.push_back(n.name);
@@ -238,6 +255,13 @@ Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
       r.fail(p["type"], "provider.type",
              "unknown provider \"" + lab.provider.type + "\" (valid: libvirt, nspawn, virtualbox)");
     lab.provider.uri = r.str(p, "provider", "uri", "qemu:///system", false);
+    if (lab.provider.type == "libvirt" && libvirt_uri_is_remote(lab.provider.uri))
+      r.fail(p["uri"], "provider.uri",
+             "\"" + lab.provider.uri +
+                 "\" names a remote libvirt host; dcslab drives the libvirt of the machine it "
+                 "runs on (the image, kernel and identity disks are local files, and the nodes' "
+                 "network must be in the harness's namespace): run dcslab on each hypervisor "
+                 "host instead (docs/REMOTE.md)");
     const std::string accel = r.str(p, "provider", "accel", "auto", false);
     if (accel == "auto") lab.provider.accel = Accel::Auto;
     else if (accel == "kvm") lab.provider.accel = Accel::Kvm;

@@ -73,6 +73,11 @@ struct Lab {
 // network or equal to the host's.
 Lab load_lab(const std::filesystem::path& file);
 
+// A libvirt URI that reaches another machine: a host part (qemu+ssh://host/system) or a
+// network transport (+ssh, +tcp, +tls, +libssh, +libssh2). qemu:///system,
+// qemu+unix:///...?socket=... and test:///default are local.
+bool libvirt_uri_is_remote(const std::string& uri);
+
 // A lab name as the lab file's `name:` allows (lower-case letters, digits and '-', at
 // most 32): it names the lab's resources.
 bool valid_lab_name(const std::string& name);

@@ -63,6 +63,19 @@ TEST(Lab, DefaultsApplyAndNodesOverride) {
   EXPECT_EQ(lab.provider.uri, "qemu:///system");
 }
 
+TEST(Lab, RemoteLibvirtUris) {
+  for (const char* local : {"qemu:///system", "qemu:///session", "test:///default",
+                            "qemu+unix:///system?socket=/run/x/libvirt-sock"}) {
+    EXPECT_FALSE(libvirt_uri_is_remote(local)) << local;
+  }
+  for (const char* remote : {"qemu+ssh://hv1/system", "qemu+ssh://root@hv1:2222/system",
+                             "qemu+tcp://10.0.0.5/system", "qemu://hv1/system",
+                             "qemu+libssh2://u@hv1/system?known_hosts=/k",
+                             "qemu+tls://localhost/system"}) {
+    EXPECT_TRUE(libvirt_uri_is_remote(remote)) << remote;
+  }
+}
+
 TEST(Lab, Ipv4AndCidr) {
   EXPECT_FALSE(Ipv4::parse("256.1.1.1"));
   EXPECT_FALSE(Ipv4::parse("1.2.3"));
