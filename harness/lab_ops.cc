@@ -87,6 +87,26 @@ void use_recorded_provider(Lab& lab, const LabState& state) {
   if (!recorded.empty() && !state.empty()) lab.provider.type = recorded;
 }
 
+std::optional<std::string> console_panic(const fs::path& console_log) {
+  std::ifstream in(console_log, std::ios::binary);
+  if (!in) return std::nullopt;
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  const std::streamoff from = size > 65536 ? size - 65536 : 0;
+  in.seekg(from);
+  std::string text(static_cast<std::size_t>(size - from), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  for (const char* marker : {"Kernel panic - not syncing", "---[ end Kernel panic"}) {
+    const auto at = text.find(marker);
+    if (at == std::string::npos) continue;
+    auto end = text.find('\n', at);
+    std::string line = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    return "the node's kernel panicked (" + console_log.string() + "): " + line;
+  }
+  return std::nullopt;
+}
+
 Expected<void> enter_lab_namespace(const LabState& state) {
   const std::string ns = state.get("netns");
   if (ns.empty()) return {};
@@ -154,8 +174,10 @@ Expected<std::vector<NodeTiming>> lab_up(const Lab& lab, LabState& state, const 
   for (std::size_t i = 0; i < lab.nodes.size(); ++i) {
     threads.emplace_back([&, i] {
       const Node& node = lab.nodes[i];
+      const fs::path console = provider->console_log(node.name);
       auto t = wait_for_ssh(target_for(state, node, "tux"), RealClock::instance(),
-                            options.ssh_timeout, progress);
+                            options.ssh_timeout, progress,
+                            [&console] { return console_panic(console); });
       timings[i].node = node.name;
       timings[i].seconds_to_ssh =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - machines_started).count();

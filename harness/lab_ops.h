@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,10 @@ struct NodeTiming {
 
 // The provider a lab that is up was brought up with replaces the lab file's.
 void use_recorded_provider(Lab& lab, const LabState& state);
+
+// The kernel panic line of a node's serial console log, if it shows one (read from the
+// log's last 64 KiB), as a message naming the log; `up` stops waiting for that node.
+std::optional<std::string> console_panic(const std::filesystem::path& console_log);
 
 // Enters the lab's network namespace if it lives in one (call first, before threads).
 Expected<void> enter_lab_namespace(const LabState& state);

@@ -588,9 +588,9 @@ Expected<std::string> SshTransport::get(const std::string& remote_path) {
   return content;
 }
 
-Expected<std::unique_ptr<SshTransport>> wait_for_ssh(const SshTarget& target, Clock& clock,
-                                                     Clock::duration limit,
-                                                     Progress& progress) {
+Expected<std::unique_ptr<SshTransport>> wait_for_ssh(
+    const SshTarget& target, Clock& clock, Clock::duration limit, Progress& progress,
+    const std::function<std::optional<std::string>()>& give_up) {
   using Result = Expected<std::unique_ptr<SshTransport>>;
   const std::string what =
       "SSH on " + target.node + " (" + target.host + ":" + std::to_string(target.port) + ")";
@@ -600,6 +600,9 @@ Expected<std::unique_ptr<SshTransport>> wait_for_ssh(const SshTarget& target, Cl
   auto waited = poll_until<Result>(
       clock, limit, kSshPollInterval, what,
       [&](std::string* reason) -> std::optional<Result> {
+        if (give_up) {
+          if (auto why = give_up()) return std::optional<Result>(Failure::error(*why));
+        }
         // Time for a slow handshake, but never much past the wait's own limit.
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             limit - (clock.now() - start));

@@ -11,7 +11,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 
@@ -67,8 +69,9 @@ class SshTransport : public Transport {
   // `*permanent` is set when retrying cannot help (host key mismatch, no pinned key).
   static Expected<std::unique_ptr<SshTransport>> connect_once(const SshTarget& target,
                                                               bool* permanent);
-  friend Expected<std::unique_ptr<SshTransport>> wait_for_ssh(const SshTarget&, Clock&,
-                                                             Clock::duration, Progress&);
+  friend Expected<std::unique_ptr<SshTransport>> wait_for_ssh(
+      const SshTarget&, Clock&, Clock::duration, Progress&,
+      const std::function<std::optional<std::string>()>&);
 
   SshTransport(SshTarget target, SshSession session);
   // The *_locked functions expect mu_ held.
@@ -103,9 +106,10 @@ inline constexpr std::chrono::milliseconds kSshBootHandshakeTimeout{20000};
 
 // Polls connect() every kSshPollInterval until it succeeds or `limit` passes on `clock`;
 // reports through progress.waiting(). A host-key mismatch ends the wait at once: it is
-// not transient.
-Expected<std::unique_ptr<SshTransport>> wait_for_ssh(const SshTarget& target, Clock& clock,
-                                                     Clock::duration limit,
-                                                     Progress& progress);
+// not transient. So does `give_up` returning a reason (asked before every attempt: the
+// node's console showed a kernel panic, say); the failure's message is that reason.
+Expected<std::unique_ptr<SshTransport>> wait_for_ssh(
+    const SshTarget& target, Clock& clock, Clock::duration limit, Progress& progress,
+    const std::function<std::optional<std::string>()>& give_up = {});
 
 }  // namespace dcslab

@@ -437,6 +437,23 @@ TEST_F(SshTransportTest, WaitForSshOnClosedPortTimesOutOnTheFakeClock) {
   EXPECT_LT(took, 5s) << "the fake clock should make the wait instant";
 }
 
+TEST_F(SshTransportTest, WaitForSshGivesUpWhenAskedWithTheReason) {
+  auto closed = target();
+  closed.port = free_port();
+  FakeClock clock;
+  RecordingProgress progress;
+  int asked = 0;
+  auto r = wait_for_ssh(closed, clock, 30s, progress, [&]() -> std::optional<std::string> {
+    if (++asked < 3) return std::nullopt;
+    return "the node's kernel panicked";
+  });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, Failure::Kind::Error);
+  EXPECT_EQ(r.error().message, "the node's kernel panicked");
+  EXPECT_EQ(asked, 3);
+  EXPECT_EQ(clock.sleeps, 2) << "two failed attempts, then the give-up before the third";
+}
+
 TEST_F(SshTransportTest, WaitForSshConnectsAndStopsAtOnceOnMismatch) {
   FakeClock clock;
   RecordingProgress progress;
