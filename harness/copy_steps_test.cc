@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "fake_lab.h"
+#include "fake_lab_fixture.h"
 #include "report_console.h"
 #include "report_files.h"
 #include "runner.h"
@@ -120,17 +121,8 @@ TEST(CopyLoad, ErrorsNameFileLineColumnAndKey) {
 }
 
 // The runner, on a fake lab: what was read where and written where.
-class CopyRun : public ::testing::Test {
+class CopyRun : public FakeLabTest {
  protected:
-  void SetUp() override {
-    home_ = fs::temp_directory_path() /
-            ("dcslab-copy-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(home_);
-    lab_ = std::make_unique<FakeLabControl>(
-        load_lab(fs::path(DCSLAB_SOURCE_DIR) / "fixtures/labs/dcs.yaml"), home_, script_);
-  }
-  void TearDown() override { fs::remove_all(home_); }
-
   ScenarioResult run(const std::string& text) {
     Runner runner(*lab_, clock_, progress_, redactor_, {&console_}, {});
     return runner.run(parse(text));
@@ -150,14 +142,6 @@ class CopyRun : public ::testing::Test {
     return v;
   }
 
-  fs::path home_;
-  FakeScript script_;
-  std::unique_ptr<FakeLabControl> lab_;
-  FakeClock clock_;
-  NullProgress progress_;
-  Redactor redactor_;
-  std::ostringstream console_out_;
-  ConsoleReporter console_{console_out_, true};
 };
 
 TEST(CopySha256, KnownVector) {

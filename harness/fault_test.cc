@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "fake_lab.h"
+#include "fake_lab_fixture.h"
 #include "report_console.h"
 #include "runner.h"
 #include "scenario.h"
@@ -77,22 +78,8 @@ TEST(FaultRng, PicksDistinctNodesAndKnowsItsSeed) {
   EXPECT_LT(random_seed(), std::uint64_t{1} << 53);
 }
 
-class FaultScenarioTest : public ::testing::Test {
+class FaultScenarioTest : public FakeLabTest {
  protected:
-  void SetUp() override {
-    home_ = fs::temp_directory_path() /
-            ("dcslab-fault-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(home_);
-    lab_ = std::make_unique<FakeLabControl>(
-        load_lab(fs::path(DCSLAB_SOURCE_DIR) / "fixtures/labs/dcs.yaml"), home_, script_);
-  }
-  void TearDown() override { fs::remove_all(home_); }
-
-  Scenario parse(const std::string& text) {
-    return parse_scenario(text, "t.yaml", [this](const std::string&) {
-      return std::make_pair(lab_->lab(), fs::path("dcs.yaml"));
-    });
-  }
   std::string error_of(const std::string& text) {
     try {
       parse(text);
@@ -109,14 +96,6 @@ class FaultScenarioTest : public ::testing::Test {
     return runner.run(parse(text));
   }
 
-  fs::path home_;
-  FakeScript script_;
-  std::unique_ptr<FakeLabControl> lab_;
-  FakeClock clock_;
-  NullProgress progress_;
-  Redactor redactor_;
-  std::ostringstream console_out_;
-  ConsoleReporter console_{console_out_, true};
 };
 
 TEST_F(FaultScenarioTest, LoaderReadsEveryForm) {

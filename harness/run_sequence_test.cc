@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "fake_lab.h"
+#include "fake_lab_fixture.h"
 
 namespace dcslab {
 namespace {
@@ -13,17 +14,12 @@ namespace {
 namespace fs = std::filesystem;
 
 // A run of scenarios on a fake lab whose snapshots keep the facts as snapshot_ops does.
-class RunSequenceTest : public ::testing::Test {
+class RunSequenceTest : public FakeLabTest {
  protected:
   void SetUp() override {
-    home_ = fs::temp_directory_path() /
-            ("dcslab-seq-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(home_);
-    lab_ = std::make_unique<FakeLabControl>(
-        load_lab(fs::path(DCSLAB_SOURCE_DIR) / "fixtures/labs/dcs.yaml"), home_, script_);
+    FakeLabTest::SetUp();
     runner_ = std::make_unique<Runner>(*lab_, clock_, progress_, redactor_, std::vector<Reporter*>{});
   }
-  void TearDown() override { fs::remove_all(home_); }
 
   // A scenario that runs `echo <name>` on dcs-00.
   void add(const std::string& name, const std::vector<std::string>& requires_,
@@ -65,12 +61,6 @@ class RunSequenceTest : public ::testing::Test {
   }
   bool passed(const std::string& name) { return !lab_->state().get("passed:" + name).empty(); }
 
-  fs::path home_;
-  FakeScript script_;
-  std::unique_ptr<FakeLabControl> lab_;
-  FakeClock clock_;
-  NullProgress progress_;
-  Redactor redactor_;
   std::unique_ptr<Runner> runner_;
   std::map<std::string, Scenario> scenarios_;
   std::map<std::string, std::vector<std::string>> requires_of_;

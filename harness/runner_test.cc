@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "fake_lab.h"
+#include "fake_lab_fixture.h"
 #include "report_console.h"
 #include "report_files.h"
 
@@ -16,36 +17,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class RunnerTest : public ::testing::Test {
+class RunnerTest : public FakeLabTest {
  protected:
-  void SetUp() override {
-    home_ = fs::temp_directory_path() /
-            ("dcslab-runner-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(home_);
-    lab_ = std::make_unique<FakeLabControl>(
-        load_lab(fs::path(DCSLAB_SOURCE_DIR) / "fixtures/labs/dcs.yaml"), home_, script_);
-  }
-  void TearDown() override { fs::remove_all(home_); }
-
-  Scenario parse(const std::string& text) {
-    return parse_scenario(text, "t.yaml", [this](const std::string&) {
-      return std::make_pair(lab_->lab(), fs::path("dcs.yaml"));
-    });
-  }
 
   ScenarioResult run(const std::string& text, RunnerOptions options = {}) {
     Runner runner(*lab_, clock_, progress_, redactor_, {&console_}, options);
     return runner.run(parse(text));
   }
 
-  fs::path home_;
-  FakeScript script_;
-  std::unique_ptr<FakeLabControl> lab_;
-  FakeClock clock_;
-  NullProgress progress_;
-  Redactor redactor_;
-  std::ostringstream console_out_;
-  ConsoleReporter console_{console_out_, true};
 };
 
 TEST_F(RunnerTest, RunsAStepAndChecksItsOutput) {
