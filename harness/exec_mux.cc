@@ -387,6 +387,9 @@ void mux_spawn(const fs::path& dir, Ms idle, MuxConnect connect,
     ::dup2(log, STDERR_FILENO);
   }
   if (::chdir("/") != 0) ::_exit(1);
+  // Nothing of the caller's stays open in a process that outlives it (a pipe a test
+  // harness waits on, say): only stdin, stdout and stderr, set above.
+  ::close_range(3, ~0U, 0);
   if (!exec_argv.empty()) {
     std::vector<char*> argv;
     for (const auto& a : exec_argv) argv.push_back(const_cast<char*>(a.c_str()));
