@@ -78,8 +78,9 @@ row() { printf '| %s | %s s | %s |\n' "$1" "$(fmt "${med[$2]}")" "$(for v in ${r
   echo "build under 1 s; three nspawn nodes in at most 5 s; a revert of the three-node lab"
   echo "in at most 3 s; the lab document's suite in under 10 minutes."
   echo
-  echo "What the figures include: \\`lab up\\` is the whole command — network namespace, private"
-  echo "libvirtd start (about 3 s of the libvirt figure), network, overlays, domains, and the"
+  echo "What the figures include: \`lab up\` is the whole command — network namespace, private"
+  echo "libvirtd start (0.1-0.3 s; libvirt's QEMU capabilities are kept between labs, so a new"
+  echo "daemon does not probe QEMU again), network, overlays, domains started at once, and the"
   echo "wait until every node answers SSH; the KVM probe is cached per host boot. A revert"
   echo "includes correcting the guests' clocks over SSH (about 3 s under TCG); the memory"
   echo "revert itself is about 0.5 s. The suite on the VM path, cold and from a snapshot, is"

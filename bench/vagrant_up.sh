@@ -377,7 +377,7 @@ vl_version=$(dpkg-query -W -f='${Version}' vagrant-libvirt)
   echo "  controller, a memory balloon, a second NIC (management). dcslab's domains have none of"
   echo "  these, and a serial console written to a file."
   echo "- **What each figure includes.** dcslab's includes making its network namespace and"
-  echo "  starting its private libvirtd (about 3 s), the lab network, overlays and domains."
+  echo "  starting its private libvirtd, the lab network, overlays and domains."
   echo "  Vagrant's libvirtd is already running (as a system daemon would be), and the box's"
   echo "  volume is already in the storage pool (vagrant-libvirt uploads it once, at the first"
   echo "  \`vagrant up\` after \`vagrant box add\`, not measured here); the management and lab"
