@@ -3,27 +3,15 @@
 
 #include "error.h"
 #include "scenario.h"
+#include "scenario_test_util.h"
 
 namespace dcslab {
 namespace {
 
 namespace fs = std::filesystem;
 
-Scenario parse(const std::string& text) {
-  return parse_scenario(text, "s.yaml", [](const std::string&) {
-    const fs::path p = fs::path(DCSLAB_SOURCE_DIR) / "fixtures/labs/dcs.yaml";
-    return std::make_pair(load_lab(p), p);
-  });
-}
-
-std::string error_of(const std::string& text) {
-  try {
-    parse(text);
-  } catch (const BadInput& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+Scenario parse(const std::string& text) { return parse_against_dcs_lab(text); }
+std::string error_of(const std::string& text) { return load_error_of(text); }
 
 TEST(ScenarioWriter, DefaultsAreTheLabDocumentsLayout) {
   const Scenario sc = parse(
