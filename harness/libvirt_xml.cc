@@ -242,6 +242,14 @@ std::string domain_xml(const DomainSpec& s) {
   attr(nic.append_child("mac"), "address", s.mac);
   attr(nic.append_child("model"), "type", "virtio");
 
+  // The QEMU guest agent's port (libvirt makes the host side's socket): after a revert
+  // the clocks are set through it (virDomainSetTime), without logging in.
+  auto agent = devices.append_child("channel");
+  attr(agent, "type", "unix");
+  auto agent_target = agent.append_child("target");
+  attr(agent_target, "type", "virtio");
+  attr(agent_target, "name", "org.qemu.guest_agent.0");
+
   add_serial_console(devices, s.console_log);
   add_minimal_devices(devices);
   return to_xml(doc);

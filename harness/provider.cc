@@ -16,6 +16,9 @@ Expected<void> Provider::snapshot_save(const std::string&, Progress&) { return n
 Expected<void> Provider::snapshot_revert(const std::string&, Progress&) { return no_memory_snapshots(*this); }
 Expected<std::vector<SnapshotInfo>> Provider::snapshot_list() { return no_memory_snapshots(*this); }
 Expected<void> Provider::snapshot_delete(const std::string&, Progress&) { return no_memory_snapshots(*this); }
+Expected<std::vector<GuestClock>> Provider::set_clocks(Progress&) {
+  return Failure::refused(kind() + " machines have no channel to set their clocks through");
+}
 
 namespace {
 Failure no_fault(const Provider& p, const std::string& what, const std::string& node) {

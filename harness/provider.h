@@ -31,6 +31,14 @@ struct SnapshotInfo {
   bool complete = false;           // every node of the lab holds it
 };
 
+// A guest's clock against the host's, in seconds (negative: behind), before and after
+// the provider set it (Provider::set_clocks).
+struct GuestClock {
+  std::string node;
+  double before_s = 0;
+  double after_s = 0;
+};
+
 struct UpRequest {
   const Lab* lab = nullptr;
   const Image* image = nullptr;
@@ -73,6 +81,10 @@ class Provider {
   virtual Expected<void> snapshot_revert(const std::string& name, Progress& progress);
   virtual Expected<std::vector<SnapshotInfo>> snapshot_list();
   virtual Expected<void> snapshot_delete(const std::string& name, Progress& progress);
+  // Sets every node's clock to the host's without logging in (libvirt: the QEMU guest
+  // agent, virDomainSetTime), all nodes at once. A provider, or a machine, without such
+  // a channel refuses; the caller then sets the clocks over SSH (snapshot_ops.h).
+  virtual Expected<std::vector<GuestClock>> set_clocks(Progress& progress);
 
   // Faults on one node of a lab that is up (fault.h). crash is a hard power-off with no
   // shutdown; start boots a crashed or stopped node again on the same disk and identity

@@ -111,17 +111,27 @@ Expected<RevertReport> lab_snapshot_revert(const Lab& lab, LabState& state, cons
   progress.done(fmt::format("lab {} reverted to {} in {:.2f} s", lab.name, name, report.revert_s));
 
   const auto t1 = std::chrono::steady_clock::now();
-  auto fixed = correct_node_clocks(
-      lab.node_names(),
-      [&](const std::string& node) { return connect_node(lab, state, node, "tux"); }, host_epoch,
-      RealClock::instance(), std::chrono::seconds(30), progress);
-  if (!fixed) return fixed.error();
+  auto agent = (*provider)->set_clocks(progress);
+  if (agent) {
+    report.clocks_via = "guest agent";
+    for (const auto& g : *agent) report.clocks.push_back(ClockFix{g.node, g.before_s, g.after_s, nullptr});
+  } else {
+    progress.done("the clocks cannot be set through guest agents (" + agent.error().message +
+                  "); setting them over SSH");
+    auto fixed = correct_node_clocks(
+        lab.node_names(),
+        [&](const std::string& node) { return connect_node(lab, state, node, "tux"); }, host_epoch,
+        RealClock::instance(), std::chrono::seconds(30), progress);
+    if (!fixed) return fixed.error();
+    report.clocks_via = "SSH";
+    report.clocks = std::move(*fixed);
+  }
   report.clocks_s = seconds_since(t1);
-  report.clocks = std::move(*fixed);
   std::string behind;
   for (const auto& c : report.clocks)
     behind += fmt::format("{}{} {:+.1f} s", behind.empty() ? "" : ", ", c.node, c.before_s);
-  progress.done(fmt::format("clocks set from the host in {:.2f} s (were: {})", report.clocks_s, behind));
+  progress.done(fmt::format("clocks set from the host in {:.2f} s over {} (were: {})", report.clocks_s,
+                            report.clocks_via, behind));
   return report;
 }
 

@@ -4,11 +4,11 @@
 // reverted guest's clock is wrong: it resumes from the snapshot's machine state (under
 // TCG measured 4 to 13 s behind the host after reverting a 25-minute-old snapshot; a
 // clock source that stops with the machine would be the snapshot's age behind): TLS
-// certificates "not yet valid", etcd leases and journal times off. There is no guest
-// agent in the image, so
-// the clock is set over SSH (sudo date), which also shows that every node answers SSH
-// again. SSH sessions opened before a revert are dead (the guest's TCP state went back
-// in time): callers holding sessions open new ones.
+// certificates "not yet valid", etcd leases and journal times off. The provider sets
+// the clocks through the QEMU guest agent when the machines have one (no login, about
+// half a second); otherwise they are set over SSH (sudo date), which takes seconds under
+// TCG. SSH sessions opened before a revert are dead (the guest's TCP state went back in
+// time): callers holding sessions open new ones.
 #pragma once
 
 #include <chrono>
@@ -36,7 +36,8 @@ struct ClockFix {
 
 struct RevertReport {
   double revert_s = 0;  // the provider's pause / revert / resume of every node
-  double clocks_s = 0;  // SSH to every node and setting its clock
+  double clocks_s = 0;  // setting every node's clock
+  std::string clocks_via;  // "guest agent" (Provider::set_clocks) or "SSH" (correct_node_clocks)
   bool facts_restored = false;  // the snapshot had recorded facts (record_snapshot_facts)
   std::vector<ClockFix> clocks;
 };

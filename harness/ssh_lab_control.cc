@@ -114,8 +114,9 @@ Expected<void> SshLabControl::snapshot_save(const std::string& name, Progress& p
   return {};
 }
 
-// The sessions opened before are dead (the guests' TCP state went back in time); the
-// clock correction opened fresh ones as tux, which later steps reuse.
+// The sessions opened before are dead (the guests' TCP state went back in time). A
+// clock correction over SSH opened fresh ones as tux, which later steps reuse; after one
+// through the guest agents, steps open theirs as they need them.
 Expected<void> SshLabControl::snapshot_revert(const std::string& name, Progress& progress) {
   {
     std::lock_guard lock(mu_);

@@ -24,6 +24,9 @@ d up --isolated
 
 step "save"
 d exec dcs-00 -- 'echo before > marker && sync'
+# dcs-01's clock an hour behind in the snapshot: the revert must set it, not just find it
+# close enough.
+d exec dcs-01 -- 'sudo date -u -s "-1 hour" >/dev/null'
 d snapshot save base
 d snapshot list | tee /tmp/dcslab-e2e-snap-list-$$
 grep -q '^base .*dcs-00,dcs-01,dcs-02$' /tmp/dcslab-e2e-snap-list-$$ || fail "list does not show base on every node"
@@ -37,8 +40,12 @@ step "change, then revert"
 d exec dcs-00 -- 'echo after > marker && sync'
 expect_eq "marker changed" "$(d exec dcs-00 -- cat marker)" after
 start=$(date +%s.%N)
-d snapshot revert base
+d snapshot revert base 2>&1 | tee /tmp/dcslab-e2e-snap-revert-$$
 echo "revert incl. clocks: $(echo "$(date +%s.%N) - $start" | bc) s"
+revert_log=$(cat /tmp/dcslab-e2e-snap-revert-$$); rm -f /tmp/dcslab-e2e-snap-revert-$$
+grep -q 'clocks set from the host in .* s over guest agent (were: .*dcs-01 -36[0-9][0-9]\.[0-9] s' <<<"$revert_log" ||
+  fail "the revert did not set the clocks through the guest agents, dcs-01 an hour behind: $revert_log"
+echo "ok: clocks set through the guest agents, dcs-01 was an hour behind"
 expect_eq "marker after revert" "$(d exec dcs-00 -- cat marker)" before
 expect_eq "status after revert" "$(d status | awk '{print $2}' | sort -u)" running
 
