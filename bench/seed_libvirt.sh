@@ -50,7 +50,7 @@ mr=$(echo "${rev_total[*]}" | median)
   echo "| from a snapshot: \`snapshot revert fresh\`, then \`run scenarios/seed/\` | $(fmt2 "$mw") s | ≤ 120 s: $(awk -v m="$mw" 'BEGIN {print (m <= 120) ? "met" : "missed"}') | $(list2 "${warm[*]}")|"
   echo "| \`dcslab snapshot revert\`, whole command | $(fmt2 "$mr") s | ≤ 3 s: $(awk -v m="$mr" 'BEGIN {print (m <= 3) ? "met" : "missed"}') | $(list2 "${rev_total[*]}")|"
   echo "| of which the memory revert (pause, loadvm, resume; 3 nodes) | $(fmt2 "$(echo "${rev_mem[*]}" | median)") s | | $(list2 "${rev_mem[*]}")|"
-  echo "| of which the clocks (SSH to each node, read, set) | $(fmt2 "$(echo "${rev_clk[*]}" | median)") s | | $(list2 "${rev_clk[*]}")|"
+  echo "| of which the clocks (each node's guest agent: read, shift, read) | $(fmt2 "$(echo "${rev_clk[*]}" | median)") s | | $(list2 "${rev_clk[*]}")|"
   echo
   echo "A snapshot saves the boot and the first seconds of a cold lab; the suite's own"
   echo "steps (package configuration, RSA 4096 keys, etcd restarts and elections under"
