@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 #include "sigpipe_block.h"
+#include "text.h"
 
 namespace dcslab {
 
@@ -67,12 +68,6 @@ std::chrono::milliseconds left(Clock::time_point deadline) {
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
 }  // namespace

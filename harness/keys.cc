@@ -10,15 +10,10 @@
 #include <sstream>
 #include <system_error>
 
+#include "text.h"
+
 namespace dcslab {
 namespace {
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 // Writes `content` to `path` with `mode` through a temporary file and rename: the file
 // never exists with a wider mode (a private key must not be world-readable even for an

@@ -5,17 +5,11 @@
 #include <sstream>
 
 #include "libvirt_xml.h"  // stable_hash: the same hash names every provider's resources
+#include "text.h"
 
 namespace dcslab {
 
 namespace {
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 std::string unquote(std::string s) {
   s = trim(s);
