@@ -3,12 +3,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
-#include <fmt/format.h>
+#include <sstream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
-#include <sstream>
 
 #include <libvirt/libvirt-qemu.h>
 
@@ -381,14 +382,16 @@ class LibvirtProvider : public Provider {
 
   // Through the QEMU guest agent (its port is in every node's domain, libvirt_xml.h):
   // read the guest's time (virDomainGetTime), shift its clock by the difference, read it
-  // again; every node at once, each on a connection of its own. Not virDomainSetTime:
+  // again (more than 1 s off is a failure); every node at once, each on a connection of
+  // its own. Not virDomainSetTime:
   // after setting the clock the agent writes it to the RTC with hwclock, which waits for
   // the RTC's next second (0.2 to 1 s a node measured under TCG) before libvirt answers.
   // A machine without the agent refuses at once (a lab made before the image had it);
   // one whose agent is not connected yet (just resumed) is asked again for a few seconds.
   Expected<std::vector<GuestClock>> set_clocks(Progress& progress) override {
     const size_t n = lab_.nodes.size();
-    progress.phase("setting the clocks of " + std::to_string(n) + " nodes through their guest agents");
+    progress.phase("setting the clocks of " + std::to_string(n) +
+                   " nodes through their guest agents");
     std::vector<GuestClock> clocks(n);
     std::vector<std::optional<Failure>> failures(n);
     std::vector<std::thread> threads;
@@ -415,13 +418,19 @@ class LibvirtProvider : public Provider {
           failures[i] = after.error();
           return;
         }
+        if (std::abs(*after) > 1.0) {
+          failures[i] = Failure::error(
+              fmt::format("the clock of {} is still {:+.1f} s off after setting it", node, *after));
+          return;
+        }
         clocks[i].before_s = *before;
         clocks[i].after_s = *after;
       });
     for (auto& t : threads) t.join();
     std::string failed;
     for (size_t i = 0; i < n; ++i)
-      if (failures[i]) failed += (failed.empty() ? "" : "; ") + lab_.nodes[i].name + ": " + failures[i]->message;
+      if (failures[i])
+        failed += (failed.empty() ? "" : "; ") + lab_.nodes[i].name + ": " + failures[i]->message;
     if (!failed.empty()) return Failure::error(failed);
     return clocks;
   }
