@@ -10,15 +10,7 @@ require_root
 require_cmd systemd-nspawn mmdebstrap ip python3 nsenter
 
 name=e2e-faults
-E2E_LAB=$(make_lab "$name" nspawn)
-out=$(mktemp -d)
-cleanup() {
-  "$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
-  rm -rf "$E2E_LAB" "$out"
-}
-trap cleanup EXIT
-"$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
-"$DCSLAB" image build >/dev/null
+e2e_lab "$name" nspawn
 lab() { "$DCSLAB" --lab "$E2E_LAB" "$@"; }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 

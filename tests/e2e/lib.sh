@@ -38,6 +38,21 @@ make_lab() {
   echo "$file"
 }
 
+# e2e_lab NAME PROVIDER: lab NAME's file in $E2E_LAB (make_lab) and a scratch folder in
+# $out; on exit the lab is taken down and both are removed. A previous run's leftovers of
+# the lab are taken down first, and the image is built.
+e2e_lab() {
+  E2E_LAB=$(make_lab "$1" "$2")
+  out=$(mktemp -d)
+  trap e2e_cleanup EXIT
+  "$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
+  "$DCSLAB" image build >/dev/null
+}
+e2e_cleanup() {
+  "$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
+  rm -rf "$E2E_LAB" "$out"
+}
+
 # expect_eq WHAT ACTUAL EXPECTED
 expect_eq() {
   [ "$2" = "$3" ] || fail "$1: expected '$3', got '$2'"

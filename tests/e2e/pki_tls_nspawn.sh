@@ -13,15 +13,7 @@ require_root
 require_cmd systemd-nspawn mmdebstrap ip python3 openssl
 
 name=e2e-pki
-E2E_LAB=$(make_lab "$name" nspawn)
-out=$(mktemp -d)
-cleanup() {
-  "$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
-  rm -rf "$E2E_LAB" "$out"
-}
-trap cleanup EXIT
-"$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
-"$DCSLAB" image build >/dev/null
+e2e_lab "$name" nspawn
 t0=$(date +%s)
 
 step "pki-tls scenario"

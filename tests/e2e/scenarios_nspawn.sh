@@ -8,15 +8,7 @@ require_root
 require_cmd systemd-nspawn mmdebstrap ip python3
 
 name=e2e-scn
-E2E_LAB=$(make_lab "$name" nspawn)
-out=$(mktemp -d)
-cleanup() {
-  "$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
-  rm -rf "$E2E_LAB" "$out"
-}
-trap cleanup EXIT
-"$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
-"$DCSLAB" image build >/dev/null
+e2e_lab "$name" nspawn
 
 # junit_counts FILE: "tests failures" summed over the testsuites, by Python's own parser.
 junit_counts() {

@@ -7,14 +7,6 @@ require_root
 require_cmd libvirtd virtlogd qemu-system-x86_64 mmdebstrap ip iptables python3
 
 name=e2e-seedvm
-E2E_LAB=$(make_lab "$name" libvirt)
-out=$(mktemp -d)
-cleanup() {
-  "$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
-  rm -rf "$E2E_LAB" "$out"
-}
-trap cleanup EXIT
-"$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
-"$DCSLAB" image build >/dev/null
+e2e_lab "$name" libvirt
 seed_suite_checks libvirt "$name" "$out"
 echo "PASS seed_libvirt"

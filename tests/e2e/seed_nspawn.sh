@@ -10,15 +10,7 @@ require_root
 require_cmd systemd-nspawn mmdebstrap ip python3
 
 name=e2e-seed
-E2E_LAB=$(make_lab "$name" nspawn)
-out=$(mktemp -d)
-cleanup() {
-  "$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
-  rm -rf "$E2E_LAB" "$out"
-}
-trap cleanup EXIT
-"$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
-"$DCSLAB" image build >/dev/null
+e2e_lab "$name" nspawn
 
 step "the order a folder run takes"
 "$DCSLAB" --lab "$E2E_LAB" run "$SRC/scenarios/seed" --list | tee "$out/list.txt"
