@@ -243,7 +243,7 @@ std::string domain_xml(const DomainSpec& s) {
   attr(nic.append_child("model"), "type", "virtio");
 
   // The QEMU guest agent's port (libvirt makes the host side's socket): after a revert
-  // the clocks are set through it (virDomainSetTime), without logging in.
+  // the clocks are read and set through it, without logging in (LibvirtProvider::set_clocks).
   auto agent = devices.append_child("channel");
   attr(agent, "type", "unix");
   auto agent_target = agent.append_child("target");

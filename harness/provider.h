@@ -81,8 +81,8 @@ class Provider {
   virtual Expected<void> snapshot_revert(const std::string& name, Progress& progress);
   virtual Expected<std::vector<SnapshotInfo>> snapshot_list();
   virtual Expected<void> snapshot_delete(const std::string& name, Progress& progress);
-  // Sets every node's clock to the host's without logging in (libvirt: the QEMU guest
-  // agent, virDomainSetTime), all nodes at once. A provider, or a machine, without such
+  // Sets every node's clock to the host's without logging in (libvirt: through the QEMU
+  // guest agent), all nodes at once. A provider, or a machine, without such
   // a channel refuses; the caller then sets the clocks over SSH (snapshot_ops.h).
   virtual Expected<std::vector<GuestClock>> set_clocks(Progress& progress);
 

@@ -5,10 +5,10 @@
 // TCG measured 4 to 13 s behind the host after reverting a 25-minute-old snapshot; a
 // clock source that stops with the machine would be the snapshot's age behind): TLS
 // certificates "not yet valid", etcd leases and journal times off. The provider sets
-// the clocks through the QEMU guest agent when the machines have one (no login, about
-// half a second); otherwise they are set over SSH (sudo date), which takes seconds under
-// TCG. SSH sessions opened before a revert are dead (the guest's TCP state went back in
-// time): callers holding sessions open new ones.
+// the clocks through the QEMU guest agent when the machines have one (no login; about a
+// second for three nodes under TCG); otherwise they are set over SSH (sudo date), about
+// 3 s under TCG. SSH sessions opened before a revert are dead (the guest's TCP state
+// went back in time): callers holding sessions open new ones.
 #pragma once
 
 #include <chrono>
@@ -31,7 +31,8 @@ struct ClockFix {
   std::string node;
   double before_s = 0;  // guest minus host before setting, seconds (negative: behind)
   double after_s = 0;   // guest minus host after setting (see correct_node_clocks)
-  std::shared_ptr<Transport> session;  // the session it was set over, still open
+  // The SSH session it was set over, still open; null when set through the guest agent.
+  std::shared_ptr<Transport> session;
 };
 
 struct RevertReport {
