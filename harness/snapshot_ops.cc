@@ -111,21 +111,12 @@ Expected<RevertReport> lab_snapshot_revert(const Lab& lab, LabState& state, cons
   progress.done(fmt::format("lab {} reverted to {} in {:.2f} s", lab.name, name, report.revert_s));
 
   const auto t1 = std::chrono::steady_clock::now();
-  auto agent = (*provider)->set_clocks(progress);
-  if (agent) {
-    report.clocks_via = "guest agent";
-    for (const auto& g : *agent) report.clocks.push_back(ClockFix{g.node, g.before_s, g.after_s, nullptr});
-  } else {
-    progress.done("the clocks cannot be set through guest agents (" + agent.error().message +
-                  "); setting them over SSH");
-    auto fixed = correct_node_clocks(
-        lab.node_names(),
-        [&](const std::string& node) { return connect_node(lab, state, node, "tux"); }, host_epoch,
-        RealClock::instance(), std::chrono::seconds(30), progress);
-    if (!fixed) return fixed.error();
-    report.clocks_via = "SSH";
-    report.clocks = std::move(*fixed);
-  }
+  auto fixed = set_clocks_after_revert(
+      [&] { return (*provider)->set_clocks(progress); }, lab.node_names(),
+      [&](const std::string& node) { return connect_node(lab, state, node, "tux"); }, host_epoch,
+      RealClock::instance(), std::chrono::seconds(30), progress, &report.clocks_via);
+  if (!fixed) return fixed.error();
+  report.clocks = std::move(*fixed);
   report.clocks_s = seconds_since(t1);
   std::string behind;
   for (const auto& c : report.clocks)
@@ -150,6 +141,25 @@ Expected<void> lab_snapshot_delete(const Lab& lab, LabState& state, const std::s
   forget_snapshot_facts(state, name);
   progress.done("snapshot " + name + " of lab " + lab.name + " deleted");
   return {};
+}
+
+Expected<std::vector<ClockFix>> set_clocks_after_revert(const AgentClocks& through_agents,
+                                                        const std::vector<std::string>& nodes,
+                                                        const NodeConnector& connect,
+                                                        const WallClock& wall, Clock& clock,
+                                                        std::chrono::seconds limit,
+                                                        Progress& progress, std::string* via) {
+  auto agent = through_agents();
+  if (agent) {
+    *via = "guest agent";
+    std::vector<ClockFix> fixes;
+    for (const auto& g : *agent) fixes.push_back(ClockFix{g.node, g.before_s, g.after_s, nullptr});
+    return fixes;
+  }
+  progress.done("the clocks cannot be set through guest agents (" + agent.error().message +
+                "); setting them over SSH");
+  *via = "SSH";
+  return correct_node_clocks(nodes, connect, wall, clock, limit, progress);
 }
 
 Expected<std::vector<ClockFix>> correct_node_clocks(const std::vector<std::string>& nodes,

@@ -67,6 +67,19 @@ using NodeConnector = std::function<Expected<std::unique_ptr<Transport>>(const s
 // Host time now, seconds since the epoch (a seam so the test knows the value sent).
 using WallClock = std::function<double()>;
 
+// What Provider::set_clocks answers (a seam so the test chooses it).
+using AgentClocks = std::function<Expected<std::vector<GuestClock>>()>;
+
+// After a revert: the clocks through the guest agents when `through_agents` can set
+// them (no SSH session is opened; ClockFix::session stays null), otherwise one line says
+// why and correct_node_clocks sets them over SSH. *via says which ("guest agent", "SSH").
+Expected<std::vector<ClockFix>> set_clocks_after_revert(const AgentClocks& through_agents,
+                                                        const std::vector<std::string>& nodes,
+                                                        const NodeConnector& connect,
+                                                        const WallClock& wall, Clock& clock,
+                                                        std::chrono::seconds limit,
+                                                        Progress& progress, std::string* via);
+
 // Sets every node's clock to the host's, all nodes at once, each connection retried for
 // up to `limit` (a just-resumed guest answers within a moment). Two commands a node on
 // the one session: the guest's time (its offset, from the round trip), then the

@@ -11,6 +11,70 @@ namespace {
 
 const std::vector<std::string> kNodes = {"dcs-00", "dcs-01", "dcs-02"};
 
+// Keeps every line said with done().
+class DoneLines : public Progress {
+ public:
+  void phase(const std::string&) override {}
+  void waiting(const std::string&, std::chrono::seconds, std::chrono::seconds) override {}
+  void done(const std::string& message) override { lines.push_back(message); }
+  std::vector<std::string> lines;
+};
+
+TEST(SetClocksAfterRevert, ThroughTheGuestAgentsNoSshSessionIsOpened) {
+  int agent_calls = 0, connects = 0;
+  AgentClocks agents = [&]() -> Expected<std::vector<GuestClock>> {
+    ++agent_calls;
+    return std::vector<GuestClock>{{"dcs-00", -12.5, 0.02}, {"dcs-01", -3601.9, -0.1}};
+  };
+  NodeConnector connect = [&](const std::string&) -> Expected<std::unique_ptr<Transport>> {
+    ++connects;
+    return Failure::refused("not expected");
+  };
+  FakeClock clock;
+  DoneLines p;
+  std::string via;
+  auto fixes = set_clocks_after_revert(agents, {"dcs-00", "dcs-01"}, connect, [] { return 1000.0; },
+                                       clock, std::chrono::seconds(30), p, &via);
+  ASSERT_TRUE(fixes.ok()) << fixes.error().message;
+  EXPECT_EQ(via, "guest agent");
+  EXPECT_EQ(agent_calls, 1);
+  EXPECT_EQ(connects, 0);
+  ASSERT_EQ(fixes->size(), 2u);
+  EXPECT_EQ((*fixes)[1].node, "dcs-01");
+  EXPECT_DOUBLE_EQ((*fixes)[1].before_s, -3601.9);
+  EXPECT_DOUBLE_EQ((*fixes)[1].after_s, -0.1);
+  for (const auto& f : *fixes) EXPECT_EQ(f.session, nullptr);
+  EXPECT_TRUE(p.lines.empty());
+}
+
+TEST(SetClocksAfterRevert, WithoutGuestAgentsItSaysWhyAndSetsThemOverSsh) {
+  FakeScript script;
+  script.on("sudo -n sh -c", {0, "1000.5\n", ""});
+  script.on("date +%s.%N", {0, "990.0\n", ""});
+  AgentClocks agents = []() -> Expected<std::vector<GuestClock>> {
+    return Failure::error("dcs-00: Guest agent is not responding");
+  };
+  NodeConnector connect = [&](const std::string& node) -> Expected<std::unique_ptr<Transport>> {
+    return std::unique_ptr<Transport>(std::make_unique<FakeTransport>(script, node, "tux"));
+  };
+  FakeClock clock;
+  DoneLines p;
+  std::string via;
+  auto fixes = set_clocks_after_revert(agents, kNodes, connect, [] { return 1000.0; }, clock,
+                                       std::chrono::seconds(30), p, &via);
+  ASSERT_TRUE(fixes.ok()) << fixes.error().message;
+  EXPECT_EQ(via, "SSH");
+  ASSERT_EQ(p.lines.size(), 1u);
+  EXPECT_NE(p.lines[0].find("Guest agent is not responding"), std::string::npos) << p.lines[0];
+  EXPECT_NE(p.lines[0].find("over SSH"), std::string::npos) << p.lines[0];
+  EXPECT_EQ(script.requests_matching("date -u -s").size(), 3u);
+  ASSERT_EQ(fixes->size(), 3u);
+  for (const auto& f : *fixes) {
+    EXPECT_DOUBLE_EQ(f.before_s, -10.0);
+    EXPECT_NE(f.session, nullptr);
+  }
+}
+
 TEST(CorrectNodeClocks, SetsEveryNodeToTheHostTimeAndReportsTheSkew) {
   FakeScript script;
   // The correction prints the corrected time; before it, the guest's stale time.
