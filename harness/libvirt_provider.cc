@@ -383,54 +383,28 @@ class LibvirtProvider : public Provider {
   // Through the QEMU guest agent (its port is in every node's domain, libvirt_xml.h):
   // read the guest's time (virDomainGetTime), shift its clock by the difference, read it
   // again (more than 1 s off is a failure); every node at once, each on a connection of
-  // its own. Not virDomainSetTime:
-  // after setting the clock the agent writes it to the RTC with hwclock, which waits for
-  // the RTC's next second (0.2 to 1 s a node measured under TCG) before libvirt answers.
+  // its own. Not virDomainSetTime: after setting the clock the agent writes it to the RTC
+  // with hwclock, which waits for the RTC's next second (0.2 to 1 s a node measured under
+  // TCG) before libvirt answers.
   // A machine without the agent refuses at once (a lab made before the image had it);
   // one whose agent is not connected yet (just resumed) is asked again for a few seconds.
   Expected<std::vector<GuestClock>> set_clocks(Progress& progress) override {
     const size_t n = lab_.nodes.size();
     progress.phase("setting the clocks of " + std::to_string(n) +
                    " nodes through their guest agents");
-    std::vector<GuestClock> clocks(n);
-    std::vector<std::optional<Failure>> failures(n);
+    std::vector<std::optional<Expected<GuestClock>>> set(n);
     std::vector<std::thread> threads;
     for (size_t i = 0; i < n; ++i)
-      threads.emplace_back([&, i] {
-        const std::string& node = lab_.nodes[i].name;
-        clocks[i].node = node;
-        auto nd = node_domain(node);
-        if (!nd) {
-          failures[i] = nd.error();
-          return;
-        }
-        auto before = guest_offset(*nd);
-        if (!before) {
-          failures[i] = before.error();
-          return;
-        }
-        if (auto shifted = shift_guest_clock(*nd, -*before); !shifted) {
-          failures[i] = shifted.error();
-          return;
-        }
-        auto after = guest_offset(*nd);
-        if (!after) {
-          failures[i] = after.error();
-          return;
-        }
-        if (std::abs(*after) > 1.0) {
-          failures[i] = Failure::error(
-              fmt::format("the clock of {} is still {:+.1f} s off after setting it", node, *after));
-          return;
-        }
-        clocks[i].before_s = *before;
-        clocks[i].after_s = *after;
-      });
+      threads.emplace_back([&, i] { set[i] = set_node_clock(lab_.nodes[i].name); });
     for (auto& t : threads) t.join();
+    std::vector<GuestClock> clocks;
     std::string failed;
-    for (size_t i = 0; i < n; ++i)
-      if (failures[i])
-        failed += (failed.empty() ? "" : "; ") + lab_.nodes[i].name + ": " + failures[i]->message;
+    for (size_t i = 0; i < n; ++i) {
+      if (*set[i])
+        clocks.push_back(**set[i]);
+      else
+        failed += (failed.empty() ? "" : "; ") + lab_.nodes[i].name + ": " + set[i]->error().message;
+    }
     if (!failed.empty()) return Failure::error(failed);
     return clocks;
   }
@@ -614,6 +588,21 @@ class LibvirtProvider : public Provider {
     return NodeDomain{std::move(*conn), std::move(d), name};
   }
 
+  // One node's clock through its agent: read, shift by the difference, read again.
+  Expected<GuestClock> set_node_clock(const std::string& node) {
+    auto nd = node_domain(node);
+    if (!nd) return nd.error();
+    auto before = guest_offset(*nd);
+    if (!before) return before.error();
+    DCSLAB_TRY(shift_guest_clock(*nd, -*before));
+    auto after = guest_offset(*nd);
+    if (!after) return after.error();
+    if (std::abs(*after) > 1.0)
+      return Failure::error(
+          fmt::format("the clock of {} is still {:+.1f} s off after setting it", node, *after));
+    return GuestClock{node, *before, *after};
+  }
+
   // One command to the node's guest agent; its answer's "return" value.
   Expected<nlohmann::json> agent_command(const NodeDomain& nd, const nlohmann::json& command) {
     const std::string what = command.value("execute", std::string("command"));
@@ -659,11 +648,11 @@ class LibvirtProvider : public Provider {
 
   // The guest's time minus the host's (the middle of the call), read through the agent.
   Expected<double> guest_offset(const NodeDomain& nd) {
+    const auto wall = [] {
+      return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    };
     const auto start = clock().now();
     for (;;) {
-      const auto wall = [] {
-        return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-      };
       const double before = wall();
       long long secs = 0;
       unsigned int nsecs = 0;
