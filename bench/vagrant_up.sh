@@ -8,7 +8,7 @@
 #
 # Vagrant's side never touches the host's network: this script makes a network
 # namespace, starts a private libvirtd in it (in a mount namespace of its own, as
-# harness/private_libvirtd.cc does: its own /run/libvirt, /etc/libvirt, /var/lib/libvirt,
+# harness/providers/libvirt/private_libvirtd.cc does: its own /run/libvirt, /etc/libvirt, /var/lib/libvirt,
 # QEMU as root), runs every vagrant command inside it, and removes it all on exit, also
 # after a failure or Ctrl-C. The management network vagrant-libvirt insists on
 # (192.168.121.0/24, DHCP by dnsmasq) and the lab network exist only there. dcslab's
@@ -208,7 +208,7 @@ ip -n "$ns" link set lo up
 mkdir -p "$lvd"/{run,lib/dnsmasq,lib/qemu,lib/images,lib/boot,cache,etc,log/qemu,nss}
 cp -a /etc/libvirt/. "$lvd/etc/"
 rm -f "$lvd"/etc/qemu/networks/autostart/* "$lvd"/etc/storage/autostart/* 2>/dev/null || true
-printf '# QEMU as root: no re-probe of QEMU on every domain start (harness/private_libvirtd.h)\nuser = "root"\ngroup = "root"\n' >"$lvd/etc/qemu.conf"
+printf '# QEMU as root: no re-probe of QEMU on every domain start (harness/providers/libvirt/private_libvirtd.h)\nuser = "root"\ngroup = "root"\n' >"$lvd/etc/qemu.conf"
 cp /etc/passwd "$lvd/nss/passwd"; cp /etc/group "$lvd/nss/group"
 # The users libvirt's QEMU and network drivers expect (dnsmasq drops to libvirt-dnsmasq).
 grep -q '^libvirt-qemu:' "$lvd/nss/passwd" || echo 'libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin' >>"$lvd/nss/passwd"

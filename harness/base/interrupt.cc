@@ -1,0 +1,7 @@
+#include "base/interrupt.h"
+
+namespace dcslab {
+
+std::atomic<bool> g_interrupted{false};
+
+}  // namespace dcslab

@@ -1,0 +1,33 @@
+// Running host programs (ip, mmdebstrap, qemu-img, tar) by argv, never through a shell,
+// so no argument is ever re-parsed.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+
+namespace dcslab {
+
+struct ProcessResult {
+  int exit_status = -1;  // -1 when killed by a signal
+  std::string output;    // stdout and stderr, interleaved
+};
+
+// Runs argv[0] (searched in PATH) and waits. Fails only if it could not be started.
+Expected<ProcessResult> run_process(const std::vector<std::string>& argv);
+
+// Runs argv, calling on_line for every line of its stdout and stderr (interleaved) as it
+// arrives, for progress on long work — with its '\n', so the lines add up to the exact
+// output; returns the exit status (-1 when killed).
+Expected<int> run_process_lines(const std::vector<std::string>& argv,
+                                const std::function<void(const std::string&)>& on_line);
+
+// Runs and expects exit status 0; otherwise an error naming the command and its output.
+Expected<std::string> run_checked(const std::vector<std::string>& argv);
+
+std::string shell_quote(const std::string& s);
+std::string join_argv(const std::vector<std::string>& argv);
+
+}  // namespace dcslab

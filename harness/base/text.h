@@ -1,0 +1,36 @@
+// String primitives, once for the whole harness: trimming, joining, hex and base64,
+// and a stable (non-cryptographic) hash for resource names.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dcslab {
+
+// `s` without its leading and trailing blanks (space, tab, CR, LF).
+std::string trim(std::string_view s);
+// `s` without its trailing blanks (command output without its final newline).
+std::string rtrim(std::string_view s);
+
+// The parts with `sep` between them.
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+
+// Lower-case hex of the bytes.
+std::string hex(std::string_view bytes);
+
+// Base64 as etcd's gateway and QEMU's guest agent write it (standard alphabet, padded).
+std::string base64_encode(std::string_view data);
+// False when `text` is not base64 (the URL-safe alphabet is accepted too).
+bool base64_decode(std::string_view text, std::string* out);
+
+// FNV-1a's steps, 64 bits, from an offset basis of 1469598103934665603 (FNV's own has one
+// digit more; kept, since existing labs' names and MACs derive from it): the same text
+// gives the same number on every build and host. Not for secrets.
+std::uint64_t stable_hash(std::string_view text);
+
+// Current UTC time as ISO 8601 with seconds ("2026-12-03T09:07:16Z").
+std::string utc_now_iso8601();
+
+}  // namespace dcslab

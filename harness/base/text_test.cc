@@ -1,0 +1,42 @@
+#include "base/text.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace dcslab {
+namespace {
+
+TEST(Base64, RoundTripsAndRejectsGarbage) {
+  for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "/dcslab/writes/w1/key-3",
+                                                      std::string("\0\xff", 2)}) {
+    std::string back;
+    ASSERT_TRUE(base64_decode(base64_encode(s), &back)) << s;
+    EXPECT_EQ(back, s);
+  }
+  EXPECT_EQ(base64_encode("foo"), "Zm9v");
+  EXPECT_EQ(base64_encode("bar!"), "YmFyIQ==");
+  std::string out;
+  EXPECT_FALSE(base64_decode("Zm9v*", &out));
+  EXPECT_FALSE(base64_decode("Zm=9", &out));
+}
+
+TEST(Text, TrimJoinHex) {
+  EXPECT_EQ(trim(" \t a b \r\n"), "a b");
+  EXPECT_EQ(trim(" \n"), "");
+  EXPECT_EQ(rtrim("  a \n"), "  a");
+  EXPECT_EQ(join({"a", "b", "c"}, ", "), "a, b, c");
+  EXPECT_EQ(join({}, ","), "");
+  EXPECT_EQ(hex(std::string("\x00\x7f\xff", 3)), "007fff");
+}
+
+TEST(Text, StableHashNeverChanges) {
+  // Values computed outside dcslab (FNV-1a steps from dcslab's offset basis): names and
+  // MAC addresses of existing labs derive from them, so they must stay what they were.
+  EXPECT_EQ(stable_hash(""), 1469598103934665603ull);
+  EXPECT_EQ(stable_hash("a"), 4953267810257967366ull);
+  EXPECT_EQ(stable_hash("vbox/dcs/dcs-00"), 17508109805997308487ull);
+}
+
+}  // namespace
+}  // namespace dcslab

@@ -1,0 +1,143 @@
+#include "control/fault_ops.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "base/clock.h"
+#include "control/exec_mux.h"
+#include "control/lab_ops.h"
+
+namespace dcslab {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+const char* const kFaultUsage = R"(usage: dcslab fault NODE FAULT [UNIT]
+
+Injects one fault into a node of a lab that is up:
+  crash       hard power-off, no shutdown (the disk stays: start boots it again)
+  start       boot a crashed or stopped node; returns once it answers SSH
+  pause       freeze the node (every process, its clock too)
+  resume      thaw it; returns once it answers SSH
+  partition   take the node's lab link down (no traffic to the other nodes or the host)
+  heal        bring the link back; returns once it answers SSH
+  kill UNIT   SIGKILL to the unit's main process, in the guest (systemd's Restart= applies)
+
+Exit status: 0 done, 1 kill failed on the node, 2 bad input or a fault the node's state
+does not allow, 3 infrastructure failure.
+)";
+
+Expected<void> provider_fault(Provider& provider, FaultKind kind, const std::string& node,
+                              Progress& progress) {
+  switch (kind) {
+    case FaultKind::Crash: return provider.crash(node, progress);
+    case FaultKind::Start: return provider.start(node, progress);
+    case FaultKind::Pause: return provider.pause(node, progress);
+    case FaultKind::Resume: return provider.resume(node, progress);
+    case FaultKind::Partition: return provider.partition(node, progress);
+    case FaultKind::Heal: return provider.heal(node, progress);
+    case FaultKind::Kill: break;
+  }
+  return Failure::error("kill is not a provider fault: it runs in the guest");
+}
+
+Expected<double> wait_node_answers(const Lab& lab, const LabState& state, const std::string& node,
+                                   std::chrono::seconds limit, Progress& progress) {
+  const auto t0 = std::chrono::steady_clock::now();
+  progress.phase("waiting for SSH on " + node);
+  // Each try is a connection of its own (connect_node bounds it at 5 s).
+  auto up = poll_until<bool>(RealClock::instance(), limit, std::chrono::milliseconds(250),
+                             "SSH on " + node + " to answer",
+                             [&](std::string* why) -> std::optional<bool> {
+                               if (g_interrupted) return false;
+                               auto t = connect_node(lab, state, node, "tux");
+                               if (t) return true;
+                               *why = t.error().message;
+                               return std::nullopt;
+                             });
+  if (!up) return up.error();
+  if (!*up) return Failure::error("interrupted while waiting for SSH on " + node);
+  return seconds_since(t0);
+}
+
+Expected<FaultTiming> lab_fault(const Lab& lab, LabState& state, const std::string& node,
+                                FaultKind kind, const std::string& unit,
+                                std::chrono::seconds ssh_timeout, Progress& progress) {
+  if (!lab.find_node(node)) {
+    std::string names;
+    for (const auto& n : lab.node_names()) names += (names.empty() ? "" : ", ") + n;
+    throw BadInput("fault: unknown node \"" + node + "\" (nodes of lab " + lab.name + ": " + names + ")");
+  }
+  mux_stop(state.dir());  // sessions to a machine about to crash, freeze or be cut off
+  if (state.empty()) return Failure::refused("lab " + lab.name + " is not up (dcslab up)");
+  DCSLAB_TRY(enter_lab_namespace(state));
+  FaultTiming timing;
+  const auto t0 = std::chrono::steady_clock::now();
+  if (kind == FaultKind::Kill) {
+    auto t = connect_node(lab, state, node, "tux");
+    if (!t) return t.error();
+    ExecOptions o;
+    o.timeout = std::chrono::seconds(30);
+    auto r = (*t)->exec(kill_unit_command(unit), o);
+    if (!r) return r.error();
+    timing.fault_s = seconds_since(t0);
+    timing.output = r->out + r->err;
+    if (r->exit_status != 0)
+      return Failure::error("kill " + unit + " on " + node + " failed (exit " +
+                            std::to_string(r->exit_status) + "): " + timing.output);
+    return timing;
+  }
+  auto provider = create_provider(lab, state);
+  DCSLAB_TRY(provider_fault(*provider, kind, node, progress));
+  timing.fault_s = seconds_since(t0);
+  if (fault_waits_for_ssh(kind)) {
+    auto s = wait_node_answers(lab, state, node, ssh_timeout, progress);
+    if (!s) return s.error();
+    timing.ssh_s = *s;
+  }
+  return timing;
+}
+
+int cmd_fault(const Lab& lab, LabState& state, const std::vector<std::string>& args) {
+  if (args.size() == 1 && (args[0] == "-h" || args[0] == "--help")) {
+    std::fputs(kFaultUsage, stdout);
+    return 0;
+  }
+  if (args.size() < 2) throw BadInput("fault: expected NODE FAULT (see dcslab fault --help)");
+  const std::string& node = args[0];
+  auto kind = parse_fault_kind(args[1]);
+  if (!kind) {
+    std::string valid;
+    for (const auto& n : fault_names()) valid += (valid.empty() ? "" : ", ") + n;
+    throw BadInput("fault: unknown fault \"" + args[1] + "\" (valid: " + valid + ")");
+  }
+  std::string unit;
+  if (*kind == FaultKind::Kill) {
+    if (args.size() != 3) throw BadInput("fault kill: expected NODE kill UNIT (e.g. etcd)");
+    unit = args[2];
+  } else if (args.size() != 2) {
+    throw BadInput("fault " + args[1] + ": expected NODE " + args[1] + " (a UNIT only for kill)");
+  }
+  ConsoleProgress progress;
+  auto r = lab_fault(lab, state, node, *kind, unit, std::chrono::seconds(240), progress);
+  if (!r) {
+    spdlog::error("{}", r.error().message);
+    if (*kind == FaultKind::Kill && r.error().kind == Failure::Kind::Error) return 1;
+    return r.error().kind == Failure::Kind::Refused || r.error().kind == Failure::Kind::NotFound ? 2 : 3;
+  }
+  std::string line = fmt::format("{}: {} ({}) in {:.2f} s", node, fault_name(*kind),
+                                 fault_description(*kind), r->fault_s);
+  if (r->ssh_s > 0) line += fmt::format("; SSH answers after {:.2f} s", r->ssh_s);
+  progress.done(line);
+  if (!r->output.empty()) std::fputs(r->output.c_str(), stdout);
+  return 0;
+}
+
+}  // namespace dcslab

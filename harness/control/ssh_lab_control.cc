@@ -1,0 +1,141 @@
+#include "control/ssh_lab_control.h"
+
+#include "base/clock.h"
+#include "control/fault_ops.h"
+#include "control/snapshot_ops.h"
+#include "ssh/ssh_transport.h"
+
+namespace dcslab {
+
+SshLabControl::SshLabControl(Lab lab, UpOptions up_options)
+    : lab_(std::move(lab)), up_options_(up_options), state_(dcslab_home(), lab_.name) {}
+
+// Up when every node is running and answers; otherwise `up`, which is idempotent: it
+// reuses what exists and starts what is missing.
+Expected<void> SshLabControl::ensure_up(Progress& progress) {
+  if (!state_.empty()) {
+    DCSLAB_TRY(enter_lab_namespace(state_));
+    auto status = lab_status(lab_, state_);
+    bool all_running = status.ok();
+    if (status)
+      for (const auto& s : *status) all_running = all_running && s.state == "running";
+    if (all_running) {
+      bool all_answer = true;
+      for (const auto& n : lab_.nodes) all_answer = all_answer && connect(n.name, "tux", false).ok();
+      if (all_answer) return {};
+    }
+  }
+  auto up = lab_up(lab_, state_, up_options_, progress);
+  if (!up) return up.error();
+  return {};
+}
+
+Expected<std::shared_ptr<Transport>> SshLabControl::connect(const std::string& node,
+                                                            const std::string& user, bool fresh) {
+  const auto key = std::make_pair(node, user);
+  {
+    std::lock_guard lock(mu_);
+    if (!fresh)
+      if (auto it = sessions_.find(key); it != sessions_.end()) return it->second;
+  }
+  auto t = connect_node(lab_, state_, node, user);
+  if (!t) return t.error();
+  std::shared_ptr<Transport> shared(std::move(*t));
+  std::lock_guard lock(mu_);
+  sessions_[key] = shared;
+  return shared;
+}
+
+// A reboot from inside the guest, then `up` again: a VM comes back by itself, a
+// container's machine ends with its reboot and `up` starts it again on the same layer.
+Expected<void> SshLabControl::reboot(const std::string& node, Progress& progress) {
+  auto t = connect(node, "root", true);
+  if (!t) return t.error();
+  ExecOptions o;
+  o.timeout = std::chrono::seconds(10);
+  // The connection drops as the node goes down: no exit status to check.
+  (void)(*t)->exec("systemctl reboot", o);
+  {
+    std::lock_guard lock(mu_);
+    std::erase_if(sessions_, [&](const auto& kv) { return kv.first.first == node; });
+  }
+  progress.phase("rebooting " + node);
+  // Wait for SSH to go away before waiting for it to come back.
+  const Node* n = lab_.find_node(node);
+  auto gone = poll_until<bool>(RealClock::instance(), std::chrono::seconds(60),
+                               std::chrono::milliseconds(500), "SSH on " + node + " to go down",
+                               [&](std::string*) -> std::optional<bool> {
+                                 if (connect_node(lab_, state_, n->name, "root").ok())
+                                   return std::nullopt;
+                                 return true;
+                               });
+  if (!gone) return gone.error();
+  auto up = lab_up(lab_, state_, up_options_, progress);
+  if (!up) return up.error();
+  return {};
+}
+
+// The provider call under a lock (the nodes of a multi-node fault step arrive in
+// parallel and share the ledger), the SSH wait outside it, so three nodes started
+// together boot together. The namespace was entered by ensure_up.
+Expected<void> SshLabControl::fault(const std::string& node, FaultKind kind, Progress& progress) {
+  if (fault_breaks_sessions(kind)) {
+    std::lock_guard lock(mu_);
+    std::erase_if(sessions_, [&](const auto& kv) { return kv.first.first == node; });
+  }
+  {
+    std::lock_guard lock(fault_mu_);
+    auto provider = create_provider(lab_, state_);
+    DCSLAB_TRY(provider_fault(*provider, kind, node, progress));
+  }
+  if (fault_waits_for_ssh(kind)) {
+    auto answered = wait_node_answers(lab_, state_, node, up_options_.ssh_timeout, progress);
+    if (!answered) return answered.error();
+  }
+  return {};
+}
+
+std::filesystem::path SshLabControl::console_log(const std::string& node) {
+  return state_.dir() / "nodes" / node / "console.log";
+}
+
+Expected<std::vector<std::string>> SshLabControl::snapshots() {
+  auto list = lab_snapshot_list(lab_, state_);
+  if (!list) return list.error();
+  std::vector<std::string> names;
+  for (const auto& s : *list)
+    if (s.complete) names.push_back(s.name);
+  return names;
+}
+
+Expected<void> SshLabControl::snapshot_save(const std::string& name, Progress& progress) {
+  auto r = lab_snapshot_save(lab_, state_, name, progress);
+  if (!r) return r.error();
+  return {};
+}
+
+// The sessions opened before are dead (the guests' TCP state went back in time). A
+// clock correction over SSH opened fresh ones as tux, which later steps reuse; after one
+// through the guest agents, steps open theirs as they need them.
+Expected<void> SshLabControl::snapshot_revert(const std::string& name, Progress& progress) {
+  {
+    std::lock_guard lock(mu_);
+    sessions_.clear();
+  }
+  auto r = lab_snapshot_revert(lab_, state_, name, progress);
+  if (!r) return r.error();
+  std::lock_guard lock(mu_);
+  for (auto& fix : r->clocks)
+    if (fix.session) sessions_[{fix.node, "tux"}] = std::move(fix.session);
+  return {};
+}
+
+Expected<void> SshLabControl::down(Progress& progress) {
+  {
+    std::lock_guard lock(mu_);
+    sessions_.clear();
+  }
+  return lab_down(lab_, state_, progress);
+}
+
+}  // namespace dcslab

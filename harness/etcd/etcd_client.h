@@ -1,0 +1,181 @@
+// A small etcd v3 client, in process, over etcd's JSON gRPC gateway: HTTP/1.1 over TLS
+// (OpenSSL) to https://<member>:2379/v3/..., one keep-alive connection per member, a
+// deadline on every request. What the writer and `check_writes` use: no etcdctl, no
+// SSH, so a put's start and end are the client's own and timing is not blurred by a
+// process start on the node.
+//
+// Paths (checked on etcd 3.4.23 and 3.5): /v3/auth/authenticate (the token then goes in
+// the Authorization header), /v3/kv/put, /v3/kv/range, /v3/maintenance/status, and
+// /v3/maintenance/hashkv where the gateway has it (3.4's maps that path nowhere: its
+// HashKV and Hash share /v3/maintenance/hash; hashkv() then answers Rejected, HTTP 404).
+// Keys and values travel base64-encoded; 64-bit numbers as JSON strings.
+//
+// etcd refuses every gateway request whose client certificate has a Common Name when
+// client-cert-auth and authentication are both on ("CommonName of client sending a
+// request against gateway will be ignored and not used as expected"): the gateway cannot
+// pass the name on. The client certificate given here must then have none (the writer
+// makes one, see writer_steps.h).
+//
+// The connection is made from this process, so from whatever network namespace it is in
+// (the lab's, when the lab is isolated).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace dcslab {
+
+// How a request failed, as a writer must judge it: could it have taken effect?
+struct EtcdError {
+  enum class Kind {
+    NotSent,   // nothing reached etcd (connect refused or timed out, TLS failed, no token)
+    Rejected,  // etcd answered an error it gives before applying (auth, bad argument, 404)
+    Unknown,   // sent, and no clear answer (timeout, reset, "request timed out", 5xx)
+  };
+  Kind kind = Kind::Unknown;
+  std::string message;
+  int http_status = 0;  // 0: no HTTP answer
+  int grpc_code = -1;   // the gateway's "code" (a gRPC status code), -1: none
+};
+const char* etcd_error_kind_name(EtcdError::Kind k);
+
+template <typename T>
+class EtcdResult {
+ public:
+  EtcdResult(T v) : v_(std::move(v)) {}            // NOLINT: implicit on purpose
+  EtcdResult(EtcdError e) : v_(std::move(e)) {}    // NOLINT
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  T& operator*() { return std::get<0>(v_); }
+  const T& operator*() const { return std::get<0>(v_); }
+  T* operator->() { return &std::get<0>(v_); }
+  const T* operator->() const { return &std::get<0>(v_); }
+  const EtcdError& error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, EtcdError> v_;
+};
+
+// TLS material, PEM. The key is handed to OpenSSL only, never logged.
+struct TlsClientConfig {
+  std::string ca_pem;     // the server must chain to it; empty: the server is not verified
+  std::string cert_pem;   // client certificate and key: both or neither
+  std::string key_pem;
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;
+};
+
+// HTTP/1.1 POSTs over TLS, one keep-alive connection per host:port, reopened when the
+// server closed it. Not thread-safe: one user thread.
+class HttpsClient {
+ public:
+  explicit HttpsClient(TlsClientConfig tls);
+  ~HttpsClient();
+  HttpsClient(const HttpsClient&) = delete;
+  HttpsClient& operator=(const HttpsClient&) = delete;
+
+  // `verify_name` (an IP or a DNS name) must be in the server's certificate (default:
+  // host). A failure before any byte of the request was written is NotSent; after, Unknown.
+  EtcdResult<HttpResponse> post(const std::string& host, int port, const std::string& path,
+                                const std::string& body,
+                                const std::vector<std::pair<std::string, std::string>>& headers,
+                                std::chrono::milliseconds timeout,
+                                const std::string& verify_name = "");
+  // Connections opened so far (a test sees keep-alive work).
+  int connections_opened() const { return opened_; }
+
+ private:
+  struct Conn;
+  TlsClientConfig tls_;
+  void* ctx_ = nullptr;  // SSL_CTX*, made on first use
+  std::string ctx_error_;
+  std::map<std::string, std::unique_ptr<Conn>> conns_;
+  int opened_ = 0;
+};
+
+struct EtcdEndpoint {
+  std::string name;   // the member's node name: what histories and messages show
+  std::string host;   // address to connect to and to verify
+  int port = 2379;
+};
+
+struct EtcdKv {
+  std::string key, value;
+  std::int64_t create_revision = 0, mod_revision = 0, version = 0, lease = 0;
+};
+struct EtcdPutReply { std::int64_t revision = 0; };
+struct EtcdRangeReply {
+  std::int64_t revision = 0;  // the store's revision the read was served at
+  std::vector<EtcdKv> kvs;
+  bool more = false;
+};
+struct EtcdStatus {
+  std::string version;
+  std::int64_t revision = 0, raft_index = 0, raft_applied_index = 0;
+  std::uint64_t member_id = 0, leader = 0;
+};
+struct EtcdHashKv {
+  std::int64_t revision = 0;   // the header's: the member's current revision
+  std::uint64_t hash = 0;
+  std::int64_t compact_revision = 0;
+};
+
+// The seam the writer uses, so it is tested against a fake.
+class KvApi {
+ public:
+  virtual ~KvApi() = default;
+  virtual EtcdResult<EtcdPutReply> put(const std::string& endpoint, const std::string& key,
+                                       const std::string& value, std::chrono::milliseconds timeout) = 0;
+  // One key; serializable: the member's own copy, without asking the leader.
+  virtual EtcdResult<EtcdRangeReply> get(const std::string& endpoint, const std::string& key,
+                                         bool serializable, std::chrono::milliseconds timeout) = 0;
+};
+
+class EtcdClient : public KvApi {
+ public:
+  // user empty: no authentication (no Authorization header).
+  EtcdClient(std::vector<EtcdEndpoint> endpoints, TlsClientConfig tls, std::string user,
+             std::string password);
+
+  EtcdResult<EtcdPutReply> put(const std::string& endpoint, const std::string& key,
+                               const std::string& value, std::chrono::milliseconds timeout) override;
+  EtcdResult<EtcdRangeReply> get(const std::string& endpoint, const std::string& key,
+                                 bool serializable, std::chrono::milliseconds timeout) override;
+  // [key, range_end) ("\0" for both: every key) at `revision` (0: the latest).
+  EtcdResult<EtcdRangeReply> range(const std::string& endpoint, const std::string& key,
+                                   const std::string& range_end, std::int64_t revision,
+                                   bool serializable, std::chrono::milliseconds timeout);
+  EtcdResult<EtcdStatus> status(const std::string& endpoint, std::chrono::milliseconds timeout);
+  EtcdResult<EtcdHashKv> hashkv(const std::string& endpoint, std::int64_t revision,
+                                std::chrono::milliseconds timeout);
+
+  const std::vector<EtcdEndpoint>& endpoints() const { return endpoints_; }
+  int authentications() const { return authentications_; }
+
+ private:
+  // POSTs `body` to `path` on the member, authenticating first when needed and once more
+  // when etcd says the token is no longer valid. The answer's JSON text.
+  EtcdResult<std::string> call(const std::string& endpoint, const std::string& path,
+                               const std::string& body, std::chrono::milliseconds timeout);
+  EtcdResult<std::string> post_once(const EtcdEndpoint& ep, const std::string& path,
+                                    const std::string& body, const std::string& token,
+                                    std::chrono::milliseconds timeout);
+  const EtcdEndpoint* find(const std::string& name) const;
+
+  std::vector<EtcdEndpoint> endpoints_;
+  std::string user_, password_;
+  HttpsClient http_;
+  std::map<std::string, std::string> tokens_;  // endpoint -> token
+  int authentications_ = 0;
+};
+
+}  // namespace dcslab

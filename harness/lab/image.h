@@ -1,0 +1,57 @@
+// Node images: a Debian rootfs built with mmdebstrap from the recipe under images/,
+// cached under $DCSLAB_HOME/images/<suite>-<hash>/ where <hash> covers the recipe files
+// and the suite, so a changed recipe builds anew and an unchanged one costs nothing.
+//
+// An image folder holds:
+//   rootfs/        the root file system as a directory (the nspawn provider's lower layer)
+//   disk.qcow2     the same tree as an ext4 file system (no partition table; the VM's
+//                  /dev/vda), made with mkfs.ext4 -d (no loop mount), as qcow2
+//   vmlinuz, initrd.img   for direct kernel boot
+//   manifest.json  suite, hash, etcd version in the local repository (and in the upgrade
+//                  repository, etcd_upgrade_version, where the suite has one), sizes, build time
+// and $DCSLAB_HOME/images/<suite> is a symlink to the newest folder of that suite.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/progress.h"
+
+namespace dcslab {
+
+struct Image {
+  std::string suite;
+  std::string hash;
+  std::filesystem::path dir;
+  std::filesystem::path rootfs;
+  std::filesystem::path disk;
+  std::filesystem::path kernel;
+  std::filesystem::path initrd;
+  std::string etcd_version;  // of the .debs in the image's local apt repository
+  // Kernel command line for direct kernel boot (root device, console); providers add
+  // their per-node parts.
+  std::string kernel_cmdline() const;
+};
+
+struct ImageBuildOptions {
+  std::string suite = "bookworm";
+  std::filesystem::path recipe_dir;   // images/ of the source tree
+  std::filesystem::path home;         // dcslab_home()
+  bool force = false;                 // rebuild even if cached
+};
+
+// The hash an image of `suite` built from `recipe_dir` would have.
+std::string image_hash(const std::filesystem::path& recipe_dir, const std::string& suite);
+
+// Builds (or finds cached) the image. Throws Fatal when the build fails, with the
+// tail of the build log and where the whole log is.
+Image build_image(const ImageBuildOptions& options, Progress& progress);
+
+// The newest built image of `suite`, or NotFound with the command that builds it.
+Expected<Image> find_image(const std::filesystem::path& home, const std::string& suite);
+
+std::vector<Image> list_images(const std::filesystem::path& home);
+
+}  // namespace dcslab

@@ -1,0 +1,327 @@
+#include "lab/lab.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "base/error.h"
+
+namespace dcslab {
+
+std::optional<Ipv4> Ipv4::parse(const std::string& text) {
+  static const std::regex re(R"((\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3}))");
+  std::smatch m;
+  if (!std::regex_match(text, m, re)) return std::nullopt;
+  uint32_t v = 0;
+  for (int i = 1; i <= 4; ++i) {
+    const int octet = std::stoi(m[i]);
+    if (octet > 255) return std::nullopt;
+    v = (v << 8) | static_cast<uint32_t>(octet);
+  }
+  return Ipv4{v};
+}
+
+std::string Ipv4::str() const {
+  std::ostringstream s;
+  s << ((value >> 24) & 255) << '.' << ((value >> 16) & 255) << '.' << ((value >> 8) & 255)
+    << '.' << (value & 255);
+  return s.str();
+}
+
+std::optional<Cidr> Cidr::parse(const std::string& text) {
+  const auto slash = text.find('/');
+  if (slash == std::string::npos) return std::nullopt;
+  auto base = Ipv4::parse(text.substr(0, slash));
+  const std::string p = text.substr(slash + 1);
+  if (!base || p.empty() || p.size() > 2 || !std::all_of(p.begin(), p.end(), ::isdigit))
+    return std::nullopt;
+  const int prefix = std::stoi(p);
+  // A lab network needs room for a host and nodes: /8 to /30.
+  if (prefix < 8 || prefix > 30) return std::nullopt;
+  Cidr c{*base, prefix};
+  if ((base->value & c.netmask().value) != base->value) return std::nullopt;
+  return c;
+}
+
+Ipv4 Cidr::netmask() const { return Ipv4{prefix == 0 ? 0u : ~0u << (32 - prefix)}; }
+
+bool Cidr::contains(Ipv4 ip) const {
+  return (ip.value & netmask().value) == base.value;
+}
+
+std::string Cidr::str() const { return base.str() + "/" + std::to_string(prefix); }
+
+std::string to_string(Accel a) {
+  switch (a) {
+    case Accel::Auto: return "auto";
+    case Accel::Kvm: return "kvm";
+    case Accel::Tcg: return "tcg";
+  }
+  return "?";
+}
+
+const Node* Lab::find_node(const std::string& name) const {
+  for (const auto& n : nodes)
+    if (n.name == name) return &n;
+  return nullptr;
+}
+
+bool libvirt_uri_is_remote(const std::string& uri) {
+  const auto scheme_end = uri.find("://");
+  if (scheme_end == std::string::npos) return false;
+  const std::string scheme = uri.substr(0, scheme_end);
+  if (const auto plus = scheme.find('+'); plus != std::string::npos) {
+    const std::string transport = scheme.substr(plus + 1);
+    if (transport != "unix" && transport != "ext") return true;
+  }
+  const std::string rest = uri.substr(scheme_end + 3);
+  const auto host_end = rest.find_first_of("/?");
+  const std::string authority = rest.substr(0, host_end);
+  const std::string host = authority.substr(authority.find('@') == std::string::npos
+                                                ? 0
+                                                : authority.find('@') + 1);
+  return !host.empty();  // libvirt reaches a named host over TLS by default, even localhost
+}
+
+std::vector<std::string> Lab::node_names() const {
+  std::vector<std::string> names;
+  for (const auto& n : nodes) names.push_back(n.name);
+  return names;
+}
+
+namespace {
+
+// Reads one YAML document with every error tied to file:line:column and the key's path
+// (e.g. "nodes[1].ip"), so a user fixes the right line at once.
+class Reader {
+ public:
+  explicit Reader(std::filesystem::path file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& key,
+                         const std::string& what) const {
+    std::ostringstream s;
+    s << file_.string();
+    const auto mark = at.Mark();
+    if (mark.line >= 0) s << ':' << mark.line + 1 << ':' << mark.column + 1;
+    s << ": " << key << ": " << what;
+    throw BadInput(s.str());
+  }
+
+  // Checks that `map` is a mapping whose keys are all in `allowed`.
+  void expect_map(const YAML::Node& map, const std::string& key,
+                  const std::vector<std::string>& allowed) const {
+    if (!map.IsMap()) fail(map, key, "expected a mapping, found " + kind(map));
+    for (const auto& kv : map) {
+      const auto k = kv.first.as<std::string>();
+      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+        std::string choices;
+        for (const auto& a : allowed) choices += (choices.empty() ? "" : ", ") + a;
+        fail(kv.first, join(key, k), "unknown key (valid keys: " + choices + ")");
+      }
+    }
+  }
+
+  std::string str(const YAML::Node& parent, const std::string& parent_key,
+                  const std::string& k, const std::string& fallback, bool required) const {
+    const YAML::Node v = parent[k];
+    if (!v) {
+      if (required) fail(parent, join(parent_key, k), "missing (required)");
+      return fallback;
+    }
+    if (!v.IsScalar()) fail(v, join(parent_key, k), "expected a string, found " + kind(v));
+    return v.Scalar();
+  }
+
+  int integer(const YAML::Node& parent, const std::string& parent_key, const std::string& k,
+              int fallback, int min, int max) const {
+    const YAML::Node v = parent[k];
+    if (!v) return fallback;
+    const std::string key = join(parent_key, k);
+    if (!v.IsScalar()) fail(v, key, "expected an integer, found " + kind(v));
+    const std::string& s = v.Scalar();
+    if (s.empty() || !std::all_of(s.begin(), s.end(), ::isdigit) || s.size() > 9)
+      fail(v, key, "expected an integer, found \"" + s + "\"");
+    const int n = std::stoi(s);
+    if (n < min || n > max)
+      fail(v, key, std::to_string(n) + " is out of range " + std::to_string(min) + ".." +
+                       std::to_string(max));
+    return n;
+  }
+
+  Ipv4 ip(const YAML::Node& parent, const std::string& parent_key, const std::string& k) const {
+    const std::string s = str(parent, parent_key, k, "", true);
+    auto a = Ipv4::parse(s);
+    if (!a) fail(parent[k], join(parent_key, k), "\"" + s + "\" is not an IPv4 address");
+    return *a;
+  }
+
+  static std::string join(const std::string& a, const std::string& b) {
+    return a.empty() ? b : a + "." + b;
+  }
+
+  static std::string kind(const YAML::Node& n) {
+    switch (n.Type()) {
+      case YAML::NodeType::Map: return "a mapping";
+      case YAML::NodeType::Sequence: return "a list";
+      case YAML::NodeType::Scalar: return "\"" + n.Scalar() + "\"";
+      case YAML::NodeType::Null: return "nothing";
+      default: return "an undefined value";
+    }
+  }
+
+ private:
+  std::filesystem::path file_;
+};
+
+// A name that works as a host name and inside resource names (domains, bridges).
+bool valid_name(const std::string& s) {
+  static const std::regex re(R"([a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?)");
+  return std::regex_match(s, re);
+}
+
+bool valid_domain(const std::string& s) {
+  static const std::regex re(R"(([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?)");
+  return s.size() <= 200 && std::regex_match(s, re);
+}
+
+}  // namespace
+
+bool valid_lab_name(const std::string& name) { return valid_name(name); }
+
+Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    std::ostringstream s;
+    s << file.string() << ':' << e.mark.line + 1 << ':' << e.mark.column + 1
+      << ": not valid YAML: " << e.msg;
+    throw BadInput(s.str());
+  }
+  Reader r(file);
+  if (!root.IsMap()) r.fail(root, "(top level)", "expected a mapping with name, network, nodes");
+  r.expect_map(root, "", {"name", "network", "image", "provider", "defaults", "nodes"});
+
+  Lab lab;
+  lab.file = file;
+  lab.name = r.str(root, "", "name", "", true);
+  if (!valid_name(lab.name))
+    r.fail(root["name"], "name",
+           "\"" + lab.name + "\" must be lower-case letters, digits and '-', at most 32");
+
+  // network
+  const YAML::Node net = root["network"];
+  if (!net) r.fail(root, "network", "missing (required)");
+  r.expect_map(net, "network", {"name", "cidr", "host", "domain"});
+  lab.network.name = r.str(net, "network", "name", lab.name, false);
+  if (!valid_name(lab.network.name))
+    r.fail(net["name"], "network.name", "\"" + lab.network.name + "\" is not a valid name");
+  const std::string cidr = r.str(net, "network", "cidr", "", true);
+  auto c = Cidr::parse(cidr);
+  if (!c)
+    r.fail(net["cidr"], "network.cidr",
+           "\"" + cidr + "\" is not a network like 192.168.56.0/24 (prefix 8..30, host bits zero)");
+  lab.network.cidr = *c;
+  lab.network.host = r.ip(net, "network", "host");
+  if (!lab.network.cidr.contains(lab.network.host))
+    r.fail(net["host"], "network.host",
+           lab.network.host.str() + " is outside network.cidr " + c->str());
+  lab.network.domain = r.str(net, "network", "domain", "", true);
+  if (!valid_domain(lab.network.domain))
+    r.fail(net["domain"], "network.domain", "\"" + lab.network.domain + "\" is not a DNS domain");
+
+  // image
+  if (const YAML::Node img = root["image"]) {
+    r.expect_map(img, "image", {"suite"});
+    lab.image.suite = r.str(img, "image", "suite", "bookworm", false);
+    static const std::set<std::string> suites = {"bullseye", "bookworm", "trixie", "forky"};
+    if (!suites.count(lab.image.suite))
+      r.fail(img["suite"], "image.suite",
+             "unknown Debian suite \"" + lab.image.suite +
+                 "\" (valid: bullseye, bookworm, trixie, forky)");
+  }
+
+  // provider
+  if (const YAML::Node p = root["provider"]) {
+    r.expect_map(p, "provider", {"type", "uri", "accel"});
+    lab.provider.type = r.str(p, "provider", "type", "libvirt", false);
+    if (lab.provider.type != "libvirt" && lab.provider.type != "nspawn" &&
+        lab.provider.type != "virtualbox")
+      r.fail(p["type"], "provider.type",
+             "unknown provider \"" + lab.provider.type + "\" (valid: libvirt, nspawn, virtualbox)");
+    lab.provider.uri = r.str(p, "provider", "uri", "qemu:///system", false);
+    if (lab.provider.type == "libvirt" && libvirt_uri_is_remote(lab.provider.uri))
+      r.fail(p["uri"], "provider.uri",
+             "\"" + lab.provider.uri +
+                 "\" names a remote libvirt host; dcslab drives the libvirt of the machine it "
+                 "runs on (the image, kernel and identity disks are local files, and the nodes' "
+                 "network must be in the harness's namespace): run dcslab on each hypervisor "
+                 "host instead (docs/REMOTE.md)");
+    const std::string accel = r.str(p, "provider", "accel", "auto", false);
+    if (accel == "auto") lab.provider.accel = Accel::Auto;
+    else if (accel == "kvm") lab.provider.accel = Accel::Kvm;
+    else if (accel == "tcg") lab.provider.accel = Accel::Tcg;
+    else r.fail(p["accel"], "provider.accel", "\"" + accel + "\" is not one of auto, kvm, tcg");
+  }
+
+  // defaults
+  int def_memory = 1024, def_cpus = 2;
+  if (const YAML::Node d = root["defaults"]) {
+    r.expect_map(d, "defaults", {"memory", "cpus"});
+    def_memory = r.integer(d, "defaults", "memory", def_memory, 128, 1 << 20);
+    def_cpus = r.integer(d, "defaults", "cpus", def_cpus, 1, 64);
+  }
+
+  // nodes
+  const YAML::Node nodes = root["nodes"];
+  if (!nodes) r.fail(root, "nodes", "missing (required)");
+  if (!nodes.IsSequence() || nodes.size() == 0)
+    r.fail(nodes, "nodes", "expected a non-empty list of nodes, found " + Reader::kind(nodes));
+  std::map<std::string, std::string> seen_names, seen_ips;  // value -> key where first seen
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const YAML::Node n = nodes[i];
+    const std::string key = "nodes[" + std::to_string(i) + "]";
+    r.expect_map(n, key, {"name", "ip", "memory", "cpus"});
+    Node node;
+    node.name = r.str(n, key, "name", "", true);
+    if (!valid_name(node.name))
+      r.fail(n["name"], key + ".name",
+             "\"" + node.name + "\" must be lower-case letters, digits and '-', at most 32");
+    if (seen_names.count(node.name))
+      r.fail(n["name"], key + ".name",
+             "duplicate node name \"" + node.name + "\" (also " + seen_names[node.name] + ")");
+    seen_names[node.name] = key;
+    node.ip = r.ip(n, key, "ip");
+    const std::string ip = node.ip.str();
+    if (!lab.network.cidr.contains(node.ip))
+      r.fail(n["ip"], key + ".ip", ip + " is outside network.cidr " + lab.network.cidr.str());
+    if (node.ip == lab.network.host)
+      r.fail(n["ip"], key + ".ip", ip + " is the host's address (network.host)");
+    const uint32_t host_bits = node.ip.value & ~lab.network.cidr.netmask().value;
+    if (host_bits == 0 || host_bits == ~lab.network.cidr.netmask().value)
+      r.fail(n["ip"], key + ".ip", ip + " is the network or broadcast address");
+    if (seen_ips.count(ip))
+      r.fail(n["ip"], key + ".ip", "duplicate address " + ip + " (also " + seen_ips[ip] + ")");
+    seen_ips[ip] = key;
+    node.memory_mib = r.integer(n, key, "memory", def_memory, 128, 1 << 20);
+    node.cpus = r.integer(n, key, "cpus", def_cpus, 1, 64);
+    node.fqdn = node.name + "." + lab.network.domain;
+    lab.nodes.push_back(std::move(node));
+  }
+  return lab;
+}
+
+Lab load_lab(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) throw BadInput(file.string() + ": cannot read lab file");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return parse_lab(buf.str(), file);
+}
+
+}  // namespace dcslab

@@ -1,0 +1,157 @@
+#include "lab/lab.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "base/error.h"
+
+namespace dcslab {
+namespace {
+
+const std::filesystem::path kSource = DCSLAB_SOURCE_DIR;
+
+std::string error_of(const std::string& text) {
+  try {
+    parse_lab(text, "lab.yaml");
+  } catch (const BadInput& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+const char* kMinimal = R"(name: t
+network:
+  cidr: 10.9.0.0/24
+  host: 10.9.0.1
+  domain: example.test
+nodes:
+  - name: a
+    ip: 10.9.0.2
+)";
+
+TEST(Lab, DefaultLabIsTheSeedsLab) {
+  const Lab lab = load_lab(kSource / "fixtures/labs/dcs.yaml");
+  EXPECT_EQ(lab.name, "dcs");
+  EXPECT_EQ(lab.network.cidr.str(), "192.168.56.0/24");
+  EXPECT_EQ(lab.network.host.str(), "192.168.56.1");
+  EXPECT_EQ(lab.network.domain, "patroni.mydomain");
+  EXPECT_EQ(lab.image.suite, "bookworm");
+  EXPECT_EQ(lab.provider.type, "libvirt");
+  EXPECT_EQ(lab.provider.accel, Accel::Auto);
+  ASSERT_EQ(lab.nodes.size(), 3u);
+  const char* names[] = {"dcs-00", "dcs-01", "dcs-02"};
+  const char* ips[] = {"192.168.56.10", "192.168.56.11", "192.168.56.12"};
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(lab.nodes[i].name, names[i]);
+    EXPECT_EQ(lab.nodes[i].ip.str(), ips[i]);
+    EXPECT_EQ(lab.nodes[i].memory_mib, 1024);
+    EXPECT_EQ(lab.nodes[i].cpus, 2);
+    EXPECT_EQ(lab.nodes[i].fqdn, std::string(names[i]) + ".patroni.mydomain");
+  }
+  ASSERT_NE(lab.find_node("dcs-01"), nullptr);
+  EXPECT_EQ(lab.find_node("dcs-09"), nullptr);
+}
+
+TEST(Lab, DefaultsApplyAndNodesOverride) {
+  const Lab lab = parse_lab(std::string(kMinimal) + "    memory: 512\n  - name: b\n    ip: 10.9.0.3\n",
+                            "x.yaml");
+  EXPECT_EQ(lab.nodes[0].memory_mib, 512);
+  EXPECT_EQ(lab.nodes[1].memory_mib, 1024);
+  EXPECT_EQ(lab.network.name, "t");  // defaults to the lab name
+  EXPECT_EQ(lab.provider.uri, "qemu:///system");
+}
+
+TEST(Lab, RemoteLibvirtUris) {
+  for (const char* local : {"qemu:///system", "qemu:///session", "test:///default",
+                            "qemu+unix:///system?socket=/run/x/libvirt-sock"}) {
+    EXPECT_FALSE(libvirt_uri_is_remote(local)) << local;
+  }
+  for (const char* remote : {"qemu+ssh://hv1/system", "qemu+ssh://root@hv1:2222/system",
+                             "qemu+tcp://10.0.0.5/system", "qemu://hv1/system",
+                             "qemu+libssh2://u@hv1/system?known_hosts=/k",
+                             "qemu+tls://localhost/system"}) {
+    EXPECT_TRUE(libvirt_uri_is_remote(remote)) << remote;
+  }
+}
+
+TEST(Lab, Ipv4AndCidr) {
+  EXPECT_FALSE(Ipv4::parse("256.1.1.1"));
+  EXPECT_FALSE(Ipv4::parse("1.2.3"));
+  EXPECT_EQ(Ipv4::parse("192.168.56.11")->str(), "192.168.56.11");
+  auto c = Cidr::parse("192.168.56.0/24");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->netmask().str(), "255.255.255.0");
+  EXPECT_TRUE(c->contains(*Ipv4::parse("192.168.56.254")));
+  EXPECT_FALSE(c->contains(*Ipv4::parse("192.168.57.1")));
+  EXPECT_FALSE(Cidr::parse("192.168.56.1/24"));  // host bits set
+  EXPECT_FALSE(Cidr::parse("192.168.56.0/33"));
+  EXPECT_FALSE(Cidr::parse("192.168.56.0"));
+}
+
+TEST(Lab, ErrorsNameFileLineAndKey) {
+  EXPECT_EQ(error_of("name: t\nnetwork: [1]\nnodes: []\n"),
+            "lab.yaml:2:10: network: expected a mapping, found a list");
+  EXPECT_EQ(error_of("name: t\n"), "lab.yaml:1:1: network: missing (required)");
+  EXPECT_NE(error_of(std::string(kMinimal) + "bogus: 1\n")
+                .find("lab.yaml:9:1: bogus: unknown key (valid keys: name, network, image, "
+                      "provider, defaults, nodes)"),
+            std::string::npos);
+  EXPECT_EQ(error_of("name: t\nnetwork: {cidr: 10.0.0.0/24, host: 10.0.0.1, domain: x}\n"
+                     "nodes: {a: 1}\n"),
+            "lab.yaml:3:8: nodes: expected a non-empty list of nodes, found a mapping");
+  EXPECT_EQ(error_of("name: [x\n"), error_of("name: [x\n"));  // stable
+  EXPECT_NE(error_of("name: [x\n").find("not valid YAML"), std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "image:\n  suite: jessie\n")
+                .find("image.suite: unknown Debian suite \"jessie\""),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "provider:\n  type: docker\n")
+                .find("provider.type: unknown provider \"docker\""),
+            std::string::npos);
+  EXPECT_NE(error_of("name: T_T\nnetwork: {cidr: 10.0.0.0/24, host: 10.0.0.1, domain: x}\n")
+                .find("lab.yaml:1:7: name:"),
+            std::string::npos);
+  EXPECT_NE(error_of("name: t\nnetwork: {cidr: 10.0.0.0/24, host: 10.0.1.1, domain: x}\n")
+                .find("network.host: 10.0.1.1 is outside network.cidr 10.0.0.0/24"),
+            std::string::npos);
+}
+
+TEST(Lab, NetworkAndBroadcastAddressesAreRejected) {
+  std::string text = kMinimal;
+  text.replace(text.find("10.9.0.2"), 8, "10.9.0.255");
+  EXPECT_NE(error_of(text).find("nodes[0].ip: 10.9.0.255 is the network or broadcast address"),
+            std::string::npos);
+}
+
+// Every fixture under fixtures/bad/ whose name starts with "lab-" carries its expected
+// error in a first-line comment "# expect-error: :LINE:COL: key: message".
+TEST(Lab, BadFixturesEachGiveTheirError) {
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(kSource / "fixtures/bad")) {
+    const auto name = entry.path().filename().string();
+    if (name.rfind("lab-", 0) != 0) continue;
+    std::ifstream in(entry.path());
+    std::string first;
+    std::getline(in, first);
+    const std::string tag = "# expect-error: ";
+    ASSERT_EQ(first.rfind(tag, 0), 0u) << name << " lacks an expect-error line";
+    const std::string expected = entry.path().string() + first.substr(tag.size());
+    try {
+      load_lab(entry.path());
+      ADD_FAILURE() << name << " loaded without error";
+    } catch (const BadInput& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(expected, 0), 0u)
+          << name << "\n  got:      " << e.what() << "\n  expected: " << expected << "...";
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 7);
+}
+
+TEST(Lab, MissingFileIsBadInput) {
+  EXPECT_THROW(load_lab("/nonexistent/lab.yaml"), BadInput);
+}
+
+}  // namespace
+}  // namespace dcslab

@@ -1,0 +1,258 @@
+#include "run/matrix.h"
+
+#include <nlohmann/json.hpp>
+#include <pugixml.hpp>
+
+#include <algorithm>
+#include <iomanip>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "base/error.h"
+#include "report/report_files.h"
+
+namespace dcslab {
+
+namespace {
+
+std::string join(const std::vector<std::string>& v, const std::string& sep = ", ") {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
+  return s;
+}
+
+}  // namespace
+
+std::string MatrixCell::label() const {
+  std::vector<std::string> parts;
+  for (const auto& [k, v] : values) parts.push_back(k + "=" + v);
+  return join(parts, ",");
+}
+
+std::string MatrixCell::suffix() const {
+  std::vector<std::string> parts;
+  for (const auto& kv : values) parts.push_back(kv.second);
+  return join(parts, "-");
+}
+
+std::vector<MatrixDimension> known_matrix_dimensions() {
+  // The suites a lab file's image.suite accepts: each gives a different etcd
+  // (bullseye 3.3, bookworm 3.4, trixie 3.5, forky 3.5 later).
+  return {{"suite", {"bullseye", "bookworm", "trixie", "forky"}}};
+}
+
+std::vector<MatrixDimension> parse_matrix_args(const std::vector<std::string>& args) {
+  const auto known = known_matrix_dimensions();
+  std::vector<std::string> known_keys;
+  for (const auto& d : known) known_keys.push_back(d.key);
+  std::vector<MatrixDimension> dims;
+  for (const auto& arg : args) {
+    const std::string where = "run: --matrix " + arg + ": ";
+    const auto eq = arg.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw BadInput(where + "expected KEY=VALUE[,VALUE...] (e.g. suite=bookworm,trixie)");
+    MatrixDimension d;
+    d.key = arg.substr(0, eq);
+    const auto k = std::find_if(known.begin(), known.end(),
+                                [&](const MatrixDimension& x) { return x.key == d.key; });
+    if (k == known.end())
+      throw BadInput(where + "unknown dimension \"" + d.key + "\" (valid: " + join(known_keys) + ")");
+    for (const auto& other : dims)
+      if (other.key == d.key)
+        throw BadInput(where + "dimension \"" + d.key + "\" is given twice; list its values in one --matrix");
+    // Values: split on ',' keeping empty ones, which are errors.
+    const std::string list = arg.substr(eq + 1);
+    std::size_t start = 0;
+    while (true) {
+      const auto comma = list.find(',', start);
+      const std::string v = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (v.empty())
+        throw BadInput(where + "an empty value (valid: " + join(k->values) + ")");
+      if (std::find(k->values.begin(), k->values.end(), v) == k->values.end())
+        throw BadInput(where + "unknown " + d.key + " \"" + v + "\" (valid: " + join(k->values) + ")");
+      if (std::find(d.values.begin(), d.values.end(), v) != d.values.end())
+        throw BadInput(where + d.key + " \"" + v + "\" is listed twice");
+      d.values.push_back(v);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    dims.push_back(std::move(d));
+  }
+  return dims;
+}
+
+std::vector<MatrixCell> matrix_cells(const std::vector<MatrixDimension>& dimensions) {
+  if (dimensions.empty()) return {};
+  std::vector<MatrixCell> cells{MatrixCell{}};
+  for (const auto& d : dimensions) {
+    std::vector<MatrixCell> next;
+    for (const auto& c : cells)
+      for (const auto& v : d.values) {
+        MatrixCell n = c;
+        n.values.emplace_back(d.key, v);
+        next.push_back(std::move(n));
+      }
+    cells = std::move(next);
+  }
+  return cells;
+}
+
+Lab apply_cell(const Lab& lab, const MatrixCell& cell) {
+  Lab out = lab;
+  for (const auto& [k, v] : cell.values) {
+    if (k == "suite") out.image.suite = v;
+    else throw BadInput("run: --matrix: dimension \"" + k + "\" cannot be applied to a lab");
+  }
+  out.name = lab.name + "-" + cell.suffix();
+  static const std::regex re(R"([a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?)");
+  if (!std::regex_match(out.name, re))
+    throw BadInput("run: --matrix " + cell.label() + ": the cell's lab name \"" + out.name +
+                   "\" is not a valid lab name (lower-case letters, digits and '-', at most 32); "
+                   "give lab " + lab.name + " a shorter name");
+  return out;
+}
+
+std::string scenario_outcome(const ScenarioResult& s) {
+  if (s.steps.empty() && !s.error.empty()) return "not run";
+  if (!s.passed) return "FAILED";
+  const bool all_skipped =
+      !s.steps.empty() &&
+      std::all_of(s.steps.begin(), s.steps.end(), [](const StepResult& st) { return st.skipped(); });
+  return all_skipped ? "skipped" : "passed";
+}
+
+std::string matrix_table(const std::vector<std::string>& scenarios,
+                         const std::vector<MatrixCellResult>& cells) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> head{"scenario"};
+  for (const auto& c : cells) head.push_back(c.cell.label());
+  rows.push_back(head);
+  for (const auto& name : scenarios) {
+    std::vector<std::string> row{name};
+    for (const auto& c : cells) {
+      std::string outcome = "not run";
+      for (const auto& s : c.report.scenarios)
+        if (s.name == name) outcome = scenario_outcome(s);
+      row.push_back(outcome);
+    }
+    rows.push_back(row);
+  }
+  std::vector<std::string> tail{"(lab, time)"};
+  for (const auto& c : cells) {
+    std::ostringstream t;
+    t << c.lab << ", " << std::fixed << std::setprecision(1) << c.report.seconds << "s";
+    tail.push_back(c.error.empty() ? t.str() : c.lab + ", did not run");
+  }
+  rows.push_back(tail);
+  std::vector<std::size_t> width(head.size(), 0);
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  std::ostringstream out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    out << line << "\n";
+  }
+  return out.str();
+}
+
+std::string matrix_junit_xml(const std::string& name, const std::vector<MatrixCellResult>& cells) {
+  pugi::xml_document doc;
+  auto decl = doc.append_child(pugi::node_declaration);
+  decl.append_attribute("version") = "1.0";
+  decl.append_attribute("encoding") = "UTF-8";
+  auto suites = doc.append_child("testsuites");
+  suites.append_attribute("name") = xml_safe("dcslab matrix " + name).c_str();
+  long long all[4] = {0, 0, 0, 0};  // tests, failures, errors, skipped
+  double all_time = 0;
+  for (const auto& c : cells) {
+    auto suite = suites.append_child("testsuite");
+    suite.append_attribute("name") = xml_safe(name + "[" + c.cell.label() + "]").c_str();
+    long long n[4] = {0, 0, 0, 0};
+    if (!c.error.empty()) {
+      auto tc = suite.append_child("testcase");
+      tc.append_attribute("classname") = xml_safe(name).c_str();
+      tc.append_attribute("name") = "lab";
+      tc.append_child("error").append_attribute("message") = xml_safe(c.error).c_str();
+      n[0] = 1, n[2] = 1;
+    } else {
+      // The cell's own JUnit (a testsuite per scenario), its testcases gathered under
+      // the cell: the classname keeps the scenario.
+      pugi::xml_document cell_doc;
+      const std::string xml = junit_xml(c.report);
+      if (!cell_doc.load_buffer(xml.data(), xml.size()))
+        throw Fatal("matrix JUnit: cannot re-read the cell's report");
+      suite.append_attribute("timestamp") = c.report.started_at.c_str();
+      for (auto s : cell_doc.child("testsuites").children("testsuite"))
+        for (auto tc : s.children("testcase")) {
+          suite.append_copy(tc);
+          ++n[0];
+          if (tc.child("failure")) ++n[1];
+          if (tc.child("error")) ++n[2];
+          if (tc.child("skipped")) ++n[3];
+        }
+    }
+    auto props = suite.prepend_child("properties");
+    for (const auto& [k, v] : c.cell.values) {
+      auto p = props.append_child("property");
+      p.append_attribute("name") = xml_safe(k).c_str();
+      p.append_attribute("value") = xml_safe(v).c_str();
+    }
+    auto lab = props.append_child("property");
+    lab.append_attribute("name") = "lab";
+    lab.append_attribute("value") = xml_safe(c.lab).c_str();
+    char t[32];
+    std::snprintf(t, sizeof t, "%.3f", c.report.seconds);
+    suite.append_attribute("tests") = n[0];
+    suite.append_attribute("failures") = n[1];
+    suite.append_attribute("errors") = n[2];
+    suite.append_attribute("skipped") = n[3];
+    suite.append_attribute("time") = t;
+    for (int i = 0; i < 4; ++i) all[i] += n[i];
+    all_time += c.report.seconds;
+  }
+  char t[32];
+  std::snprintf(t, sizeof t, "%.3f", all_time);
+  suites.append_attribute("tests") = all[0];
+  suites.append_attribute("failures") = all[1];
+  suites.append_attribute("errors") = all[2];
+  suites.append_attribute("skipped") = all[3];
+  suites.append_attribute("time") = t;
+  std::ostringstream s;
+  doc.save(s, "  ", pugi::format_default, pugi::encoding_utf8);
+  return s.str();
+}
+
+std::string matrix_json(const std::vector<MatrixDimension>& dimensions,
+                        const std::vector<MatrixCellResult>& cells) {
+  using nlohmann::json;
+  json root;
+  root["matrix"] = json::array();
+  for (const auto& d : dimensions) root["matrix"].push_back({{"key", d.key}, {"values", d.values}});
+  root["cells"] = json::array();
+  for (const auto& c : cells) {
+    json j;
+    j["cell"] = json::object();
+    for (const auto& [k, v] : c.cell.values) j["cell"][k] = v;
+    j["label"] = c.cell.label();
+    j["lab"] = c.lab;
+    j["exit"] = c.exit_status;
+    if (!c.error.empty()) j["error"] = c.error;
+    else j["report"] = json::parse(json_report(c.report));
+    root["cells"].push_back(std::move(j));
+  }
+  root["passed"] = matrix_exit_status(cells) == 0;
+  return root.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+int matrix_exit_status(const std::vector<MatrixCellResult>& cells) {
+  int status = 0;
+  for (const auto& c : cells) status = std::max(status, c.exit_status);
+  return status;
+}
+
+}  // namespace dcslab

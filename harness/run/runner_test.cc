@@ -1,0 +1,280 @@
+#include "run/runner.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "testing/fake_lab.h"
+#include "testing/fake_lab_fixture.h"
+#include "report/report_console.h"
+#include "report/report_files.h"
+
+namespace dcslab {
+namespace {
+
+namespace fs = std::filesystem;
+
+class RunnerTest : public FakeLabTest {
+ protected:
+
+  ScenarioResult run(const std::string& text, RunnerOptions options = {}) {
+    Runner runner(*lab_, clock_, progress_, redactor_, {&console_}, options);
+    return runner.run(parse(text));
+  }
+
+};
+
+TEST_F(RunnerTest, RunsAStepAndChecksItsOutput) {
+  script_.on("hostname -f", {0, "dcs-01.patroni.mydomain\n", ""}, "dcs-01");
+  const auto r = run("steps:\n  - {name: fqdn, on: dcs-01, run: hostname -f, "
+                     "expect: {stdout: {equals: '{{ node.fqdn }}'}}}\n");
+  EXPECT_TRUE(r.passed);
+  ASSERT_EQ(r.steps.size(), 1u);
+  const auto& n = r.steps[0].nodes.at(0);
+  EXPECT_EQ(n.node, "dcs-01");
+  EXPECT_EQ(n.user, "tux");
+  EXPECT_EQ(n.exit_status, 0);
+  EXPECT_EQ(n.attempts, 1);
+  const auto reqs = script_.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].node, "dcs-01");
+  EXPECT_EQ(reqs[0].user, "tux");
+  EXPECT_EQ(reqs[0].command, "hostname -f");
+  EXPECT_EQ(lab_->state().get("passed:t"), r.started_at);
+  EXPECT_NE(console_out_.str().find("\u2713 [1] fqdn  dcs-01"), std::string::npos) << console_out_.str();
+}
+
+TEST_F(RunnerTest, UntilRepeatsOnTheClockWithoutSleeping) {
+  script_.on_sequence("etcdctl endpoint health",
+                      {{1, "", "unhealthy\n"}, {1, "", "unhealthy\n"}, {0, "healthy\n", ""}});
+  const auto wall = std::chrono::steady_clock::now();
+  const auto r = run("steps:\n  - on: dcs-00\n    run: etcdctl endpoint health\n"
+                     "    until: {interval: 5s, timeout: 2m}\n    expect: {stdout: {contains: healthy}}\n");
+  EXPECT_TRUE(r.passed);
+  EXPECT_EQ(r.steps[0].nodes[0].attempts, 3);
+  EXPECT_EQ(clock_.sleeps, 2);
+  EXPECT_EQ(r.steps[0].nodes[0].seconds, 10.0);  // two 5 s intervals, on the fake clock
+  EXPECT_LT(std::chrono::steady_clock::now() - wall, std::chrono::seconds(1));
+}
+
+TEST_F(RunnerTest, UntilGivesUpAtItsTimeout) {
+  script_.on("false", {1, "", "no\n"});
+  const auto r = run("steps:\n  - {on: dcs-00, run: 'false', until: {interval: 1s, timeout: 5s}}\n");
+  EXPECT_FALSE(r.passed);
+  const auto& n = r.steps[0].nodes[0];
+  EXPECT_EQ(n.attempts, 6);  // at 0, 1, 2, 3, 4 and 5 s
+  EXPECT_EQ(clock_.sleeps, 5);
+  EXPECT_EQ(n.failures.back(), "until: still failing after 6 attempts in 5s");
+}
+
+TEST_F(RunnerTest, PromptsEnvStdinAndTimeoutReachTheTransport) {
+  script_.on("etcdctl user add root", {0, "User root created\n", ""});
+  const auto r = run(R"(secrets: {root_password: {generate: 20}}
+steps:
+  - on: dcs-00
+    run: etcdctl user add root
+    env: {ETCDCTL_API: "3", ETCD_IP: "{{ node.ip }}"}
+    stdin: "hello {{ node.name }}"
+    timeout: 45s
+    prompts:
+      - {expect: "Password of root: ", answer: "{{ secrets.root_password }}"}
+      - {expect: "Type password of root again for confirmation: ", answer: "{{ secrets.root_password }}"}
+)");
+  EXPECT_TRUE(r.passed);
+  const auto req = script_.requests().at(0);
+  const std::string pw = LabState(home_, "dcs").get("x", "");  // (facts untouched)
+  ASSERT_EQ(req.options.prompts.size(), 2u);
+  EXPECT_EQ(req.options.prompts[0].expect, "Password of root: ");
+  EXPECT_EQ(req.options.prompts[0].answer.size(), 20u);
+  EXPECT_EQ(req.options.prompts[1].answer, req.options.prompts[0].answer);
+  EXPECT_TRUE(req.options.pty);
+  EXPECT_EQ(req.options.stdin_data, "hello dcs-00");
+  EXPECT_EQ(req.options.timeout, std::chrono::seconds(45));
+  ASSERT_EQ(req.options.env.size(), 2u);
+  EXPECT_EQ(req.options.env[1], (std::pair<std::string, std::string>{"ETCD_IP", "192.168.56.10"}));
+  // Generated once per lab, kept 0600 in the lab's state folder, and the same next time.
+  const fs::path stored = home_ / "labs/dcs/secrets/root_password";
+  ASSERT_TRUE(fs::exists(stored));
+  struct stat st {};
+  ASSERT_EQ(::stat(stored.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::ifstream in(stored);
+  std::string value;
+  std::getline(in, value);
+  EXPECT_EQ(value, req.options.prompts[0].answer);
+  run("secrets: {root_password: {generate: 20}}\nsteps:\n  - {on: dcs-00, run: etcdctl user add root, "
+      "prompts: [{expect: 'P: ', answer: '{{ secrets.root_password }}'}]}\n");
+  EXPECT_EQ(script_.requests().at(1).options.prompts[0].answer, value);
+}
+
+TEST_F(RunnerTest, AllNodesRunInParallelEachWithItsOwnTransport) {
+  script_.on("hostname -f", {0, "x\n", ""});
+  script_.barrier("hostname -f", 3);  // each call waits for the other two
+  const auto r = run("steps:\n  - {on: all, run: hostname -f}\n");
+  EXPECT_TRUE(r.passed) << console_out_.str();
+  const auto reqs = script_.requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  std::set<std::string> nodes;
+  std::set<std::thread::id> threads;
+  for (const auto& q : reqs) nodes.insert(q.node), threads.insert(q.thread);
+  EXPECT_EQ(nodes, (std::set<std::string>{"dcs-00", "dcs-01", "dcs-02"}));
+  EXPECT_EQ(threads.size(), 3u);
+  EXPECT_EQ(threads.count(std::this_thread::get_id()), 0u);
+  EXPECT_EQ(lab_->connects.size(), 3u);
+  ASSERT_EQ(r.steps[0].nodes.size(), 3u);
+  EXPECT_EQ(r.steps[0].nodes[2].node, "dcs-02");  // results in the lab's order
+}
+
+TEST_F(RunnerTest, PutThenGetWithAttributes) {
+  const auto r = run(R"(steps:
+  - on: dcs-01
+    put: {path: /etc/dcs/etcd, content: "ETCD_NAME='{{ node.name }}'\n", owner: etcd, group: etcd, mode: "0640"}
+  - on: dcs-01
+    get: {path: /etc/dcs/etcd, equals: "ETCD_NAME='dcs-01'"}
+  - on: dcs-01
+    get: /etc/dcs/etcd
+    expect: {stdout: {not_contains: dcs-00}}
+)");
+  EXPECT_TRUE(r.passed) << console_out_.str();
+  const auto reqs = script_.requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[0].kind, "put");
+  EXPECT_EQ(reqs[0].command, "/etc/dcs/etcd");
+  EXPECT_EQ(reqs[0].content, "ETCD_NAME='dcs-01'\n");
+  EXPECT_EQ(reqs[0].attrs.mode, 0640);
+  EXPECT_EQ(reqs[0].attrs.owner, "etcd");
+  EXPECT_EQ(reqs[0].attrs.group, "etcd");
+  EXPECT_EQ(reqs[1].kind, "get");
+  EXPECT_EQ(r.steps[0].nodes[0].command, "put /etc/dcs/etcd (mode 0640, owner etcd, group etcd)");
+  EXPECT_EQ(r.steps[1].nodes[0].out, "ETCD_NAME='dcs-01'\n");
+}
+
+TEST_F(RunnerTest, WaitForPortAndUnitPollOnTheNode) {
+  script_.on_sequence("/dev/tcp", {{1, "", "refused\n"}, {0, "", ""}});
+  script_.on_sequence("systemctl is-active", {{3, "activating\n", ""}, {0, "active\n", ""}});
+  const auto r = run("steps:\n  - {on: dcs-02, wait_for_port: {port: 4433, timeout: 30s}}\n"
+                     "  - {on: dcs-02, wait_for_unit: etcd}\n");
+  EXPECT_TRUE(r.passed) << console_out_.str();
+  const auto reqs = script_.requests();
+  ASSERT_EQ(reqs.size(), 4u);
+  EXPECT_EQ(reqs[0].command, "timeout 3 bash -c 'exec 3<>/dev/tcp/$0/$1' 127.0.0.1 4433");
+  EXPECT_EQ(reqs[2].command, "systemctl is-active etcd");
+  EXPECT_EQ(r.steps[0].nodes[0].attempts, 2);
+  EXPECT_EQ(clock_.sleeps, 2);
+}
+
+TEST_F(RunnerTest, RebootAndReloginGoThroughLabControl) {
+  script_.on("id -nG", {0, "tux etcd\n", ""});
+  const auto r = run("steps:\n  - {on: dcs-00, run: id -nG}\n  - {on: dcs-00, relogin: true}\n"
+                     "  - {on: dcs-00, run: id -nG}\n  - {on: dcs-00, reboot: true}\n"
+                     "  - {on: dcs-00, run: id -nG}\n");
+  EXPECT_TRUE(r.passed);
+  EXPECT_EQ(lab_->connects,
+            (std::vector<std::string>{"dcs-00/tux", "dcs-00/tux/fresh", "dcs-00/tux"}));
+  EXPECT_EQ(lab_->reboots, std::vector<std::string>{"dcs-00"});
+}
+
+TEST_F(RunnerTest, StopsAtTheFirstFailureAndCollectsDiagnostics) {
+  script_.on("echo", {0, "etcd is not installed\n", ""});
+  script_.on("journalctl -u etcd", {0, "-- No entries --\n", ""});
+  script_.on("ip addr", {0, "2: enp1s0: inet 192.168.56.10/24\n", ""});
+  fs::create_directories(lab_->console_log("dcs-00").parent_path());
+  std::ofstream(lab_->console_log("dcs-00")) << "dcs-00 login:\n";
+  const std::string text =
+      "steps:\n  - {name: first, on: dcs-00, run: echo, expect: {stdout: {contains: 'etcd is running'}}}\n"
+      "  - {name: second, on: dcs-00, run: echo}\n";
+  const auto r = run(text);
+  EXPECT_FALSE(r.passed);
+  ASSERT_EQ(r.steps.size(), 1u);
+  EXPECT_EQ(r.not_run, std::vector<std::string>{"second"});
+  const auto& n = r.steps[0].nodes[0];
+  EXPECT_EQ(n.failures, std::vector<std::string>{"stdout: expected to contain \"etcd is running\""});
+  ASSERT_EQ(n.diagnostics.size(), 3u);
+  EXPECT_EQ(n.diagnostics[0].first, "journalctl-etcd.txt");
+  EXPECT_NE(n.diagnostics[0].second.find("No entries"), std::string::npos);
+  EXPECT_NE(n.diagnostics[1].second.find("192.168.56.10/24"), std::string::npos);
+  EXPECT_EQ(n.diagnostics[2].second, "dcs-00 login:\n");
+  EXPECT_TRUE(lab_->state().get("passed:t").empty());
+  const std::string out = console_out_.str();
+  EXPECT_NE(out.find("\u2717 [1] first  dcs-00"), std::string::npos) << out;
+  EXPECT_NE(out.find("command  | echo"), std::string::npos) << out;
+  EXPECT_NE(out.find("failed   | stdout: expected to contain \"etcd is running\""), std::string::npos);
+  EXPECT_NE(out.find("stdout   | etcd is not installed"), std::string::npos) << out;
+  EXPECT_NE(out.find("stderr   | (empty)"), std::string::npos);
+  EXPECT_NE(out.find("lab kept for inspection: dcslab ssh dcs-00"), std::string::npos);
+
+  RunnerOptions keep;
+  keep.keep_going = true;
+  const auto k = run(text, keep);
+  EXPECT_FALSE(k.passed);
+  EXPECT_EQ(k.steps.size(), 2u);
+  EXPECT_TRUE(k.not_run.empty());
+}
+
+TEST_F(RunnerTest, UnreachableNodeIsAnInfrastructureFailure) {
+  lab_->unreachable.insert("dcs-01");
+  const auto r = run("steps:\n  - {on: all, run: 'true'}\n  - {on: dcs-00, run: 'true'}\n",
+                     RunnerOptions{true, true});
+  EXPECT_FALSE(r.passed);
+  EXPECT_TRUE(r.infrastructure_failed);
+  EXPECT_EQ(r.steps.size(), 1u);  // even with keep_going: the nodes cannot be reached
+  EXPECT_NE(r.steps[0].nodes[1].error.find("cannot connect to dcs-01 as tux"), std::string::npos);
+}
+
+// A secret that comes back in what a node prints never reaches any report.
+TEST_F(RunnerTest, SecretsNeverReachAnyReport) {
+  setenv("DCSLAB_TEST_TOKEN", "tok-3f9a1c77e2", 1);
+  script_.on("echo", {0, "got tok-3f9a1c77e2 ok\n", "stderr tok-3f9a1c77e2\n"});
+  script_.on("journalctl", {0, "etcd: password tok-3f9a1c77e2\n", ""});
+  script_.on("ip addr", {0, "", ""});
+  const fs::path artifacts = home_ / "artifacts";
+  ArtifactsReporter files(artifacts);
+  Runner runner(*lab_, clock_, progress_, redactor_, {&console_, &files}, {});
+  const Scenario sc = parse(R"(secrets: {token: {env: DCSLAB_TEST_TOKEN}}
+steps:
+  - name: "use {{ secrets.token }}"
+    on: dcs-00
+    run: echo {{ secrets.token }}
+    env: {TOKEN: "{{ secrets.token }}"}
+    expect: {stdout: {contains: "{{ secrets.token }}", equals: "wrong {{ secrets.token }}"}}
+)");
+  RunReport report;
+  report.lab = "dcs";
+  report.scenarios.push_back(runner.run(sc));
+  ASSERT_FALSE(report.scenarios[0].passed);
+  // The command really ran with the secret in it...
+  EXPECT_EQ(script_.requests().at(0).command, "echo tok-3f9a1c77e2");
+  // ...and the secret is in no report.
+  std::vector<std::pair<std::string, std::string>> outputs = {
+      {"console", console_out_.str()},
+      {"junit", junit_xml(report)},
+      {"json", json_report(report)},
+      {"transcript", transcript_markdown(report)}};
+  for (const auto& e : fs::recursive_directory_iterator(artifacts))
+    if (e.is_regular_file()) {
+      std::ifstream in(e.path());
+      std::stringstream s;
+      s << in.rdbuf();
+      outputs.emplace_back(e.path().string(), s.str());
+    }
+  EXPECT_GE(outputs.size(), 10u);
+  for (const auto& [name, text] : outputs) {
+    EXPECT_EQ(text.find("tok-3f9a1c77e2"), std::string::npos) << name << ":\n" << text;
+  }
+  EXPECT_NE(console_out_.str().find("echo ********"), std::string::npos);
+  EXPECT_NE(json_report(report).find("got ******** ok"), std::string::npos);
+  unsetenv("DCSLAB_TEST_TOKEN");
+}
+
+TEST_F(RunnerTest, MissingEnvSecretIsBadInput) {
+  unsetenv("DCSLAB_TEST_UNSET");
+  EXPECT_THROW(run("secrets: {t: {env: DCSLAB_TEST_UNSET}}\nsteps:\n  - {on: dcs-00, run: x}\n"),
+               BadInput);
+  EXPECT_TRUE(script_.requests().empty());
+}
+
+}  // namespace
+}  // namespace dcslab

@@ -1,0 +1,94 @@
+// The scenario actions `writer` and `check_writes`, for the runner: a named background
+// Writer (writer.h) per scenario, started and stopped by steps, and the check of its
+// history once the faults are over.
+//
+// check_writes stops the writer, reads every key it wrote back through every member
+// (linearizable, retried until the check's timeout while a member restarts), takes each
+// member's hash of the key space at one revision (HashKV where the gateway has it, else a
+// SHA-256 of every key read from the member's own store at that revision), runs the
+// checker and writes the history as JSON into the run's artifacts folder
+// (writes-<scenario>-<name>.json), so a failure can be inspected.
+//
+// TLS: the CA and a client certificate come from the lab document's files on the node
+// (`node:/etc/dcs/cert/ca.crt`), the lab PKI (`lab`) or local files. The gateway refuses
+// client certificates with a Common Name once authentication is on (etcd_client.h), so by
+// default dcslab makes its own key and a certificate without one (subject O=dcslab-writer,
+// clientAuth), signed by the CA key named by sign_with: on a node it is signed there with
+// openssl (the CA key never leaves the node), locally with OpenSSL's API.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "etcd/etcd_client.h"
+#include "tls/pki.h"
+#include "base/redact.h"
+#include "scenario/scenario.h"
+#include "lab/state.h"
+#include "scenario/template.h"
+#include "ssh/transport.h"
+#include "etcd/writer.h"
+
+namespace dcslab {
+
+// A client certificate without a Common Name (subject O=dcslab-writer, extendedKeyUsage
+// clientAuth, valid from an hour ago for two days) for `key`, signed by the CA.
+Expected<X509Ptr> sign_writer_cert(const X509& ca_cert, const EVP_PKEY& ca_key, const EVP_PKEY& key);
+// The CSR for the same subject, signed by `key` (signed on a node by its CA).
+Expected<X509ReqPtr> writer_csr(const EVP_PKEY& key);
+
+// SHA-256 (hex) over every key-value pair as etcd returned them (key order): what
+// members compare when the gateway has no HashKV.
+std::string kv_digest(const std::vector<EtcdKv>& kvs);
+
+// Whether starting the writer reads or signs anything on the step's node.
+bool writer_needs_transport(const WriterSpec& spec);
+
+class Writers {
+ public:
+  Writers() = default;
+  ~Writers();
+  Writers(const Writers&) = delete;
+  Writers& operator=(const Writers&) = delete;
+
+  // writer: {start: ...}: TLS material, then the thread. `transport` reads node:/ files
+  // and signs on the node (may be null when nothing is on a node). Keys and passwords
+  // are added to `redactor`. *command describes it for reports.
+  Expected<CommandResult> start(const WriterSpec& spec, const TemplateValues& tv, LabState& state,
+                                Transport* transport, const std::filesystem::path& scenario_dir,
+                                Redactor& redactor, std::string* command);
+  // writer: {stop: NAME}: the thread ends; the history is kept for check_writes.
+  Expected<CommandResult> stop(const WriterSpec& spec, std::string* command);
+  // check_writes: exit status 0 when the history passes; out: counts, hashes, findings;
+  // *failures: what did not hold. The history goes to artifacts_dir (when not empty).
+  // The file: <artifacts_dir>/writes-<scenario>-<name>.json.
+  Expected<CommandResult> check(const WriterSpec& spec, const std::string& scenario,
+                                const std::filesystem::path& artifacts_dir,
+                                const Redactor& redactor, std::string* command,
+                                std::vector<std::string>* failures);
+  // End of a scenario: stops every writer; the histories not checked are saved as they are.
+  void stop_all(const std::string& scenario, const std::filesystem::path& artifacts_dir,
+                const Redactor& redactor);
+  static std::filesystem::path history_file(const std::filesystem::path& artifacts_dir,
+                                            const std::string& scenario, const std::string& name);
+
+  // Tests: a writer over a given api (no TLS, no node), as start() would make it.
+  void add_for_test(const std::string& name, std::unique_ptr<Writer> writer,
+                    std::shared_ptr<EtcdClient> client);
+
+ private:
+  struct Entry {
+    std::unique_ptr<Writer> writer;
+    std::shared_ptr<EtcdClient> client;  // also the writer's api
+    bool checked = false;
+  };
+  std::mutex mu_;
+  std::map<std::string, Entry> writers_;
+};
+
+}  // namespace dcslab

@@ -1,0 +1,261 @@
+#include "etcd/writer.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "testing/fake_etcd_server.h"
+#include "run/writer_steps.h"
+
+namespace dcslab {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Records every call; answers from a per-endpoint script (default: success), and moves
+// the fake clock by 5 ms per call so operations have a duration.
+class FakeKv : public KvApi {
+ public:
+  explicit FakeKv(FakeClock& clock) : clock_(clock) {}
+  struct Call {
+    std::string kind, endpoint, key, value;
+  };
+  std::vector<Call> calls;
+  std::map<std::string, std::deque<EtcdError>> put_errors;  // endpoint -> next failures
+  std::map<std::string, std::pair<std::string, std::int64_t>> store;
+  std::int64_t revision = 1;
+
+  EtcdResult<EtcdPutReply> put(const std::string& ep, const std::string& key, const std::string& value,
+                               std::chrono::milliseconds) override {
+    calls.push_back({"put", ep, key, value});
+    clock_.advance(5ms);
+    auto& q = put_errors[ep];
+    if (!q.empty()) {
+      EtcdError e = q.front();
+      q.pop_front();
+      return e;
+    }
+    store[key] = {value, ++revision};
+    return EtcdPutReply{revision};
+  }
+  EtcdResult<EtcdRangeReply> get(const std::string& ep, const std::string& key, bool serializable,
+                                 std::chrono::milliseconds) override {
+    calls.push_back({serializable ? "sget" : "get", ep, key, ""});
+    clock_.advance(5ms);
+    EtcdRangeReply r;
+    r.revision = revision;
+    if (auto it = store.find(key); it != store.end()) {
+      EtcdKv kv;
+      kv.key = key;
+      kv.value = it->second.first;
+      kv.mod_revision = it->second.second;
+      r.kvs.push_back(kv);
+    }
+    return r;
+  }
+
+ private:
+  FakeClock& clock_;
+};
+
+WriterOptions options() {
+  WriterOptions o;
+  o.name = "w1";
+  o.run_id = "R";
+  o.endpoints = {"dcs-00", "dcs-01", "dcs-02"};
+  o.keys = 4;
+  return o;
+}
+
+TEST(Writer, PutsRoundRobinAndReadsBackThroughAnotherMember) {
+  FakeClock clock;
+  auto kv = std::make_shared<FakeKv>(clock);
+  Writer w(options(), kv, clock);
+  for (int i = 0; i < 5; ++i) w.step();
+  const History h = w.history();
+  ASSERT_EQ(h.ops.size(), 10u);
+  EXPECT_EQ(h.prefix, "/dcslab/writes/w1/R/");
+  const std::vector<std::string> put_via = {"dcs-00", "dcs-01", "dcs-02", "dcs-00", "dcs-01"};
+  const std::vector<std::string> read_via = {"dcs-01", "dcs-02", "dcs-00", "dcs-01", "dcs-02"};
+  for (int i = 0; i < 5; ++i) {
+    const Op& p = h.ops[2 * i];
+    const Op& g = h.ops[2 * i + 1];
+    EXPECT_EQ(p.kind, OpKind::Put);
+    EXPECT_EQ(p.key, "/dcslab/writes/w1/R/key-" + std::to_string(i % 4));
+    EXPECT_EQ(p.value, "w1-" + std::to_string(i));
+    EXPECT_EQ(p.endpoint, put_via[i]);
+    EXPECT_EQ(p.status, OpStatus::Ok);
+    EXPECT_EQ(p.revision, i + 2);
+    EXPECT_EQ(p.end_ms - p.start_ms, 5.0);
+    EXPECT_EQ(g.kind, OpKind::Get);
+    EXPECT_EQ(g.endpoint, read_via[i]);
+    EXPECT_TRUE(g.found);
+    EXPECT_EQ(g.value, p.value);
+    EXPECT_EQ(g.revision, p.revision);
+    EXPECT_GE(g.start_ms, p.end_ms);
+  }
+  EXPECT_EQ(kv->calls[1].kind, "get");  // linearizable, not serializable
+  EXPECT_TRUE(check_history(h).passed());
+}
+
+TEST(Writer, AnUnreachableMemberIsSkippedAndATimeoutIsIndeterminate) {
+  FakeClock clock;
+  auto kv = std::make_shared<FakeKv>(clock);
+  WriterOptions o = options();
+  o.reads = false;
+  o.down_for = 1s;
+  Writer w(o, kv, clock);
+  kv->put_errors["dcs-00"] = {{EtcdError::Kind::NotSent, "dcs-00: cannot connect: Connection refused"}};
+  kv->put_errors["dcs-01"] = {{EtcdError::Kind::Unknown, "dcs-01: no answer within 2000 ms"}};
+  w.step();  // dcs-00 refused -> dcs-01 at once, new value: times out
+  w.step();  // starts at dcs-01 (round robin), ok
+  w.step();  // dcs-02 ok
+  w.step();  // dcs-00 is still skipped (down for 1 s): dcs-01 first
+  clock.advance(2s);
+  w.step();  // dcs-01, dcs-02, then dcs-00 again: it is back in the rotation
+  w.step();
+  w.step();
+  const History h = w.history();
+  ASSERT_EQ(h.ops.size(), 8u);
+  EXPECT_EQ(h.ops[0].endpoint, "dcs-00");
+  EXPECT_EQ(h.ops[0].status, OpStatus::Failed);
+  EXPECT_EQ(h.ops[1].endpoint, "dcs-01");
+  EXPECT_EQ(h.ops[1].status, OpStatus::Indeterminate);
+  EXPECT_NE(h.ops[1].value, h.ops[0].value);  // every attempt writes its own value
+  EXPECT_EQ(h.ops[1].error, "dcs-01: no answer within 2000 ms");
+  EXPECT_EQ(h.ops[2].endpoint, "dcs-01");
+  EXPECT_EQ(h.ops[3].endpoint, "dcs-02");
+  EXPECT_EQ(h.ops[4].endpoint, "dcs-01");  // dcs-00's turn, but it is down: it goes last
+  EXPECT_EQ(h.ops[4].status, OpStatus::Ok);
+  EXPECT_EQ(h.ops[7].endpoint, "dcs-00");
+  EXPECT_EQ(h.ops[7].status, OpStatus::Ok);
+  const CheckResult r = check_history(h);
+  EXPECT_EQ(r.failed, 1);
+  EXPECT_EQ(r.indeterminate, 1);
+  EXPECT_EQ(r.acknowledged, 6);
+}
+
+TEST(Writer, TheThreadWritesEveryIntervalUntilStopped) {
+  static FakeClock op_clock;  // the fake moves it; the writer times with the real one
+  auto kv = std::make_shared<FakeKv>(op_clock);
+  WriterOptions o = options();
+  o.interval = 20ms;
+  Writer w(o, kv, RealClock::instance());
+  w.start();
+  EXPECT_TRUE(w.running());
+  std::this_thread::sleep_for(250ms);
+  w.stop();
+  EXPECT_FALSE(w.running());
+  const int ticks = w.ticks();
+  EXPECT_GE(ticks, 5);
+  EXPECT_LE(ticks, 14);
+  std::this_thread::sleep_for(60ms);
+  EXPECT_EQ(w.ticks(), ticks);  // stopped means stopped
+  w.stop();                     // idempotent
+}
+
+// check_writes through a fake etcd gateway on loopback: final reads, hashes, artifact.
+TEST(Writers, CheckReadsBackEveryKeyAndSavesTheHistory) {
+  const TestPki pki = TestPki::make();
+  FakeEtcd etcd;
+  etcd.hashkv_available = false;  // like 3.4: the digest of a range is compared instead
+  TestHttpsServer server(pki, [&](const TestRequest& r) { return etcd(r); });
+  // Three "members", all the same server: an undivided cluster.
+  std::vector<EtcdEndpoint> eps;
+  for (const char* n : {"dcs-00", "dcs-01", "dcs-02"}) eps.push_back({n, "127.0.0.1", server.port()});
+  auto client = std::make_shared<EtcdClient>(eps, TlsClientConfig{pki.ca_pem(), "", ""}, "root", "pw");
+  WriterOptions o = options();
+  auto writer = std::make_unique<Writer>(o, client, RealClock::instance());
+  for (int i = 0; i < 6; ++i) writer->step();
+  Writers writers;
+  writers.add_for_test("w1", std::move(writer), client);
+
+  const auto dir = std::filesystem::temp_directory_path() / ("dcslab-writers-test-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  Redactor redactor;
+  redactor.add("pw");
+  WriterSpec spec;
+  spec.op = WriterSpec::Op::Check;
+  spec.name = "w1";
+  spec.check_timeout = 5s;
+  std::string command;
+  std::vector<std::string> failures;
+  auto r = writers.check(spec, "faults", dir, redactor, &command, &failures);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->exit_status, 0) << r->out;
+  EXPECT_TRUE(failures.empty());
+  EXPECT_EQ(command, "check_writes w1");
+  EXPECT_NE(r->out.find("acknowledged 6, failed 0, indeterminate 0; reads 6 (final 12); lost 0"),
+            std::string::npos)
+      << r->out;
+  EXPECT_NE(r->out.find("dcs-02 range-sha256 "), std::string::npos) << r->out;
+  const auto file = dir / "writes-faults-w1.json";
+  ASSERT_TRUE(std::filesystem::exists(file));
+  std::ifstream in(file);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  auto h = parse_history(buf.str());
+  ASSERT_TRUE(h) << h.error().message;
+  EXPECT_EQ(h->hashes.size(), 3u);
+  EXPECT_EQ(h->hashes[0].hash, h->hashes[2].hash);
+  EXPECT_EQ(buf.str().find("\"pw\""), std::string::npos);
+
+  // A key lost behind the client's back is caught.
+  {
+    std::lock_guard lock(etcd.mu);
+    etcd.kvs.erase(etcd.kvs.begin());
+  }
+  WriterSpec again = spec;
+  auto writer2 = std::make_unique<Writer>(o, client, RealClock::instance());
+  for (int i = 0; i < 6; ++i) writer2->step();
+  {
+    std::lock_guard lock(etcd.mu);
+    etcd.kvs.erase(etcd.kvs.begin());
+  }
+  writers.add_for_test("w1", std::move(writer2), client);
+  failures.clear();
+  auto bad = writers.check(again, "faults", dir, redactor, &command, &failures);
+  ASSERT_TRUE(bad) << bad.error().message;
+  EXPECT_EQ(bad->exit_status, 1) << bad->out;
+  ASSERT_FALSE(failures.empty());
+  EXPECT_EQ(failures[0], "check_writes: lost keys 1");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(WriterCert, HasNoCommonNameAndChainsToTheCa) {
+  const TestPki pki = TestPki::make();
+  auto key = generate_key(KeySpec{KeySpec::Type::EcP256, 0});
+  ASSERT_TRUE(key);
+  auto cert = sign_writer_cert(*pki.ca.cert, *pki.ca.key, **key);
+  ASSERT_TRUE(cert) << cert.error().message;
+  const CertInfo info = describe(**cert);
+  EXPECT_EQ(info.subject, "O=dcslab-writer");
+  EXPECT_EQ(info.ext_key_usage, std::vector<std::string>{"clientAuth"});
+  EXPECT_TRUE(verify_chain(*pki.ca.cert, **cert));
+  EXPECT_TRUE(check_key_matches(**cert, **key));
+  auto csr = writer_csr(**key);
+  ASSERT_TRUE(csr);
+  EXPECT_NE(csr_pem(**csr).find("BEGIN CERTIFICATE REQUEST"), std::string::npos);
+}
+
+TEST(WriterCert, DigestDependsOnEveryField) {
+  EtcdKv a{"k", "v", 2, 3, 1, 0};
+  const std::string base = kv_digest({a});
+  EXPECT_EQ(base.size(), 64u);
+  EXPECT_EQ(kv_digest({a}), base);
+  EtcdKv b = a;
+  b.mod_revision = 4;
+  EXPECT_NE(kv_digest({b}), base);
+  b = a;
+  b.value = "w";
+  EXPECT_NE(kv_digest({b}), base);
+  // Lengths are part of it: ("ab","c") is not ("a","bc").
+  EXPECT_NE(kv_digest({EtcdKv{"ab", "c", 1, 1, 1, 0}}), kv_digest({EtcdKv{"a", "bc", 1, 1, 1, 0}}));
+}
+
+}  // namespace
+}  // namespace dcslab

@@ -1,0 +1,180 @@
+#include "ssh/keys.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "base/text.h"
+
+namespace dcslab {
+namespace {
+
+// Writes `content` to `path` with `mode` through a temporary file and rename: the file
+// never exists with a wider mode (a private key must not be world-readable even for an
+// instant) and never half-written.
+Expected<void> write_file_atomic(const std::filesystem::path& path, const std::string& content,
+                                 mode_t mode) {
+  const std::filesystem::path tmp = path.string() + ".tmp" + std::to_string(::getpid());
+  ::unlink(tmp.c_str());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) {
+    return Failure::error("cannot create " + tmp.string() + ": " + std::strerror(errno));
+  }
+  size_t off = 0;
+  while (off < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + off, content.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int e = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return Failure::error("cannot write " + tmp.string() + ": " + std::strerror(e));
+    }
+    off += static_cast<size_t>(n);
+  }
+  // umask may have narrowed `mode` at creation; the caller asked for exactly this mode.
+  ::fchmod(fd, mode);
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    return Failure::error("cannot write " + tmp.string() + ": " + std::strerror(e));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    return Failure::error("cannot rename " + tmp.string() + " to " + path.string() + ": " +
+                          std::strerror(e));
+  }
+  return {};
+}
+
+std::filesystem::path pub_path_of(const std::filesystem::path& private_path) {
+  return private_path.string() + ".pub";
+}
+
+}  // namespace
+
+Expected<PublicKeyParts> split_public_key(const std::string& public_line) {
+  std::istringstream in(public_line);
+  PublicKeyParts parts;
+  if (!(in >> parts.type >> parts.base64)) {
+    return Failure::error("not an SSH public key line (want \"TYPE BASE64 [COMMENT]\"): \"" +
+                          public_line.substr(0, 40) + "\"");
+  }
+  return parts;
+}
+
+Expected<std::string> public_line_of(ssh_key key) {
+  char* b64 = nullptr;
+  if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK || b64 == nullptr) {
+    return Failure::error("cannot export a public key to base64");
+  }
+  SshChars owned(b64);
+  const char* type = ssh_key_type_to_char(ssh_key_type(key));
+  if (type == nullptr) return Failure::error("public key of unknown type");
+  return std::string(type) + " " + owned.get();
+}
+
+std::string fingerprint_sha256(ssh_key key) {
+  unsigned char* hash = nullptr;
+  size_t len = 0;
+  if (key == nullptr ||
+      ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &len) != SSH_OK) {
+    return "(unparsable key)";
+  }
+  char* fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, len);
+  ssh_clean_pubkey_hash(&hash);
+  if (fp == nullptr) return "(unparsable key)";
+  SshChars owned(fp);
+  return owned.get();
+}
+
+std::string fingerprint_sha256(const std::string& public_line) {
+  auto parts = split_public_key(public_line);
+  if (!parts) return "(unparsable key)";
+  ssh_key raw = nullptr;
+  const auto type = ssh_key_type_from_name(parts->type.c_str());
+  if (type == SSH_KEYTYPE_UNKNOWN ||
+      ssh_pki_import_pubkey_base64(parts->base64.c_str(), type, &raw) != SSH_OK) {
+    return "(unparsable key)";
+  }
+  SshKey key(raw);
+  return fingerprint_sha256(key.get());
+}
+
+Expected<std::string> read_public_key(const std::filesystem::path& pub_path) {
+  std::ifstream in(pub_path);
+  if (!in) return Failure::not_found("cannot read public key " + pub_path.string());
+  std::string line;
+  while (std::getline(in, line)) {
+    line = trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    DCSLAB_TRY(split_public_key(line));
+    return line;
+  }
+  return Failure::error(pub_path.string() + " holds no public key line");
+}
+
+Expected<std::string> generate_ed25519(const std::filesystem::path& private_path,
+                                       const std::string& comment) {
+  const auto pub_path = pub_path_of(private_path);
+  std::error_code ec;
+  if (std::filesystem::exists(private_path, ec)) {
+    if (std::filesystem::exists(pub_path, ec)) return read_public_key(pub_path);
+    // The private key is what matters; the .pub is derived, so re-derive it.
+    ssh_key raw = nullptr;
+    if (ssh_pki_import_privkey_file(private_path.c_str(), nullptr, nullptr, nullptr, &raw) !=
+        SSH_OK) {
+      return Failure::error("cannot read private key " + private_path.string() +
+                            " (remove it to have a new key generated)");
+    }
+    SshKey key(raw);
+    auto line = public_line_of(key.get());
+    if (!line) return line.error();
+    std::string pub = *line + (comment.empty() ? "" : " " + comment);
+    DCSLAB_TRY(write_file_atomic(pub_path, pub + "\n", 0644));
+    return pub;
+  }
+
+  if (private_path.has_parent_path()) {
+    std::filesystem::create_directories(private_path.parent_path(), ec);
+    if (ec) {
+      return Failure::error("cannot create " + private_path.parent_path().string() + ": " +
+                            ec.message());
+    }
+  }
+  ssh_key raw = nullptr;
+  if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &raw) != SSH_OK) {
+    return Failure::error("libssh could not generate an ed25519 key");
+  }
+  SshKey key(raw);
+  // libssh writes ed25519 private keys in the OpenSSH format ("BEGIN OPENSSH PRIVATE
+  // KEY"), the one format both sshd and libssh read for this key type.
+  char* b64 = nullptr;
+  if (ssh_pki_export_privkey_base64(key.get(), nullptr, nullptr, nullptr, &b64) != SSH_OK ||
+      b64 == nullptr) {
+    return Failure::error("libssh could not export the new private key");
+  }
+  std::string private_text(b64);
+  // Scrub libssh's copy of the secret before freeing it.
+  std::memset(b64, 0, private_text.size());
+  ssh_string_free_char(b64);
+  if (private_text.empty() || private_text.back() != '\n') private_text += '\n';
+  auto written = write_file_atomic(private_path, private_text, 0600);
+  std::fill(private_text.begin(), private_text.end(), '\0');
+  if (!written) return written.error();
+
+  auto line = public_line_of(key.get());
+  if (!line) return line.error();
+  std::string pub = *line + (comment.empty() ? "" : " " + comment);
+  DCSLAB_TRY(write_file_atomic(pub_path, pub + "\n", 0644));
+  return pub;
+}
+
+}  // namespace dcslab
