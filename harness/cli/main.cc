@@ -6,6 +6,7 @@
 // status); 2 bad input (lab file, arguments); 3 infrastructure failure (the lab could not
 // come up, libvirtd unreachable, image missing).
 #include <signal.h>
+#include "base/paths.h"
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
@@ -78,13 +79,13 @@ Exit status: 0 ok, 1 a command on a node failed, 2 bad input, 3 infrastructure f
 fs::path default_lab_file() {
   const fs::path rel = "fixtures/labs/dcs.yaml";
   if (fs::exists(rel)) return rel;
-  return fs::path(DCSLAB_SOURCE_DIR) / rel;
+  return data_dir() / rel;
 }
 
 fs::path recipe_dir() {
   if (const char* d = std::getenv("DCSLAB_RECIPE_DIR"); d && *d) return d;
   if (fs::exists("images/build-rootfs")) return "images";
-  return fs::path(DCSLAB_SOURCE_DIR) / "images";
+  return data_dir() / "images";
 }
 
 [[noreturn]] void bad_usage(const std::string& message) {
@@ -148,7 +149,7 @@ Global parse_global(int argc, char** argv) {
     std::exit(0);
   }
   if (vm.count("version")) {
-    std::printf("dcslab %s\n", DCSLAB_VERSION);
+    std::printf("dcslab %s\n", version().c_str());
     std::exit(0);
   }
   if (!g.provider.empty() && g.provider != "libvirt" && g.provider != "nspawn" &&

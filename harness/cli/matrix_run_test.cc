@@ -1,4 +1,5 @@
 #include "run/matrix.h"
+#include "base/paths.h"
 
 #include <gtest/gtest.h>
 #include <pugixml.hpp>
@@ -247,11 +248,11 @@ class MatrixRunTest : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "seedlet");
     write(dir_ / "seedlet/10-one.yaml",
-          "name: one\nlab: " + (fs::path(DCSLAB_SOURCE_DIR) / "fixtures/labs/dcs.yaml").string() +
+          "name: one\nlab: " + (source_dir() / "fixtures/labs/dcs.yaml").string() +
               "\nsteps:\n  - {on: dcs-00, run: echo hi, expect: {stdout: {equals: hi}}}\n");
     write(dir_ / "seedlet/20-two.yaml",
           "name: two\nrequires: [one]\nlab: " +
-              (fs::path(DCSLAB_SOURCE_DIR) / "fixtures/labs/dcs.yaml").string() +
+              (source_dir() / "fixtures/labs/dcs.yaml").string() +
               "\nsteps:\n  - {on: all, when: etcd >= 3.5, run: etcdutl version}\n");
     // bookworm: etcd 3.4 (two is skipped), one passes. trixie: etcd 3.5; each test
     // says whether one passes there.

@@ -1,4 +1,5 @@
 #include "run/parallel.h"
+#include "base/paths.h"
 
 #include <gtest/gtest.h>
 #include <pugixml.hpp>
@@ -181,8 +182,8 @@ class ParallelRunTest : public ::testing::Test {
     fs::create_directories(dir_);
     // Three scenarios: base and dependent are related, smoke is on its own.
     for (const auto* f : {"base.yaml", "dependent.yaml"})
-      fs::copy_file(fs::path(DCSLAB_SOURCE_DIR) / "fixtures/scenarios" / f, dir_ / f);
-    fs::copy_file(fs::path(DCSLAB_SOURCE_DIR) / "scenarios/smoke.yaml", dir_ / "smoke.yaml");
+      fs::copy_file(source_dir() / "fixtures/scenarios" / f, dir_ / f);
+    fs::copy_file(source_dir() / "scenarios/smoke.yaml", dir_ / "smoke.yaml");
     ::setenv("DCSLAB_HOME", (dir_ / "home").c_str(), 1);
   }
   void TearDown() override {

@@ -1,4 +1,5 @@
 #include "cli/run_command.h"
+#include "base/paths.h"
 
 #include <algorithm>
 #include <ctime>
@@ -390,7 +391,7 @@ int run_checked(const std::vector<std::string>& args, const LabControlFactory& m
   std::vector<fs::path> paths = a.paths;
   if (paths.empty()) {
     paths.push_back(fs::exists("scenarios") ? fs::path("scenarios")
-                                            : fs::path(DCSLAB_SOURCE_DIR) / "scenarios");
+                                            : data_dir() / "scenarios");
   }
   Catalog catalog(a.lab);
   std::vector<std::string> given;

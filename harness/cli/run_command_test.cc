@@ -1,4 +1,5 @@
 #include "cli/run_command.h"
+#include "base/paths.h"
 
 #include <gtest/gtest.h>
 #include <pugixml.hpp>
@@ -12,7 +13,7 @@ namespace dcslab {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kSource = DCSLAB_SOURCE_DIR;
+const fs::path kSource = source_dir();
 
 // Hands run_command a LabControl that forwards to one the test keeps and inspects.
 class Forward : public LabControl {

@@ -1,4 +1,5 @@
 #include "etcd/write_history.h"
+#include "base/paths.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +10,7 @@ namespace dcslab {
 namespace {
 
 History load(const std::string& name) {
-  std::ifstream in(std::string(DCSLAB_SOURCE_DIR) + "/fixtures/writes/" + name);
+  std::ifstream in(source_dir().string() + "/fixtures/writes/" + name);
   std::stringstream buf;
   buf << in.rdbuf();
   auto h = parse_history(buf.str());

@@ -1,4 +1,5 @@
 #include "lab/identity.h"
+#include "base/paths.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -15,7 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kSource = DCSLAB_SOURCE_DIR;
+const fs::path kSource = source_dir();
 
 struct TempDir {
   fs::path path;

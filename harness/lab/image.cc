@@ -1,4 +1,5 @@
 #include "lab/image.h"
+#include "base/paths.h"
 
 #include "base/digest.h"
 #include "base/process.h"
@@ -27,7 +28,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path default_recipe_dir() { return fs::path(DCSLAB_SOURCE_DIR) / "images"; }
+fs::path default_recipe_dir() { return data_dir() / "images"; }
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -1,4 +1,5 @@
 #include "lab/image.h"
+#include "base/paths.h"
 
 #include <gtest/gtest.h>
 
@@ -107,7 +108,7 @@ TEST_F(ImageTest, HashOfMissingRecipeIsBadInput) {
 }
 
 TEST_F(ImageTest, TheRealRecipeHashesAndIsComplete) {
-  const fs::path real = fs::path(DCSLAB_SOURCE_DIR) / "images";
+  const fs::path real = source_dir() / "images";
   for (const char* f : {"build-rootfs", "files/dcslab-identity", "files/dcslab-identity.service"})
     EXPECT_TRUE(fs::exists(real / f)) << f;
   EXPECT_EQ(image_hash(real, "bookworm").size(), 12u);

@@ -1,4 +1,5 @@
 #include "lab/lab.h"
+#include "base/paths.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +11,7 @@
 namespace dcslab {
 namespace {
 
-const std::filesystem::path kSource = DCSLAB_SOURCE_DIR;
+const std::filesystem::path kSource = source_dir();
 
 std::string error_of(const std::string& text) {
   try {

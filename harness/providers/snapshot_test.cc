@@ -5,6 +5,7 @@
 // recording fake in consistent_snapshot_test.cc; here the snapshots' recorded <state>
 // shows that every node was paused when it was saved.
 #include <gtest/gtest.h>
+#include "base/paths.h"
 
 #include <fstream>
 #include <pugixml.hpp>
@@ -18,7 +19,7 @@ namespace dcslab {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kSource = DCSLAB_SOURCE_DIR;
+const fs::path kSource = source_dir();
 constexpr const char* kTestUri = "test:///default";
 
 TEST(LibvirtSnapshotXml, InternalWithMemoryAndTheIdentityDiskExcluded) {

@@ -1,6 +1,7 @@
 // pki_issue and expect_tls through the runner: a fake transport records what is put on
 // the node; expect_tls connects for real, to openssl s_server on loopback.
 #include "run/pki_steps.h"
+#include "base/paths.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -33,7 +34,7 @@ class PkiStepsTest : public ::testing::Test {
              std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(home_);
     lab_ = std::make_unique<FakeLabControl>(
-        load_lab(fs::path(DCSLAB_SOURCE_DIR) / "fixtures/labs/dcs.yaml"), home_, script_);
+        load_lab(source_dir() / "fixtures/labs/dcs.yaml"), home_, script_);
   }
   void TearDown() override { fs::remove_all(home_); }
 
@@ -244,7 +245,7 @@ TEST_F(PkiStepsTest, ExpectTlsRepeatsUntilTheServerIsUpAndErrorsWithoutIt) {
 
 // The end-to-end scenario (tests/e2e/pki_tls_nspawn.sh) loads, and uses both actions.
 TEST(PkiStepsScenario, EndToEndScenarioLoads) {
-  const Scenario sc = load_scenario(fs::path(DCSLAB_SOURCE_DIR) / "fixtures/e2e/pki-tls.yaml");
+  const Scenario sc = load_scenario(source_dir() / "fixtures/e2e/pki-tls.yaml");
   int issue = 0, tls = 0;
   for (const auto& st : sc.steps) {
     issue += st.action == Action::PkiIssue;

@@ -1,5 +1,6 @@
 // A step's `when:` guard, judged per node on the etcd observed there (fake lab).
 #include <gtest/gtest.h>
+#include "base/paths.h"
 #include <pugixml.hpp>
 
 #include <algorithm>
@@ -161,7 +162,7 @@ TEST_F(WhenTest, AnUnreachableNodeIsAnInfrastructureFailure) {
 }
 
 TEST(WhenParse, BadGuardsAreBadInputWithLineAndColumn) {
-  Lab lab = load_lab(fs::path(DCSLAB_SOURCE_DIR) / "fixtures/labs/dcs.yaml");
+  Lab lab = load_lab(source_dir() / "fixtures/labs/dcs.yaml");
   auto parse = [&](const std::string& text) {
     return parse_scenario(text, "w.yaml", [&](const std::string&) {
       return std::make_pair(lab, fs::path("dcs.yaml"));

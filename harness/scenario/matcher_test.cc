@@ -1,4 +1,5 @@
 #include "scenario/matcher.h"
+#include "base/paths.h"
 
 #include <gtest/gtest.h>
 
@@ -101,7 +102,7 @@ TEST(Matcher, EvaluateLabelsStreamsAndExit) {
 }
 
 TEST(Matcher, ExpandEscapesValuesInsideRegexOnly) {
-  const Lab lab = load_lab(std::filesystem::path(DCSLAB_SOURCE_DIR) / "fixtures/labs/dcs.yaml");
+  const Lab lab = load_lab(source_dir() / "fixtures/labs/dcs.yaml");
   TemplateValues v{&lab, lab.find_node("dcs-00"), nullptr, nullptr};
   const TextMatcher re = expand(m(K::Matches, R"(^{{ node.ip }}\s)"), v);
   EXPECT_EQ(re.text, R"(^192\.168\.56\.10\s)");

@@ -1,4 +1,5 @@
 #include "scenario/scenario.h"
+#include "base/paths.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -1089,7 +1090,7 @@ LabResolver default_lab_resolver(const fs::path& scenario_file,
       if (rel.is_absolute()) p = rel;
       else
         p = first_existing({rel, scenario_file.parent_path() / rel,
-                            fs::path(DCSLAB_SOURCE_DIR) / rel});
+                            data_dir() / rel});
     }
     Lab lab = load_lab(p);
     return std::make_pair(std::move(lab), p);

@@ -1,4 +1,5 @@
 #include "scenario/scenario.h"
+#include "base/paths.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +11,7 @@ namespace dcslab {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kSource = DCSLAB_SOURCE_DIR;
+const fs::path kSource = source_dir();
 
 LabResolver test_lab() {
   return [](const std::string&) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include "base/paths.h"
 #include <string>
 
 #include "base/error.h"
@@ -13,7 +14,7 @@ namespace dcslab {
 
 inline Scenario parse_against_dcs_lab(const std::string& text) {
   return parse_scenario(text, "s.yaml", [](const std::string&) {
-    const std::filesystem::path p = std::filesystem::path(DCSLAB_SOURCE_DIR) / "fixtures/labs/dcs.yaml";
+    const std::filesystem::path p = source_dir() / "fixtures/labs/dcs.yaml";
     return std::make_pair(load_lab(p), p);
   });
 }

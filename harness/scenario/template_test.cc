@@ -1,4 +1,5 @@
 #include "scenario/template.h"
+#include "base/paths.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +8,7 @@
 namespace dcslab {
 namespace {
 
-Lab test_lab() { return load_lab(std::filesystem::path(DCSLAB_SOURCE_DIR) / "fixtures/labs/dcs.yaml"); }
+Lab test_lab() { return load_lab(source_dir() / "fixtures/labs/dcs.yaml"); }
 
 TEST(Template, FindsNamesWithAndWithoutSpaces) {
   std::string err;

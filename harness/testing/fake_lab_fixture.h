@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include "base/paths.h"
 
 #include <filesystem>
 #include <memory>
@@ -30,7 +31,7 @@ class FakeLabTest : public ::testing::Test {
             ("dcslab-" + std::string(test->test_suite_name()) + "-" + test->name());
     std::filesystem::remove_all(home_);
     lab_ = std::make_unique<FakeLabControl>(
-        load_lab(std::filesystem::path(DCSLAB_SOURCE_DIR) / "fixtures/labs/dcs.yaml"), home_,
+        load_lab(source_dir() / "fixtures/labs/dcs.yaml"), home_,
         script_);
   }
   void TearDown() override { std::filesystem::remove_all(home_); }

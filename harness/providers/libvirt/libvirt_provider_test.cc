@@ -3,6 +3,7 @@
 // real daemon. Its state is shared by every connection in the process, so each test
 // uses its own lab name and leaves the driver as it found it.
 #include "providers/libvirt/libvirt_provider.h"
+#include "base/paths.h"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +16,7 @@ namespace dcslab {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kSource = DCSLAB_SOURCE_DIR;
+const fs::path kSource = source_dir();
 constexpr const char* kTestUri = "test:///default";
 
 struct TempDir {

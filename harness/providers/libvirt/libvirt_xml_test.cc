@@ -1,4 +1,5 @@
 #include "providers/libvirt/libvirt_xml.h"
+#include "base/paths.h"
 
 #include <gtest/gtest.h>
 #include <pugixml.hpp>
@@ -8,7 +9,7 @@
 namespace dcslab {
 namespace {
 
-const std::filesystem::path kSource = DCSLAB_SOURCE_DIR;
+const std::filesystem::path kSource = source_dir();
 
 Lab seed_lab() { return load_lab(kSource / "fixtures/labs/dcs.yaml"); }
 

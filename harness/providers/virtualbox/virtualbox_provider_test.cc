@@ -4,6 +4,7 @@
 // replaced by <TMP>); DCSLAB_UPDATE_GOLDEN=1 rewrites them (then review the diff
 // against the VBoxManage manual).
 #include "providers/virtualbox/virtualbox_provider.h"
+#include "base/paths.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -20,7 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kSource = DCSLAB_SOURCE_DIR;
+const fs::path kSource = source_dir();
 
 std::string read(const fs::path& p) {
   std::ifstream in(p);
