@@ -1,6 +1,6 @@
 // A small etcd v3 client, in process, over etcd's JSON gRPC gateway: HTTP/1.1 over TLS
-// (OpenSSL) to https://<member>:2379/v3/..., one keep-alive connection per member, a
-// deadline on every request. What the writer and `check_writes` use: no etcdctl, no
+// (tls/https_client.h) to https://<member>:2379/v3/..., one keep-alive connection per
+// member, a deadline on every request. What the writer and `check_writes` use: no etcdctl, no
 // SSH, so a put's start and end are the client's own and timing is not blurred by a
 // process start on the node.
 //
@@ -25,8 +25,10 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <variant>
 #include <vector>
+
+#include "base/error.h"
+#include "tls/https_client.h"
 
 namespace dcslab {
 
@@ -45,62 +47,7 @@ struct EtcdError {
 const char* etcd_error_kind_name(EtcdError::Kind k);
 
 template <typename T>
-class EtcdResult {
- public:
-  EtcdResult(T v) : v_(std::move(v)) {}            // NOLINT: implicit on purpose
-  EtcdResult(EtcdError e) : v_(std::move(e)) {}    // NOLINT
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& operator*() { return std::get<0>(v_); }
-  const T& operator*() const { return std::get<0>(v_); }
-  T* operator->() { return &std::get<0>(v_); }
-  const T* operator->() const { return &std::get<0>(v_); }
-  const EtcdError& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, EtcdError> v_;
-};
-
-// TLS material, PEM. The key is handed to OpenSSL only, never logged.
-struct TlsClientConfig {
-  std::string ca_pem;     // the server must chain to it; empty: the server is not verified
-  std::string cert_pem;   // client certificate and key: both or neither
-  std::string key_pem;
-};
-
-struct HttpResponse {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // names in lower case
-  std::string body;
-};
-
-// HTTP/1.1 POSTs over TLS, one keep-alive connection per host:port, reopened when the
-// server closed it. Not thread-safe: one user thread.
-class HttpsClient {
- public:
-  explicit HttpsClient(TlsClientConfig tls);
-  ~HttpsClient();
-  HttpsClient(const HttpsClient&) = delete;
-  HttpsClient& operator=(const HttpsClient&) = delete;
-
-  // `verify_name` (an IP or a DNS name) must be in the server's certificate (default:
-  // host). A failure before any byte of the request was written is NotSent; after, Unknown.
-  EtcdResult<HttpResponse> post(const std::string& host, int port, const std::string& path,
-                                const std::string& body,
-                                const std::vector<std::pair<std::string, std::string>>& headers,
-                                std::chrono::milliseconds timeout,
-                                const std::string& verify_name = "");
-  // Connections opened so far (a test sees keep-alive work).
-  int connections_opened() const { return opened_; }
-
- private:
-  struct Conn;
-  TlsClientConfig tls_;
-  void* ctx_ = nullptr;  // SSL_CTX*, made on first use
-  std::string ctx_error_;
-  std::map<std::string, std::unique_ptr<Conn>> conns_;
-  int opened_ = 0;
-};
+using EtcdResult = Expected<T, EtcdError>;
 
 struct EtcdEndpoint {
   std::string name;   // the member's node name: what histories and messages show

@@ -1,10 +1,10 @@
-#include "base/text.h"
 #include "etcd/etcd_client.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
 #include "testing/fake_etcd_server.h"
 
 namespace dcslab {
@@ -12,129 +12,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class HttpsClientTest : public ::testing::Test {
+class EtcdClientTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { pki_ = new TestPki(TestPki::make()); }
   static void TearDownTestSuite() { delete pki_; }
   static TestPki* pki_;
   TlsClientConfig tls() { return {pki_->ca_pem(), "", ""}; }
-};
-TestPki* HttpsClientTest::pki_ = nullptr;
-
-TEST_F(HttpsClientTest, PostsJsonAndKeepsTheConnection) {
-  TestHttpsServer server(*pki_, [](const TestRequest& r) {
-    return TestResponse{200, "{\"echo\":" + r.body + "}"};
-  });
-  HttpsClient c(tls());
-  auto a = c.post("127.0.0.1", server.port(), "/v3/kv/put", "{\"k\":1}", {{"Authorization", "t.1"}}, 2s);
-  ASSERT_TRUE(a) << a.error().message;
-  EXPECT_EQ(a->status, 200);
-  EXPECT_EQ(a->body, "{\"echo\":{\"k\":1}}");
-  auto b = c.post("127.0.0.1", server.port(), "/v3/kv/range", "{}", {}, 2s);
-  ASSERT_TRUE(b) << b.error().message;
-  EXPECT_EQ(c.connections_opened(), 1);
-  EXPECT_EQ(server.connections(), 1);
-  const auto reqs = server.requests();
-  ASSERT_EQ(reqs.size(), 2u);
-  EXPECT_EQ(reqs[0].method, "POST");
-  EXPECT_EQ(reqs[0].path, "/v3/kv/put");
-  EXPECT_EQ(reqs[0].headers.at("authorization"), "t.1");
-  EXPECT_EQ(reqs[0].headers.at("content-type"), "application/json");
-  EXPECT_EQ(reqs[1].headers.count("authorization"), 0u);
-}
-
-TEST_F(HttpsClientTest, ReadsChunkedAnswers) {
-  std::string big(5000, 'x');
-  TestHttpsServer server(*pki_, [&](const TestRequest&) { return TestResponse{200, big, "application/json", true}; });
-  HttpsClient c(tls());
-  for (int i = 0; i < 2; ++i) {
-    auto r = c.post("127.0.0.1", server.port(), "/v3/kv/range", "{}", {}, 2s);
-    ASSERT_TRUE(r) << r.error().message;
-    EXPECT_EQ(r->body, big);
-  }
-  EXPECT_EQ(server.connections(), 1);  // the chunked end was found: the connection is reused
-}
-
-TEST_F(HttpsClientTest, ReconnectsWhenTheServerClosed) {
-  TestHttpsServer server(*pki_, [](const TestRequest&) {
-    TestResponse r{200, "{}"};
-    r.close = true;
-    return r;
-  });
-  HttpsClient c(tls());
-  for (int i = 0; i < 3; ++i) {
-    auto r = c.post("127.0.0.1", server.port(), "/x", "{}", {}, 2s);
-    ASSERT_TRUE(r) << i << ": " << r.error().message;
-  }
-  EXPECT_EQ(c.connections_opened(), 3);
-  EXPECT_EQ(server.connections(), 3);
-}
-
-TEST_F(HttpsClientTest, NoAnswerInTimeIsUnknown) {
-  TestHttpsServer server(*pki_, [](const TestRequest&) {
-    TestResponse r{200, "{}"};
-    r.delay = 1500ms;
-    return r;
-  });
-  HttpsClient c(tls());
-  const auto t0 = std::chrono::steady_clock::now();
-  auto r = c.post("127.0.0.1", server.port(), "/v3/kv/put", "{}", {}, 300ms);
-  const auto took = std::chrono::steady_clock::now() - t0;
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, EtcdError::Kind::Unknown) << r.error().message;
-  EXPECT_NE(r.error().message.find("no answer within 300 ms"), std::string::npos) << r.error().message;
-  EXPECT_LT(took, 1200ms);
-}
-
-TEST_F(HttpsClientTest, ADroppedConnectionAfterTheRequestIsUnknown) {
-  TestHttpsServer server(*pki_, [](const TestRequest&) { return TestResponse{.drop = true}; });
-  HttpsClient c(tls());
-  auto r = c.post("127.0.0.1", server.port(), "/v3/kv/put", "{}", {}, 2s);
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, EtcdError::Kind::Unknown) << r.error().message;
-}
-
-TEST_F(HttpsClientTest, RefusedIsNotSent) {
-  int port;
-  {
-    TestHttpsServer gone(*pki_, [](const TestRequest&) { return TestResponse{}; });
-    port = gone.port();
-  }  // closed: nothing listens there now
-  HttpsClient c(tls());
-  auto r = c.post("127.0.0.1", port, "/v3/kv/put", "{}", {}, 2s);
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, EtcdError::Kind::NotSent);
-  EXPECT_NE(r.error().message.find("cannot connect to 127.0.0.1:"), std::string::npos) << r.error().message;
-}
-
-TEST_F(HttpsClientTest, AServerOfAnotherCaIsNotSent) {
-  TestHttpsServer server(*pki_, [](const TestRequest&) { return TestResponse{}; });
-  const TestPki other = TestPki::make();
-  HttpsClient c({other.ca_pem(), "", ""});
-  auto r = c.post("127.0.0.1", server.port(), "/v3/kv/put", "{}", {}, 2s);
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, EtcdError::Kind::NotSent);
-  EXPECT_NE(r.error().message.find("certificate"), std::string::npos) << r.error().message;
-  EXPECT_TRUE(server.requests().empty());
-}
-
-TEST_F(HttpsClientTest, PresentsTheClientCertificate) {
-  TestHttpsServer server(*pki_, [](const TestRequest&) { return TestResponse{200, "{}"}; }, "require");
-  HttpsClient without(tls());
-  auto refused = without.post("127.0.0.1", server.port(), "/x", "{}", {}, 2s);
-  EXPECT_FALSE(refused);
-  CertOptions co;
-  co.key = KeySpec{KeySpec::Type::EcP256, 0};
-  auto client = issue_cert(pki_->ca, CertSubject{"dcs-00", "192.168.56.10", "dcs-00.x"}, co);
-  ASSERT_TRUE(client);
-  HttpsClient with({pki_->ca_pem(), cert_pem(*client->cert), key_pem(*client->key)});
-  auto ok = with.post("127.0.0.1", server.port(), "/x", "{}", {}, 2s);
-  ASSERT_TRUE(ok) << ok.error().message;
-  EXPECT_EQ(server.last_client_subject(), "CN=dcs-00");
-}
-
-class EtcdClientTest : public HttpsClientTest {
- protected:
   FakeEtcd etcd_;
   std::unique_ptr<TestHttpsServer> server_ =
       std::make_unique<TestHttpsServer>(*pki_, [this](const TestRequest& r) { return etcd_(r); });
@@ -142,6 +25,7 @@ class EtcdClientTest : public HttpsClientTest {
     return EtcdClient({{"dcs-00", "127.0.0.1", server_->port()}}, tls(), "root", password);
   }
 };
+TestPki* EtcdClientTest::pki_ = nullptr;
 
 TEST_F(EtcdClientTest, AuthenticatesOnceThenPutsAndReads) {
   auto c = client();
@@ -242,6 +126,18 @@ TEST_F(EtcdClientTest, AnUnknownEndpointIsNotSent) {
   ASSERT_FALSE(p);
   EXPECT_EQ(p.error().kind, EtcdError::Kind::NotSent);
   EXPECT_TRUE(server_->requests().empty());
+}
+
+// The transport's judgment carries over: nothing left this process, so nothing applied.
+TEST_F(EtcdClientTest, ARefusedConnectionIsNotSentAndNamesTheMember) {
+  const int port = server_->port();
+  server_.reset();  // nothing listens there now
+  EtcdClient c({{"dcs-00", "127.0.0.1", port}}, tls(), "", "");
+  auto p = c.put("dcs-00", "a", "1", 2s);
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().kind, EtcdError::Kind::NotSent);
+  EXPECT_EQ(p.error().message.rfind("dcs-00: cannot connect to 127.0.0.1:", 0), 0u) << p.error().message;
+  EXPECT_EQ(p.error().http_status, 0);
 }
 
 }  // namespace
