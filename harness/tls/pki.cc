@@ -260,6 +260,70 @@ Expected<Issued> issue_cert(const Ca& ca, const CertSubject& who, const CertOpti
   return out;
 }
 
+namespace {
+
+// What a client certificate may do, in openssl.cnf spelling: issue_client_cert adds these,
+// and client_cert_ext_text writes them for `openssl x509 -extfile`.
+const std::pair<int, const char*> kClientCertExts[] = {
+    {NID_basic_constraints, "critical,CA:FALSE"},
+    {NID_key_usage, "critical,digitalSignature,keyEncipherment"},
+    {NID_ext_key_usage, "clientAuth"},
+};
+
+std::string client_subject(const ClientCertOptions& o) {
+  std::string s = "O=" + o.organization;
+  return o.common_name.empty() ? s : s + ", CN=" + o.common_name;
+}
+
+Expected<X509NamePtr> client_name(const ClientCertOptions& o) {
+  X509NamePtr name(X509_NAME_new(), X509_NAME_free);
+  for (const auto& [field, value] : {std::pair{"O", &o.organization}, std::pair{"CN", &o.common_name}}) {
+    if (!name || (!value->empty() &&
+                  X509_NAME_add_entry_by_txt(name.get(), field, MBSTRING_UTF8,
+                                             reinterpret_cast<const unsigned char*>(value->c_str()),
+                                             -1, -1, 0) != 1))
+      return Failure::error(openssl_error("cannot make the name " + client_subject(o)));
+  }
+  return name;
+}
+
+}  // namespace
+
+Expected<X509Ptr> issue_client_cert(const Ca& ca, const EVP_PKEY& key, const ClientCertOptions& o) {
+  const std::string who = client_subject(o);
+  DCSLAB_TRY_ASSIGN(const X509NamePtr name, client_name(o));
+  X509Ptr x(X509_new(), X509_free);
+  if (!x || X509_set_version(x.get(), X509_VERSION_3) != 1) return Failure::error(openssl_error("X509_new"));
+  DCSLAB_TRY(set_random_serial(x.get()));
+  std::time_t now = std::time(nullptr);
+  if (X509_set_subject_name(x.get(), name.get()) != 1 ||
+      X509_set_issuer_name(x.get(), X509_get_subject_name(ca.cert.get())) != 1 ||
+      X509_set_pubkey(x.get(), const_cast<EVP_PKEY*>(&key)) != 1 ||
+      !X509_time_adj_ex(X509_getm_notBefore(x.get()), 0, -o.backdate_seconds, &now) ||
+      !X509_time_adj_ex(X509_getm_notAfter(x.get()), o.days, 0, &now))
+    return Failure::error(openssl_error("cannot fill in the certificate for " + who));
+  for (const auto& [nid, value] : kClientCertExts) DCSLAB_TRY(add_ext(x.get(), ca.cert.get(), nid, value));
+  if (X509_sign(x.get(), ca.key.get(), EVP_sha256()) <= 0)
+    return Failure::error(openssl_error("cannot sign the certificate for " + who));
+  return x;
+}
+
+Expected<X509ReqPtr> client_csr(const EVP_PKEY& key, const ClientCertOptions& o) {
+  DCSLAB_TRY_ASSIGN(const X509NamePtr name, client_name(o));
+  X509ReqPtr req(X509_REQ_new(), X509_REQ_free);
+  EVP_PKEY* k = const_cast<EVP_PKEY*>(&key);
+  if (!req || X509_REQ_set_subject_name(req.get(), name.get()) != 1 ||
+      X509_REQ_set_pubkey(req.get(), k) != 1 || X509_REQ_sign(req.get(), k, EVP_sha256()) <= 0)
+    return Failure::error(openssl_error("cannot make the CSR for " + client_subject(o)));
+  return req;
+}
+
+std::string client_cert_ext_text() {
+  std::string text;
+  for (const auto& [nid, value] : kClientCertExts) text += std::string(OBJ_nid2sn(nid)) + " = " + value + "\n";
+  return text;
+}
+
 std::string cert_pem(const X509& cert) {
   auto bio = mem_bio();
   PEM_write_bio_X509(bio.get(), &cert);

@@ -112,6 +112,23 @@ std::string san_ext_text(const CertSubject& who);
 // server and peer).
 Expected<Issued> issue_cert(const Ca& ca, const CertSubject& who, const CertOptions& options);
 
+// A client certificate for a subject that is not a node's: the writer's, which etcd's
+// gateway refuses with a Common Name once authentication is on (etcd/etcd_client.h).
+struct ClientCertOptions {
+  std::string organization;  // O=
+  std::string common_name;   // CN=; empty: none
+  int days = 2;
+  // Valid from this long ago: a lab node's clock may be behind this host's.
+  long backdate_seconds = 3600;
+};
+// For `key`, signed by `ca`: CA:FALSE, keyUsage digitalSignature+keyEncipherment,
+// extendedKeyUsage clientAuth, a random serial.
+Expected<X509Ptr> issue_client_cert(const Ca& ca, const EVP_PKEY& key, const ClientCertOptions& options);
+// The same subject as a CSR signed by `key`, for a CA that signs elsewhere (the lab
+// document's `openssl x509 -req -extfile`), and those extensions as its -extfile text.
+Expected<X509ReqPtr> client_csr(const EVP_PKEY& key, const ClientCertOptions& options);
+std::string client_cert_ext_text();
+
 // PEM text. key_pem is for writing files and for OpenSSL only: never log it.
 std::string cert_pem(const X509& cert);
 std::string csr_pem(const X509_REQ& csr);

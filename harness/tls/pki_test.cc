@@ -177,6 +177,33 @@ TEST(Pki, ExpiredCertificateFails) {
   EXPECT_NE(early.error().message.find("not yet valid"), std::string::npos) << early.error().message;
 }
 
+TEST(Pki, ClientCertificateWithoutACommonName) {
+  auto ca = create_ca(ca_options());
+  auto key = generate_key(kEc);
+  ASSERT_TRUE(ca && key);
+  ClientCertOptions o;
+  o.organization = "dcslab-writer";
+  auto cert = issue_client_cert(*ca, **key, o);
+  ASSERT_TRUE(cert) << cert.error().message;
+  const CertInfo info = describe(**cert);
+  EXPECT_EQ(info.subject, "O=dcslab-writer");
+  EXPECT_EQ(info.issuer, "CN=dcs-ca");
+  EXPECT_EQ(info.ext_key_usage, std::vector<std::string>{"clientAuth"});
+  EXPECT_FALSE(info.is_ca);
+  EXPECT_TRUE(info.sans.empty());
+  EXPECT_TRUE(verify_chain(*ca->cert, **cert));
+  EXPECT_TRUE(check_key_matches(**cert, **key));
+  // From an hour ago (a node's clock may be behind) to two days from now.
+  const std::time_t now = std::time(nullptr);
+  EXPECT_NEAR(static_cast<double>(now - info.not_before_t), 3600, 5);
+  EXPECT_NEAR(static_cast<double>(info.not_after_t - now), 2 * 86400, 5);
+  // A Common Name only when asked for.
+  o.common_name = "someone";
+  auto named = issue_client_cert(*ca, **key, o);
+  ASSERT_TRUE(named) << named.error().message;
+  EXPECT_EQ(describe(**named).subject, "O=dcslab-writer, CN=someone");
+}
+
 TEST_F(PkiDirTest, WritesTheSeedsFilesWithTheSeedsModes) {
   const PkiDir pki(dir_);
   bool created = false;
@@ -266,6 +293,40 @@ TEST_F(PkiDirTest, OpensslCliAcceptsWhatWeWriteAndWeReadWhatItWrites) {
   EXPECT_NE(fp->output.find(info.sha256), std::string::npos) << fp->output << " vs " << info.sha256;
   // Our CA does not vouch for the document's certificate.
   EXPECT_FALSE(verify_chain(*ca->cert, **load_cert(s / "dcs-00.crt")));
+}
+
+// A CA that signs elsewhere (on a node, with the lab document's openssl) gets the CSR and
+// the extension file: what it makes is what issue_client_cert makes.
+TEST_F(PkiDirTest, OpensslSignsTheClientCsrAsIssueClientCertWould) {
+  const PkiDir pki(dir_);
+  auto ca = pki.ensure_ca(ca_options());
+  auto key = generate_key(kEc);
+  ASSERT_TRUE(ca && key);
+  ClientCertOptions o;
+  o.organization = "dcslab-writer";
+  auto csr = client_csr(**key, o);
+  ASSERT_TRUE(csr) << csr.error().message;
+  ASSERT_TRUE(write_file_mode(dir_ / "w.csr", csr_pem(**csr), 0644));
+  ASSERT_TRUE(write_file_mode(dir_ / "w.ext", client_cert_ext_text(), 0644));
+  EXPECT_EQ(client_cert_ext_text(),
+            "basicConstraints = critical,CA:FALSE\n"
+            "keyUsage = critical,digitalSignature,keyEncipherment\n"
+            "extendedKeyUsage = clientAuth\n");
+  auto signed_there = run_process(
+      {"openssl", "x509", "-req", "-in", (dir_ / "w.csr").string(), "-CA", pki.ca_cert().string(),
+       "-CAkey", pki.ca_key().string(), "-set_serial", "0x1234", "-days", "2", "-extfile",
+       (dir_ / "w.ext").string(), "-out", (dir_ / "w.crt").string()});
+  ASSERT_TRUE(signed_there);
+  ASSERT_EQ(signed_there->exit_status, 0) << signed_there->output;
+  auto there = load_cert(dir_ / "w.crt");
+  auto here = issue_client_cert(*ca, **key, o);
+  ASSERT_TRUE(there && here);
+  const CertInfo a = describe(**there), b = describe(**here);
+  EXPECT_EQ(a.subject, b.subject);
+  EXPECT_EQ(a.ext_key_usage, b.ext_key_usage);
+  EXPECT_EQ(a.is_ca, b.is_ca);
+  EXPECT_TRUE(verify_chain(*ca->cert, **there));
+  EXPECT_TRUE(check_key_matches(**there, **key));
 }
 
 TEST_F(PkiDirTest, NegativeMaterial) {
