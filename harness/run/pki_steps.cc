@@ -1,10 +1,9 @@
 #include "run/pki_steps.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "base/process.h"
+#include "run/tls_material.h"
 
 namespace fs = std::filesystem;
 
@@ -16,14 +15,6 @@ std::string join(const std::vector<std::string>& v) {
   std::string s;
   for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
   return s;
-}
-
-Expected<std::string> read_local(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return Failure::not_found("cannot read " + p.string());
-  std::stringstream b;
-  b << in.rdbuf();
-  return b.str();
 }
 
 std::string octal(int mode) {
@@ -79,19 +70,16 @@ Expected<CommandResult> run_pki_issue(const PkiIssueSpec& spec, const TemplateVa
              (owner.empty() ? "" : "; owner " + owner) + (group.empty() ? "" : ", group " + group) + ")";
 
   bool issued = false;
-  auto dir = ensure_lab_material(state, who, spec.variant, ca, cert, spec.force, &issued);
-  if (!dir) return dir.error();
+  DCSLAB_TRY(ensure_lab_material(state, who, spec.variant, ca, cert, spec.force, &issued));
   std::vector<std::string> contents;
   for (const auto& f : files) {
-    auto c = read_local(f.local);
-    if (!c) return c.error();
+    DCSLAB_TRY_ASSIGN(std::string c, read_local_file(f.local));
     // Before anything could print it: a `cat` of the key in a later step is redacted too.
-    if (f.secret) redactor.add(*c);
-    contents.push_back(std::move(*c));
+    if (f.secret) redactor.add(c);
+    contents.push_back(std::move(c));
   }
-  auto crt = parse_cert(contents[1], files[1].local.string());
-  if (!crt) return crt.error();
-  const CertInfo info = describe(**crt);
+  DCSLAB_TRY_ASSIGN(const X509Ptr crt, parse_cert(contents[1], files[1].local.string()));
+  const CertInfo info = describe(*crt);
   std::string out = std::string(issued ? "issued " : "kept ") + files[1].local.string() + "\n" +
                     "  subject " + info.subject + ", issuer " + info.issuer + "\n" +
                     "  SANs " + join(info.sans) + "\n" +
@@ -106,11 +94,10 @@ Expected<CommandResult> run_pki_issue(const PkiIssueSpec& spec, const TemplateVa
   mk += " " + shell_quote(path);
   ExecOptions eo;
   eo.timeout = std::chrono::seconds(60);
-  auto made = transport.exec(mk, eo);
-  if (!made) return made.error();
-  if (made->exit_status != 0) {
-    made->out = out + "$ " + mk + "\n" + made->out;
-    return *made;
+  DCSLAB_TRY_ASSIGN(CommandResult made, transport.exec(mk, eo));
+  if (made.exit_status != 0) {
+    made.out = out + "$ " + mk + "\n" + made.out;
+    return made;
   }
   for (std::size_t i = 0; i < files.size(); ++i) {
     FileAttributes attrs;
@@ -118,14 +105,13 @@ Expected<CommandResult> run_pki_issue(const PkiIssueSpec& spec, const TemplateVa
     attrs.owner = owner;
     attrs.group = group;
     const std::string remote = path + "/" + files[i].name;
-    if (auto ok = transport.put(contents[i], remote, attrs); !ok) return ok.error();
+    DCSLAB_TRY(transport.put(contents[i], remote, attrs));
     out += "put " + remote + " (" + octal(files[i].mode) + ")\n";
   }
   return CommandResult{0, out, ""};
 }
 
 bool tls_needs_transport(const TlsSpec& spec) {
-  auto on_node = [](const std::string& s) { return s.rfind("node:", 0) == 0; };
   return on_node(spec.ca) || (spec.client == TlsSpec::Client::Files &&
                               (on_node(spec.cert) || on_node(spec.key)));
 }
@@ -134,17 +120,6 @@ Expected<TlsProbeOptions> tls_probe_options(const TlsSpec& spec, const TemplateV
                                             LabState& state, Transport* transport,
                                             const fs::path& scenario_dir, Redactor& redactor,
                                             std::string* command) {
-  // A local file (relative to the scenario), or "node:/path" read from the step's node.
-  auto source = [&](const std::string& s) -> Expected<std::string> {
-    if (s.rfind("node:", 0) == 0) {
-      if (!transport) return Failure::error("no session to read " + s);
-      return transport->get(s.substr(5));
-    }
-    fs::path p = s;
-    if (p.is_relative()) p = scenario_dir / p;
-    return read_local(p);
-  };
-
   TlsProbeOptions o;
   const std::string host = expand_templates(spec.host, tv);
   const Node* named = tv.lab ? tv.lab->find_node(host) : nullptr;
@@ -155,58 +130,38 @@ Expected<TlsProbeOptions> tls_probe_options(const TlsSpec& spec, const TemplateV
   std::string what = "expect_tls " + o.host + ":" + std::to_string(o.port);
 
   const std::string ca = expand_templates(spec.ca, tv);
-  if (ca == "lab") {
-    const PkiDir lab(lab_pki_dir(state));
-    auto pem = read_local(lab.ca_cert());
-    if (!pem)
-      return Failure::not_found("the lab has no CA yet: " + lab.ca_cert().string() +
-                                " is missing (a pki_issue step makes it, or dcslab pki init)");
-    o.ca_pem = *pem;
-    what += " (CA: the lab's, name " + o.verify_name;
-  } else if (ca == "none") {
-    o.verify_name.clear();
-    what += " (server not verified";
-  } else {
-    auto pem = source(ca);
-    if (!pem) return pem.error();
-    o.ca_pem = *pem;
-    what += " (CA: " + ca + ", name " + o.verify_name;
-  }
+  const bool files = spec.client == TlsSpec::Client::Files;
+  const std::string cert = files ? expand_templates(spec.cert, tv) : "";
+  const std::string key = files ? expand_templates(spec.key, tv) : "";
+  DCSLAB_TRY_ASSIGN(TlsClientConfig tls, read_tls_material(ca, cert, key, TlsFiles{state, transport, scenario_dir},
+                                                           redactor));
+  o.ca_pem = std::move(tls.ca_pem);
+  o.cert_pem = std::move(tls.cert_pem);
+  o.key_pem = std::move(tls.key_pem);
+  if (ca == "none") o.verify_name.clear();
+  what += ca == "lab"    ? " (CA: the lab's, name " + o.verify_name
+          : ca == "none" ? std::string(" (server not verified")
+                         : " (CA: " + ca + ", name " + o.verify_name;
 
   switch (spec.client) {
     case TlsSpec::Client::None: what += "; no client certificate)"; break;
+    case TlsSpec::Client::Files: what += "; client certificate: " + cert + ")"; break;
     case TlsSpec::Client::Lab: {
       const Node* n = spec.client_node.empty() ? tv.node
                                                : tv.lab->find_node(expand_templates(spec.client_node, tv));
       if (!n) return Failure::not_found("client_cert.node: no such node");
       // Made here only when no pki_issue step made it (a client certificate of another
       // CA, an expired one): EC P-256, quick, and a client's key type does not matter.
-      CaOptions ca;
-      ca.key = KeySpec{KeySpec::Type::EcP256, 0};
+      CaOptions ca_options;
+      ca_options.key = KeySpec{KeySpec::Type::EcP256, 0};
       CertOptions c;
-      c.key = ca.key;
-      auto dir = ensure_lab_material(state, CertSubject::of(*n), spec.client_variant, ca, c);
-      if (!dir) return dir.error();
-      auto cert = read_local(dir->node_file(n->name, "crt"));
-      auto key = read_local(dir->node_file(n->name, "key"));
-      if (!cert) return cert.error();
-      if (!key) return key.error();
-      redactor.add(*key);
-      o.cert_pem = *cert;
-      o.key_pem = *key;
+      c.key = ca_options.key;
+      DCSLAB_TRY_ASSIGN(const PkiDir dir, ensure_lab_material(state, CertSubject::of(*n), spec.client_variant,
+                                                              ca_options, c));
+      DCSLAB_TRY_ASSIGN(o.cert_pem, read_local_file(dir.node_file(n->name, "crt")));
+      DCSLAB_TRY_ASSIGN(o.key_pem, read_local_file(dir.node_file(n->name, "key")));
+      redactor.add(o.key_pem);
       what += "; client certificate: " + n->name + "'s (" + cert_variant_name(spec.client_variant) + "))";
-      break;
-    }
-    case TlsSpec::Client::Files: {
-      const std::string c = expand_templates(spec.cert, tv), k = expand_templates(spec.key, tv);
-      auto cert = source(c);
-      if (!cert) return cert.error();
-      auto key = source(k);
-      if (!key) return key.error();
-      redactor.add(*key);
-      o.cert_pem = *cert;
-      o.key_pem = *key;
-      what += "; client certificate: " + c + ")";
       break;
     }
   }

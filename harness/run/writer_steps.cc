@@ -1,17 +1,14 @@
 #include "run/writer_steps.h"
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "base/digest.h"
 #include "base/process.h"  // shell_quote
 #include "base/text.h"
+#include "run/tls_material.h"
 
 namespace fs = std::filesystem;
 
@@ -19,72 +16,96 @@ namespace dcslab {
 
 namespace {
 
-constexpr const char* kWriterSubject = "dcslab-writer";
-
-Expected<std::string> read_local(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return Failure::not_found("cannot read " + p.string());
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
-bool on_node(const std::string& s) { return s.rfind("node:", 0) == 0; }
-
-X509NamePtr writer_name() {
-  X509NamePtr name(X509_NAME_new(), X509_NAME_free);
-  X509_NAME_add_entry_by_txt(name.get(), "O", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(kWriterSubject), -1, -1, 0);
-  return name;
-}
-
-// A positive serial (or a unique name part): random bytes with the top bit cleared.
+// A positive number (a serial, a unique name part): random bytes, top bit cleared.
 std::string random_hex(int bytes) {
   std::string b = random_bytes(static_cast<std::size_t>(bytes));
   b[0] = static_cast<char>(b[0] & 0x7f);
   return hex(b);
 }
 
-}  // namespace
-
-Expected<X509Ptr> sign_writer_cert(const X509& ca_cert, const EVP_PKEY& ca_key, const EVP_PKEY& key) {
-  X509Ptr x(X509_new(), X509_free);
-  if (!x) return Failure::error(openssl_error("X509_new"));
-  X509_set_version(x.get(), 2);
-  BignumPtr bn(BN_new(), BN_free);
-  ASN1_INTEGER* serial = X509_get_serialNumber(x.get());
-  if (!bn || BN_rand(bn.get(), 63, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY) != 1 ||
-      !BN_to_ASN1_INTEGER(bn.get(), serial))
-    return Failure::error(openssl_error("serial"));
-  X509_gmtime_adj(X509_getm_notBefore(x.get()), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(x.get()), 2L * 24 * 3600);
-  const X509NamePtr name = writer_name();
-  X509_set_subject_name(x.get(), name.get());
-  X509_set_issuer_name(x.get(), X509_get_subject_name(&ca_cert));
-  X509_set_pubkey(x.get(), const_cast<EVP_PKEY*>(&key));
-  X509V3_CTX ctx;
-  X509V3_set_ctx(&ctx, const_cast<X509*>(&ca_cert), x.get(), nullptr, nullptr, 0);
-  for (const auto& [nid, value] : {std::pair{NID_basic_constraints, "critical,CA:FALSE"},
-                                   std::pair{NID_key_usage, "critical,digitalSignature,keyEncipherment"},
-                                   std::pair{NID_ext_key_usage, "clientAuth"}}) {
-    X509ExtPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value), X509_EXTENSION_free);
-    if (!ext || X509_add_ext(x.get(), ext.get(), -1) != 1)
-      return Failure::error(openssl_error("extension " + std::string(value)));
-  }
-  if (X509_sign(x.get(), const_cast<EVP_PKEY*>(&ca_key), EVP_sha256()) <= 0)
-    return Failure::error(openssl_error("cannot sign the writer's certificate"));
-  return x;
+// Signed on the node by its CA with the lab document's tool, so the CA key never leaves
+// the node. The certificate's PEM.
+Expected<std::string> sign_on_node(const std::string& writer, const PKey& key,
+                                   const std::string& ca_path, const std::string& key_path,
+                                   Transport& transport) {
+  const ClientCertOptions options = writer_cert_options();
+  DCSLAB_TRY_ASSIGN(const X509ReqPtr csr, client_csr(*key, options));
+  const std::string tmp = "/tmp/dcslab-writer-" + writer + "-" + random_hex(4);
+  FileAttributes attrs;
+  attrs.mode = 0644;
+  DCSLAB_TRY(transport.put(csr_pem(*csr), tmp + ".csr", attrs));
+  DCSLAB_TRY(transport.put(client_cert_ext_text(), tmp + ".ext", attrs));
+  const std::string cmd = "sudo -n openssl x509 -req -in " + shell_quote(tmp + ".csr") + " -CA " +
+                          shell_quote(ca_path) + " -CAkey " + shell_quote(key_path) +
+                          " -set_serial 0x" + random_hex(8) + " -days " +
+                          std::to_string(options.days) + " -extfile " + shell_quote(tmp + ".ext") +
+                          " 2>&1; status=$?; rm -f " + shell_quote(tmp + ".csr") + " " +
+                          shell_quote(tmp + ".ext") + "; exit $status";
+  ExecOptions opts;
+  opts.timeout = std::chrono::seconds(60);
+  DCSLAB_TRY_ASSIGN(const CommandResult r, transport.exec(cmd, opts));
+  const auto begin = r.out.find("-----BEGIN CERTIFICATE-----");
+  if (r.exit_status != 0 || begin == std::string::npos)
+    return Failure::error("signing the writer's certificate on the node failed (exit " +
+                          std::to_string(r.exit_status) + "): " + r.out.substr(0, 400));
+  return r.out.substr(begin);
 }
 
-Expected<X509ReqPtr> writer_csr(const EVP_PKEY& key) {
-  X509ReqPtr req(X509_REQ_new(), X509_REQ_free);
-  if (!req) return Failure::error(openssl_error("X509_REQ_new"));
-  const X509NamePtr name = writer_name();
-  X509_REQ_set_subject_name(req.get(), name.get());
-  X509_REQ_set_pubkey(req.get(), const_cast<EVP_PKEY*>(&key));
-  if (X509_REQ_sign(req.get(), const_cast<EVP_PKEY*>(&key), EVP_sha256()) <= 0)
-    return Failure::error(openssl_error("cannot sign the writer's CSR"));
-  return req;
+// dcslab's own key and a certificate without a Common Name, signed by the CA key named
+// by sign_with (lab | node:/path | a file), with the CA certificate named by `ca` or the
+// one beside the key. Into *tls; what a report says of it.
+Expected<std::string> make_writer_cert(const std::string& writer, const std::string& ca,
+                                       const std::string& sign_with, const std::string& node,
+                                       const TlsFiles& files, Redactor& redactor,
+                                       TlsClientConfig* tls) {
+  DCSLAB_TRY_ASSIGN(const PKey key, generate_key(KeySpec{KeySpec::Type::EcP256, 0}));
+  tls->key_pem = key_pem(*key);
+  redactor.add(tls->key_pem);
+  if (on_node(sign_with)) {
+    if (!files.transport) return Failure::error("no session to sign with " + sign_with);
+    const std::string key_path = sign_with.substr(5);
+    const std::string ca_path =
+        on_node(ca) ? ca.substr(5) : (fs::path(key_path).parent_path() / "ca.crt").string();
+    DCSLAB_TRY_ASSIGN(tls->cert_pem, sign_on_node(writer, key, ca_path, key_path, *files.transport));
+    return "client certificate O=dcslab-writer signed on " + node + " by " + key_path;
+  }
+  const PkiDir lab(lab_pki_dir(files.state));
+  const fs::path key_file = sign_with == "lab" ? lab.ca_key() : files.local(sign_with);
+  const fs::path ca_file = sign_with == "lab" ? lab.ca_cert()
+                           : (ca != "lab" && ca != "none" && !on_node(ca))
+                               ? files.local(ca)
+                               : key_file.parent_path() / "ca.crt";
+  Ca signer;
+  DCSLAB_TRY_ASSIGN(signer.key, load_key(key_file));
+  DCSLAB_TRY_ASSIGN(signer.cert, load_cert(ca_file));
+  DCSLAB_TRY_ASSIGN(const X509Ptr cert, issue_client_cert(signer, *key, writer_cert_options()));
+  tls->cert_pem = cert_pem(*cert);
+  return "client certificate O=dcslab-writer signed by " + key_file.string();
+}
+
+// The first put, made before the thread starts, as the step's result: a writer that
+// cannot write at all fails here, not at the check.
+CommandResult first_put(const History& h, int keys) {
+  const Op* ok = nullptr;
+  std::string errors;
+  for (const auto& op : h.ops) {
+    if (op.kind == OpKind::Put && op.status == OpStatus::Ok) ok = &op;
+    if (!op.error.empty()) errors += op.error + "\n";
+  }
+  if (!ok) return CommandResult{1, "", "the first put failed through every member:\n" + errors};
+  return CommandResult{0,
+                       "first put " + ok->key + " = " + ok->value + " at revision " +
+                           std::to_string(ok->revision) + " via " + ok->endpoint + "\nkeys: " +
+                           h.prefix + "key-0 .. key-" + std::to_string(keys - 1) + "\n",
+                       ""};
+}
+
+}  // namespace
+
+ClientCertOptions writer_cert_options() {
+  ClientCertOptions o;
+  o.organization = "dcslab-writer";
+  return o;
 }
 
 std::string kv_digest(const std::vector<EtcdKv>& kvs) {
@@ -119,122 +140,29 @@ Expected<CommandResult> Writers::start(const WriterSpec& spec, const TemplateVal
                                        LabState& state, Transport* transport,
                                        const fs::path& scenario_dir, Redactor& redactor,
                                        std::string* command) {
-  // A file: local (relative to the scenario), on the step's node, or the lab PKI's.
-  auto source = [&](const std::string& s) -> Expected<std::string> {
-    if (on_node(s)) {
-      if (!transport) return Failure::error("no session to read " + s);
-      return transport->get(s.substr(5));
-    }
-    fs::path p = s;
-    if (p.is_relative()) p = scenario_dir / p;
-    return read_local(p);
-  };
   const std::string user = expand_templates(spec.user, tv);
   const std::string password = expand_templates(spec.password, tv);
   redactor.add(password);
   const std::string ca = expand_templates(spec.ca, tv);
+  const bool files_given = !spec.cert.empty();
+  const std::string cert = files_given ? expand_templates(spec.cert, tv) : "";
+  const std::string key = files_given ? expand_templates(spec.key, tv) : "";
   const std::string sign_with = expand_templates(spec.sign_with, tv);
-  std::string what = "writer " + spec.name + " starts:";
-
-  TlsClientConfig tls;
-  std::string ca_note;
-  if (ca == "lab") {
-    auto pem = read_local(PkiDir(lab_pki_dir(state)).ca_cert());
-    if (!pem) return Failure::not_found("the lab has no CA yet (a pki_issue step makes it)");
-    tls.ca_pem = *pem;
-    ca_note = "CA the lab's";
-  } else if (ca != "none") {
-    auto pem = source(ca);
-    if (!pem) return pem.error();
-    tls.ca_pem = *pem;
-    ca_note = "CA " + ca;
-  } else {
-    ca_note = "server not verified";
-  }
-
-  std::string cert_note;
-  if (!spec.cert.empty()) {
-    const std::string c = expand_templates(spec.cert, tv), k = expand_templates(spec.key, tv);
-    auto cert = source(c);
-    if (!cert) return cert.error();
-    auto key = source(k);
-    if (!key) return key.error();
-    redactor.add(*key);
-    tls.cert_pem = *cert;
-    tls.key_pem = *key;
-    cert_note = "client certificate " + c;
-  } else if (sign_with != "none") {
-    auto key = generate_key(KeySpec{KeySpec::Type::EcP256, 0});
-    if (!key) return key.error();
-    tls.key_pem = key_pem(**key);
-    redactor.add(tls.key_pem);
-    if (on_node(sign_with)) {
-      // Signed on the node, by its CA, with the lab document's tool: the CA key stays there.
-      if (!transport) return Failure::error("no session to sign with " + sign_with);
-      const std::string key_path = sign_with.substr(5);
-      const std::string ca_path =
-          on_node(ca) ? ca.substr(5) : (fs::path(key_path).parent_path() / "ca.crt").string();
-      auto csr = writer_csr(**key);
-      if (!csr) return csr.error();
-      const std::string tmp = "/tmp/dcslab-writer-" + spec.name + "-" + random_hex(4);
-      FileAttributes attrs;
-      attrs.mode = 0644;
-      if (auto ok = transport->put(csr_pem(**csr), tmp + ".csr", attrs); !ok) return ok.error();
-      if (auto ok = transport->put("basicConstraints = critical,CA:FALSE\n"
-                                   "keyUsage = critical,digitalSignature,keyEncipherment\n"
-                                   "extendedKeyUsage = clientAuth\n",
-                                   tmp + ".ext", attrs);
-          !ok)
-        return ok.error();
-      const std::string cmd = "sudo -n openssl x509 -req -in " + shell_quote(tmp + ".csr") +
-                              " -CA " + shell_quote(ca_path) + " -CAkey " + shell_quote(key_path) +
-                              " -set_serial 0x" + random_hex(8) + " -days 2 -extfile " +
-                              shell_quote(tmp + ".ext") + " 2>&1; status=$?; rm -f " +
-                              shell_quote(tmp + ".csr") + " " + shell_quote(tmp + ".ext") +
-                              "; exit $status";
-      ExecOptions opts;
-      opts.timeout = std::chrono::seconds(60);
-      auto r = transport->exec(cmd, opts);
-      if (!r) return r.error();
-      const auto begin = r->out.find("-----BEGIN CERTIFICATE-----");
-      if (r->exit_status != 0 || begin == std::string::npos)
-        return Failure::error("signing the writer's certificate on the node failed (exit " +
-                              std::to_string(r->exit_status) + "): " + r->out.substr(0, 400));
-      tls.cert_pem = r->out.substr(begin);
-      cert_note = "client certificate O=dcslab-writer signed on " +
-                  (tv.node ? tv.node->name : std::string("the node")) + " by " + key_path;
-    } else {
-      fs::path key_file, ca_file;
-      if (sign_with == "lab") {
-        key_file = PkiDir(lab_pki_dir(state)).ca_key();
-        ca_file = PkiDir(lab_pki_dir(state)).ca_cert();
-      } else {
-        key_file = sign_with;
-        if (key_file.is_relative()) key_file = scenario_dir / key_file;
-        ca_file = (ca != "lab" && ca != "none" && !on_node(ca)) ? fs::path(ca) : key_file.parent_path() / "ca.crt";
-        if (ca_file.is_relative()) ca_file = scenario_dir / ca_file;
-      }
-      auto ca_key = load_key(key_file);
-      if (!ca_key) return ca_key.error();
-      auto ca_cert = load_cert(ca_file);
-      if (!ca_cert) return ca_cert.error();
-      auto cert = sign_writer_cert(**ca_cert, **ca_key, **key);
-      if (!cert) return cert.error();
-      tls.cert_pem = cert_pem(**cert);
-      cert_note = "client certificate O=dcslab-writer signed by " + key_file.string();
-    }
-  } else {
-    cert_note = "no client certificate";
+  const TlsFiles files{state, transport, scenario_dir};
+  DCSLAB_TRY_ASSIGN(TlsClientConfig tls, read_tls_material(ca, cert, key, files, redactor));
+  std::string cert_note = files_given ? "client certificate " + cert : "no client certificate";
+  if (!files_given && sign_with != "none") {
+    DCSLAB_TRY_ASSIGN(cert_note, make_writer_cert(spec.name, ca, sign_with,
+                                                  tv.node ? tv.node->name : "the node", files,
+                                                  redactor, &tls));
   }
 
   // Members by name; the address is the node's.
   std::vector<EtcdEndpoint> endpoints;
-  std::string names;
   for (const auto& n : spec.endpoints) {
     const Node* node = tv.lab ? tv.lab->find_node(n) : nullptr;
     if (!node) return Failure::not_found("no node " + n);
     endpoints.push_back({n, node->ip.str(), spec.port});
-    names += (names.empty() ? "" : ", ") + n;
   }
   WriterOptions o;
   o.name = spec.name;
@@ -246,29 +174,19 @@ Expected<CommandResult> Writers::start(const WriterSpec& spec, const TemplateVal
   o.timeout = spec.request_timeout;
   auto client = std::make_shared<EtcdClient>(endpoints, tls, user, password);
   auto writer = std::make_unique<Writer>(o, client, RealClock::instance());
-  what += " every " + format_duration(spec.interval) + " through " + names + " (port " +
-          std::to_string(spec.port) + "; " + ca_note + "; " + cert_note +
-          (user.empty() ? "; no authentication" : "; as " + user) + ")";
-  *command = what;
+  const std::string ca_note = ca == "lab" ? "CA the lab's" : ca == "none" ? "server not verified" : "CA " + ca;
+  *command = "writer " + spec.name + " starts: every " + format_duration(spec.interval) +
+             " through " + join(spec.endpoints, ", ") + " (port " + std::to_string(spec.port) +
+             "; " + ca_note + "; " + cert_note +
+             (user.empty() ? "; no authentication" : "; as " + user) + ")";
 
-  // One put before the thread: a writer that cannot write at all fails here, not at the
-  // check. It is the history's first operation.
-  writer->step();
-  const History first = writer->history();
-  const Op* ok = nullptr;
-  std::string errors;
-  for (const auto& op : first.ops) {
-    if (op.kind == OpKind::Put && op.status == OpStatus::Ok) ok = &op;
-    if (!op.error.empty()) errors += op.error + "\n";
-  }
-  if (!ok) return CommandResult{1, "", "the first put failed through every member:\n" + errors};
-  const std::string out = "first put " + ok->key + " = " + ok->value + " at revision " +
-                          std::to_string(ok->revision) + " via " + ok->endpoint + "\nkeys: " +
-                          first.prefix + "key-0 .. key-" + std::to_string(spec.keys - 1) + "\n";
+  writer->step();  // the history's first operation
+  CommandResult first = first_put(writer->history(), spec.keys);
+  if (first.exit_status != 0) return first;
   writer->start();
   std::lock_guard lock(mu_);
   writers_[spec.name] = Entry{std::move(writer), client, false};
-  return CommandResult{0, out, ""};
+  return first;
 }
 
 Expected<CommandResult> Writers::stop(const WriterSpec& spec, std::string* command) {

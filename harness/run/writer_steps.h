@@ -36,11 +36,9 @@
 
 namespace dcslab {
 
-// A client certificate without a Common Name (subject O=dcslab-writer, extendedKeyUsage
-// clientAuth, valid from an hour ago for two days) for `key`, signed by the CA.
-Expected<X509Ptr> sign_writer_cert(const X509& ca_cert, const EVP_PKEY& ca_key, const EVP_PKEY& key);
-// The CSR for the same subject, signed by `key` (signed on a node by its CA).
-Expected<X509ReqPtr> writer_csr(const EVP_PKEY& key);
+// The writer's client certificate: no Common Name (etcd_client.h), O=dcslab-writer,
+// clientAuth, valid from an hour ago for two days (tls/pki.h issue_client_cert).
+ClientCertOptions writer_cert_options();
 
 // SHA-256 (hex) over every key-value pair as etcd returned them (key order): what
 // members compare when the gateway has no HashKV.
