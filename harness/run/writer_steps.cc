@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <fstream>
 #include <set>
-#include <thread>
 
 #include "base/digest.h"
 #include "base/process.h"  // shell_quote
@@ -212,146 +211,156 @@ fs::path Writers::history_file(const fs::path& artifacts_dir, const std::string&
   return artifacts_dir / ("writes-" + scenario + "-" + name + ".json");
 }
 
-Expected<CommandResult> Writers::check(const WriterSpec& spec, const std::string& scenario,
-                                       const fs::path& artifacts_dir,
-                                       const Redactor& redactor, std::string* command,
-                                       std::vector<std::string>* failures) {
-  std::unique_lock lock(mu_);
-  *command = "check_writes " + spec.name;
-  auto it = writers_.find(spec.name);
-  if (it == writers_.end()) return Failure::not_found("no writer " + spec.name + " was started");
-  Entry& e = it->second;
-  lock.unlock();
-  const auto t0 = std::chrono::steady_clock::now();
-  e.writer->stop();
-  EtcdClient& client = *e.client;
-  const auto deadline = t0 + spec.check_timeout;
-  const auto timeout = e.writer->options().timeout;
-  auto before_deadline = [&] { return std::chrono::steady_clock::now() < deadline; };
-  auto pause = [] { std::this_thread::sleep_for(std::chrono::milliseconds(500)); };
+namespace {
 
-  History h = e.writer->history();
-  std::vector<std::string> keys;
-  {
-    std::set<std::string> seen;
-    for (const auto& op : h.ops)
-      if (op.kind == OpKind::Put && seen.insert(op.key).second) keys.push_back(op.key);
+// What the phases of check_writes share: a member that does not answer is asked again,
+// half a second apart, until the check's deadline (a member restarting gets time).
+struct FinalCheck {
+  Writer& writer;
+  EtcdClient& client;
+  Clock::time_point deadline;          // of the whole check
+  std::chrono::milliseconds timeout;   // of one request
+
+  // Calls `attempt` until it returns true or the deadline has passed.
+  template <typename Attempt>
+  void retry(Attempt attempt) const {
+    Clock& clock = RealClock::instance();
+    (void)poll_until<bool>(clock, deadline - clock.now(), std::chrono::milliseconds(500), "",
+                           [&](std::string*) -> std::optional<bool> {
+                             if (attempt()) return true;
+                             return std::nullopt;
+                           });
   }
+};
 
-  // 1. Every key through every member, linearizable; a member restarting gets time.
-  for (const auto& ep : h.endpoints) {
-    for (const auto& key : keys) {
-      for (;;) {
-        Op op;
-        op.kind = OpKind::Get;
-        op.final = true;
-        op.key = key;
-        op.endpoint = ep;
-        op.start_ms = e.writer->now_ms();
-        auto r = client.get(ep, key, false, timeout);
-        op.end_ms = e.writer->now_ms();
-        if (r) {
-          op.status = OpStatus::Ok;
-          if (!r->kvs.empty()) {
-            op.found = true;
-            op.value = r->kvs.front().value;
-            op.revision = r->kvs.front().mod_revision;
-          }
-        } else {
-          op.status = r.error().kind == EtcdError::Kind::Unknown ? OpStatus::Indeterminate : OpStatus::Failed;
-          op.error = r.error().message;
-        }
-        if (op.status == OpStatus::Ok || !before_deadline()) {
-          e.writer->append(op);
-          break;
-        }
-        pause();
-      }
+Op final_read(const FinalCheck& c, const std::string& endpoint, const std::string& key) {
+  Op op;
+  op.kind = OpKind::Get;
+  op.final = true;
+  op.key = key;
+  op.endpoint = endpoint;
+  op.start_ms = c.writer.now_ms();
+  auto r = c.client.get(endpoint, key, false, c.timeout);
+  op.end_ms = c.writer.now_ms();
+  if (!r) {
+    op.status = r.error().kind == EtcdError::Kind::Unknown ? OpStatus::Indeterminate : OpStatus::Failed;
+    op.error = r.error().message;
+  } else {
+    op.status = OpStatus::Ok;
+    if (!r->kvs.empty()) {
+      op.found = true;
+      op.value = r->kvs.front().value;
+      op.revision = r->kvs.front().mod_revision;
     }
   }
+  return op;
+}
 
-  // 2. One revision every member has reached (nothing writes now but the scenario).
+// 1. Every key the writer put, read back through every member, linearizable.
+void read_back(const FinalCheck& c, const History& h) {
+  std::vector<std::string> keys;
+  std::set<std::string> seen;
+  for (const auto& op : h.ops)
+    if (op.kind == OpKind::Put && seen.insert(op.key).second) keys.push_back(op.key);
+  for (const auto& ep : h.endpoints)
+    for (const auto& key : keys) {
+      Op op;
+      c.retry([&] {
+        op = final_read(c, ep, key);
+        return op.status == OpStatus::Ok;
+      });
+      c.writer.append(op);
+    }
+}
+
+// 2. One revision every member has reached (nothing writes now but the scenario): the
+// lowest one seen. *status_error: the members that did not answer the last time.
+std::int64_t common_revision(const FinalCheck& c, const std::vector<std::string>& endpoints,
+                             std::map<std::string, std::string>* status_error) {
   std::int64_t revision = 0;
-  std::map<std::string, std::string> status_error;
-  for (;;) {
+  c.retry([&] {
     std::set<std::int64_t> revs;
-    status_error.clear();
-    for (const auto& ep : h.endpoints) {
-      auto s = client.status(ep, timeout);
+    status_error->clear();
+    for (const auto& ep : endpoints) {
+      auto s = c.client.status(ep, c.timeout);
       if (s) revs.insert(s->revision);
-      else status_error[ep] = s.error().message;
+      else (*status_error)[ep] = s.error().message;
     }
     if (!revs.empty()) revision = *revs.begin();
-    if ((status_error.empty() && revs.size() == 1) || !before_deadline()) break;
-    pause();
+    return status_error->empty() && revs.size() == 1;
+  });
+  return revision;
+}
+
+// 3. A member's hash of the key space at `revision`: HashKV, or (etcd 3.4's gateway has
+// no HashKV) a digest of its own copy.
+MemberHash member_hash(const FinalCheck& c, const std::string& ep, std::int64_t revision) {
+  MemberHash m;
+  m.endpoint = ep;
+  m.revision = revision;
+  auto hk = c.client.hashkv(ep, revision, c.timeout);
+  if (hk) {
+    m.method = "hashkv";
+    m.hash = std::to_string(hk->hash);
+    m.compact_revision = hk->compact_revision;
+  } else if (hk.error().http_status != 404) {
+    m.error = hk.error().message;
+  } else if (auto all = c.client.range(ep, std::string(1, '\0'), std::string(1, '\0'), revision, true,
+                                       std::max(c.timeout, std::chrono::milliseconds(10000)))) {
+    m.method = "range-sha256";
+    m.hash = kv_digest(all->kvs);
+  } else {
+    m.error = all.error().message;
   }
-  // 3. Each member's hash at that revision: HashKV, or a digest of its own copy.
+  return m;
+}
+
+std::vector<MemberHash> member_hashes(const FinalCheck& c, const std::vector<std::string>& endpoints,
+                                      std::int64_t revision,
+                                      const std::map<std::string, std::string>& status_error) {
   std::vector<MemberHash> hashes;
-  for (const auto& ep : h.endpoints) {
-    MemberHash m;
-    m.endpoint = ep;
-    m.revision = revision;
-    for (;;) {
-      m.error.clear();
-      if (auto se = status_error.find(ep); se != status_error.end() && revision == 0) {
-        m.error = se->second;
-        break;
-      }
-      auto hk = client.hashkv(ep, revision, timeout);
-      if (hk) {
-        m.method = "hashkv";
-        m.hash = std::to_string(hk->hash);
-        m.compact_revision = hk->compact_revision;
-        break;
-      }
-      if (hk.error().http_status == 404) {
-        // etcd 3.4: the gateway has no HashKV.
-        auto all = client.range(ep, std::string(1, '\0'), std::string(1, '\0'), revision, true,
-                                std::max(timeout, std::chrono::milliseconds(10000)));
-        if (all) {
-          m.method = "range-sha256";
-          m.hash = kv_digest(all->kvs);
-          break;
-        }
-        m.error = all.error().message;
-      } else {
-        m.error = hk.error().message;
-      }
-      if (!before_deadline()) break;
-      pause();
+  for (const auto& ep : endpoints) {
+    MemberHash m{ep, revision, "", "", 0, ""};
+    if (auto se = status_error.find(ep); se != status_error.end() && revision == 0) {
+      m.error = se->second;  // no revision to ask about
+    } else {
+      c.retry([&] {
+        m = member_hash(c, ep, revision);
+        return m.error.empty();
+      });
     }
     hashes.push_back(m);
   }
-  e.writer->set_hashes(hashes);
-  h = e.writer->history();
-  const CheckResult res = check_history(h);
-  const double check_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  e.checked = true;
+  return hashes;
+}
 
-  // The evidence, whatever the verdict.
-  std::string saved;
-  if (!artifacts_dir.empty()) {
-    const fs::path file = history_file(artifacts_dir, scenario, spec.name);
-    std::error_code ec;
-    fs::create_directories(artifacts_dir, ec);
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out << redactor(history_json(h, &res));
-    if (out) saved = file.string();
-  }
+// The evidence, whatever the verdict: <artifacts_dir>/writes-<scenario>-<name>.json. The
+// file's name, or "" when it could not be written.
+std::string save_history(const fs::path& file, const std::string& text) {
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out << text;
+  return out ? file.string() : "";
+}
 
+// What check_writes prints: counts, verdict, hashes, where the history is, findings.
+std::string check_report(const std::string& name, const Writer& w, const History& h,
+                         const CheckResult& res, std::int64_t revision,
+                         const std::vector<MemberHash>& hashes, double check_s,
+                         const std::string& saved) {
   int puts = 0;
   for (const auto& op : h.ops) puts += op.kind == OpKind::Put;
-  const double secs = e.writer->seconds_running();
+  const double secs = w.seconds_running();
   char line[256];
   std::snprintf(line, sizeof line, "writer %s: %d puts in %.1f s (%.1f/s) through %zu members\n",
-                spec.name.c_str(), puts, secs, secs > 0 ? puts / secs : 0.0, h.endpoints.size());
+                name.c_str(), puts, secs, secs > 0 ? puts / secs : 0.0, h.endpoints.size());
   std::string out = line;
   out += res.summary() + "\n";
   out += "keys " + std::to_string(res.keys) + " under " + h.prefix + "\n";
-  std::string hl;
+  out += "hashes at revision " + std::to_string(revision) + ":\n";
   for (const auto& m : hashes)
-    hl += "  " + m.endpoint + " " + (m.error.empty() ? m.method + " " + m.hash : "error: " + m.error) + "\n";
-  out += "hashes at revision " + std::to_string(revision) + ":\n" + hl;
+    out += "  " + m.endpoint + " " + (m.error.empty() ? m.method + " " + m.hash : "error: " + m.error) + "\n";
   std::snprintf(line, sizeof line, "check took %.1f s\n", check_s);
   out += line;
   if (!saved.empty()) out += "history: " + saved + "\n";
@@ -363,19 +372,55 @@ Expected<CommandResult> Writers::check(const WriterSpec& spec, const std::string
     }
     out += f.kind + ": " + f.message + "\n";
   }
-  if (!res.passed()) {
-    auto count = [&](const char* what, int n) {
-      if (n) failures->push_back(std::string("check_writes: ") + what + " " + std::to_string(n));
-    };
-    count("lost keys", res.lost);
-    count("stale reads", res.stale);
-    count("unexplained reads", res.unexplained);
-    count("diverged members", res.diverged);
-    count("unverified (no answer)", res.unverified);
-    for (const auto& f : res.findings)
-      if (failures->size() < 12) failures->push_back(f.kind + ": " + f.message);
-  }
-  return CommandResult{res.passed() ? 0 : 1, out, ""};
+  return out;
+}
+
+// What did not hold: the counts, then the first findings.
+void add_failures(const CheckResult& res, std::vector<std::string>* failures) {
+  auto count = [&](const char* what, int n) {
+    if (n) failures->push_back(std::string("check_writes: ") + what + " " + std::to_string(n));
+  };
+  count("lost keys", res.lost);
+  count("stale reads", res.stale);
+  count("unexplained reads", res.unexplained);
+  count("diverged members", res.diverged);
+  count("unverified (no answer)", res.unverified);
+  for (const auto& f : res.findings)
+    if (failures->size() < 12) failures->push_back(f.kind + ": " + f.message);
+}
+
+}  // namespace
+
+Expected<CommandResult> Writers::check(const WriterSpec& spec, const std::string& scenario,
+                                       const fs::path& artifacts_dir,
+                                       const Redactor& redactor, std::string* command,
+                                       std::vector<std::string>* failures) {
+  std::unique_lock lock(mu_);
+  *command = "check_writes " + spec.name;
+  auto it = writers_.find(spec.name);
+  if (it == writers_.end()) return Failure::not_found("no writer " + spec.name + " was started");
+  Entry& e = it->second;
+  lock.unlock();
+  const auto t0 = RealClock::instance().now();
+  e.writer->stop();
+  const FinalCheck c{*e.writer, *e.client, t0 + spec.check_timeout, e.writer->options().timeout};
+  const History written = e.writer->history();
+  read_back(c, written);
+  std::map<std::string, std::string> status_error;
+  const std::int64_t revision = common_revision(c, written.endpoints, &status_error);
+  const std::vector<MemberHash> hashes = member_hashes(c, written.endpoints, revision, status_error);
+  e.writer->set_hashes(hashes);
+  const History h = e.writer->history();
+  const CheckResult res = check_history(h);
+  const double check_s = std::chrono::duration<double>(RealClock::instance().now() - t0).count();
+  e.checked = true;
+  const std::string saved =
+      artifacts_dir.empty()
+          ? ""
+          : save_history(history_file(artifacts_dir, scenario, spec.name), redactor(history_json(h, &res)));
+  if (!res.passed()) add_failures(res, failures);
+  return CommandResult{res.passed() ? 0 : 1,
+                       check_report(spec.name, *e.writer, h, res, revision, hashes, check_s, saved), ""};
 }
 
 void Writers::stop_all(const std::string& scenario, const fs::path& artifacts_dir,
