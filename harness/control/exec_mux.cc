@@ -24,6 +24,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/file.h"
+
 namespace dcslab {
 
 namespace fs = std::filesystem;
@@ -163,8 +165,9 @@ sockaddr_un socket_address(const fs::path& path, bool* fits) {
 // another process from the daemon that wrote the PID file. Empty for a process that is
 // gone or a zombie (field 3 "Z").
 std::string start_time(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto read = read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!read) return "";
+  const std::string& stat = *read;
   const auto close = stat.rfind(')');
   if (close == std::string::npos) return "";
   std::istringstream rest(stat.substr(close + 2));

@@ -14,6 +14,8 @@
 #include <spdlog/spdlog.h>
 
 #include "base/clock.h"
+#include "base/file.h"
+#include "base/text.h"
 #include "control/exec_mux.h"
 #include "lab/identity.h"
 #include "lab/image.h"
@@ -30,13 +32,6 @@ namespace {
 
 fs::path host_key_path(const LabState& state, const std::string& node) {
   return state.dir() / "nodes" / node / "ssh_host_ed25519_key";
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 std::string tail_lines(const fs::path& file, int n) {
@@ -60,9 +55,8 @@ SshTarget target_for(const LabState& state, const Node& node, const std::string&
   t.identity_file = state.lab_key();
   t.known_hosts_for_messages = state.known_hosts();
   const auto pub = fs::path(host_key_path(state, node.name).string() + ".pub");
-  std::string line = read_file(pub);
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-  t.pinned_host_key = line;
+  // None yet (a node never brought up) pins nothing; the connection then says so.
+  if (auto line = read_file(pub)) t.pinned_host_key = rtrim(*line);
   return t;
 }
 

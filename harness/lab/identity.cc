@@ -7,11 +7,10 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "base/error.h"
+#include "base/file.h"
 
 namespace dcslab {
 
@@ -64,14 +63,6 @@ std::string header(const Member& m, long long mtime) {
   return std::string(h, sizeof h);
 }
 
-std::string read_secret_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw Fatal("cannot read the host key " + p.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string with_newline(std::string s) {
   if (!s.empty() && s.back() != '\n') s += '\n';
   return s;
@@ -111,12 +102,14 @@ std::string hosts_file(const Lab& lab) {
 fs::path write_identity(const Lab& lab, const Node& node, const NodeKeys& keys,
                         const std::string& nic_match, const fs::path& out_dir) {
   if (nic_match.empty()) throw Fatal("identity for " + node.name + ": empty [Match] for the NIC");
+  auto host_key = read_file(keys.host_private);
+  if (!host_key) throw Fatal("the host key of " + node.name + ": " + host_key.error().message);
   const std::vector<Member> members = {
       {kDir, "", 0755, '5'},
       {std::string(kDir) + "hostname", node.name + "\n", 0644, '0'},
       {std::string(kDir) + "hosts", hosts_file(lab), 0644, '0'},
       {std::string(kDir) + "network", network_file(lab, node, nic_match), 0644, '0'},
-      {std::string(kDir) + "ssh_host_ed25519_key", read_secret_file(keys.host_private), 0600, '0'},
+      {std::string(kDir) + "ssh_host_ed25519_key", *host_key, 0600, '0'},
       {std::string(kDir) + "ssh_host_ed25519_key.pub", with_newline(keys.host_public), 0644, '0'},
       {std::string(kDir) + "authorized_keys", with_newline(keys.lab_public), 0644, '0'},
   };

@@ -1,4 +1,5 @@
 #include "lab/identity.h"
+#include "base/file.h"
 #include "base/paths.h"
 
 #include <gtest/gtest.h>
@@ -27,11 +28,10 @@ struct TempDir {
   ~TempDir() { fs::remove_all(path); }
 };
 
+// A file the test expects may be missing: that reads as empty, and the assertion says so.
 std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto text = read_file(p);
+  return text ? std::move(*text) : std::string();
 }
 
 // A stand-in private key: write_identity copies bytes, it never parses the key.

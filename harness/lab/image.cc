@@ -2,6 +2,7 @@
 #include "base/paths.h"
 
 #include "base/digest.h"
+#include "base/file.h"
 #include "base/process.h"
 
 #include <fcntl.h>
@@ -30,18 +31,18 @@ namespace {
 
 fs::path default_recipe_dir() { return data_dir() / "images"; }
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw Fatal("cannot read " + p.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+// The recipe's files and a finished build's reports: one unreadable is a broken install
+// or image folder, not something to go on without.
+std::string read_or_fatal(const fs::path& p) {
+  auto text = read_file(p);
+  if (!text) throw Fatal(text.error().message);
+  return std::move(*text);
 }
 
 // build-info is the recipe's key=value report (etcd version, sizes).
 std::map<std::string, std::string> parse_build_info(const fs::path& p) {
   std::map<std::string, std::string> kv;
-  std::istringstream in(read_file(p));
+  std::istringstream in(read_or_fatal(p));
   for (std::string line; std::getline(in, line);) {
     const auto eq = line.find('=');
     if (eq != std::string::npos) kv[line.substr(0, eq)] = line.substr(eq + 1);
@@ -67,8 +68,10 @@ Expected<Image> load_image(const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_regular_file(manifest, ec))
     return Failure::not_found(dir.string() + " holds no manifest.json (an unfinished build?)");
+  auto text = read_file(manifest);
+  if (!text) return text.error();
   try {
-    return image_in(dir, nlohmann::json::parse(read_file(manifest)));
+    return image_in(dir, nlohmann::json::parse(*text));
   } catch (const nlohmann::json::exception& e) {
     return Failure::error(manifest.string() + ": unreadable (" + e.what() + ")");
   }
@@ -171,7 +174,7 @@ std::string image_hash(const fs::path& recipe_dir, const std::string& suite) {
     const bool exec = (fs::status(full).permissions() & fs::perms::owner_exec) != fs::perms::none;
     feed(rel.generic_string());
     feed(exec ? "x" : "-");
-    feed(read_file(full));
+    feed(read_or_fatal(full));
   }
   return digest.hex_digest().substr(0, 12);
 }

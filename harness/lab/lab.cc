@@ -3,13 +3,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
 #include <sstream>
 
 #include "base/error.h"
+#include "base/file.h"
 
 namespace dcslab {
 
@@ -317,11 +317,9 @@ Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
 }
 
 Lab load_lab(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) throw BadInput(file.string() + ": cannot read lab file");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return parse_lab(buf.str(), file);
+  auto text = read_file(file);
+  if (!text) throw BadInput(file.string() + ": cannot read lab file");
+  return parse_lab(*text, file);
 }
 
 }  // namespace dcslab

@@ -4,11 +4,10 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "base/error.h"
+#include "base/file.h"
 
 namespace dcslab {
 
@@ -42,11 +41,12 @@ fs::path LabState::node_dir(const std::string& node) const {
 
 void LabState::load() {
   const auto file = dir_ / "resources.json";
-  if (!fs::exists(file)) return;
-  std::ifstream in(file);
+  auto text = read_file(file);
+  if (!text && text.error().kind == Failure::Kind::NotFound) return;  // a lab never brought up
+  if (!text) throw Fatal(text.error().message);
   nlohmann::json j;
   try {
-    in >> j;
+    j = nlohmann::json::parse(*text);
   } catch (const nlohmann::json::exception& e) {
     throw Fatal(file.string() + ": unreadable lab state (" + e.what() +
                 "); remove the lab's resources by hand and delete this file");

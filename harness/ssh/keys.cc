@@ -6,10 +6,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <system_error>
 
+#include "base/file.h"
 #include "base/text.h"
 
 namespace dcslab {
@@ -109,10 +109,10 @@ std::string fingerprint_sha256(const std::string& public_line) {
 }
 
 Expected<std::string> read_public_key(const std::filesystem::path& pub_path) {
-  std::ifstream in(pub_path);
-  if (!in) return Failure::not_found("cannot read public key " + pub_path.string());
-  std::string line;
-  while (std::getline(in, line)) {
+  auto text = read_file(pub_path);
+  if (!text) return Failure::not_found("cannot read public key " + pub_path.string());
+  std::istringstream in(*text);
+  for (std::string line; std::getline(in, line);) {
     line = trim(line);
     if (line.empty() || line[0] == '#') continue;
     DCSLAB_TRY(split_public_key(line));

@@ -8,8 +8,10 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <thread>
+
+#include "base/file.h"
+#include "base/text.h"
 
 namespace dcslab {
 
@@ -67,20 +69,18 @@ ProbeResult run_kvm_probe(ProbeGuest& guest, Clock& clock, std::chrono::seconds 
 }
 
 std::string current_boot_id() {
-  std::ifstream in("/proc/sys/kernel/random/boot_id");
-  std::string id;
-  std::getline(in, id);
-  return id;
+  auto id = read_file("/proc/sys/kernel/random/boot_id");
+  return id ? trim(*id) : "";
 }
 
 fs::path probe_cache_file(const fs::path& home) { return home / "accel-probe.json"; }
 
 std::optional<ProbeResult> read_probe_cache(const fs::path& file, const std::string& boot_id) {
-  std::ifstream in(file);
-  if (!in || boot_id.empty()) return std::nullopt;
+  if (boot_id.empty()) return std::nullopt;
+  auto text = read_file(file);
+  if (!text) return std::nullopt;
   try {
-    nlohmann::json j;
-    in >> j;
+    const nlohmann::json j = nlohmann::json::parse(*text);
     if (j.value("boot_id", "") != boot_id) return std::nullopt;  // the host rebooted
     ProbeResult r;
     r.kvm_works = j.at("kvm_works").get<bool>();
@@ -100,13 +100,8 @@ void write_probe_cache(const fs::path& file, const std::string& boot_id, const P
                       {"kvm_works", r.kvm_works},
                       {"detail", r.detail},
                       {"seconds", r.seconds}};
-  const fs::path tmp = file.string() + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << j.dump(2) << "\n";
-    if (!out) return;
-  }
-  fs::rename(tmp, file, ec);
+  // Not written is only a probe more next time.
+  (void)write_file_atomic(file, j.dump(2) + "\n", 0644);
 }
 
 Expected<AccelChoice> choose_accel(const AccelInputs& in) {

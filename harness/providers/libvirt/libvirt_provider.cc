@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -21,6 +20,7 @@
 
 #include "providers/libvirt/accel_probe.h"
 #include "lab/consistent_snapshot.h"
+#include "base/file.h"
 #include "base/text.h"
 #include "providers/libvirt/libvirt_handles.h"
 #include "providers/libvirt/libvirt_xml.h"
@@ -106,10 +106,8 @@ class LibvirtProbeGuest : public ProbeGuest {
     int st = VIR_DOMAIN_NOSTATE, reason = 0;
     seen.ended = !d || virDomainGetState(d.get(), &st, &reason, 0) != 0 || st == VIR_DOMAIN_SHUTOFF ||
                  st == VIR_DOMAIN_CRASHED;
-    std::ifstream in(log_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    seen.console = ss.str();
+    // Nothing written yet is an empty console.
+    if (auto text = read_file(log_)) seen.console = std::move(*text);
     return seen;
   }
 

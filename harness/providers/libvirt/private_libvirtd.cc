@@ -13,6 +13,7 @@
 #include <sstream>
 #include <vector>
 
+#include "base/file.h"
 #include "providers/libvirt/libvirt_handles.h"
 
 namespace dcslab {
@@ -33,20 +34,6 @@ constexpr Bind kBinds[] = {
     {"log", "/var/log/libvirt"},     {"nss/passwd", "/etc/passwd"},
     {"nss/group", "/etc/group"},
 };
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-Expected<void> write_file(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::trunc);
-  out << text;
-  if (!out) return Failure::error("cannot write " + p.string());
-  return {};
-}
 
 std::string find_program(const std::string& name) {
   for (const char* dir : {"/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin"}) {
@@ -84,12 +71,15 @@ Expected<void> prepare_dirs(const fs::path& dir) {
                         "# Written by dcslab for its private libvirtd: QEMU as root, so libvirt\n"
                         "# does not re-probe QEMU on every start (see private_libvirtd.h).\n"
                         "user = \"root\"\ngroup = \"root\"\n"));
+  auto passwd = read_file("/etc/passwd");
+  if (!passwd) return passwd.error();
   DCSLAB_TRY(write_file(dir / "nss/passwd",
-                        with_entry(read_file("/etc/passwd"), "libvirt-qemu",
+                        with_entry(*passwd, "libvirt-qemu",
                                    "libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:"
                                    "/usr/sbin/nologin")));
-  DCSLAB_TRY(write_file(dir / "nss/group", with_entry(read_file("/etc/group"), "libvirt-qemu",
-                                                      "libvirt-qemu:x:64055:")));
+  auto group = read_file("/etc/group");
+  if (!group) return group.error();
+  DCSLAB_TRY(write_file(dir / "nss/group", with_entry(*group, "libvirt-qemu", "libvirt-qemu:x:64055:")));
   return {};
 }
 

@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include "providers/virtualbox/image_bootable.h"
 #include "lab/netns.h"
+#include "base/file.h"
 #include "base/process.h"
 #include "providers/virtualbox/vboxmanage.h"
 
@@ -28,14 +27,6 @@ bool is_ours(const std::string& kind) {
 std::string strip(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
   return s;
-}
-
-std::optional<std::string> read_optional_file(const fs::path& p) {
-  std::ifstream in(p);
-  if (!in) return std::nullopt;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 class VirtualBoxProvider : public Provider {
@@ -254,7 +245,8 @@ class VirtualBoxProvider : public Provider {
                   " is missing), so VirtualBox cannot start VMs; run `sudo /sbin/vboxconfig` "
                   "(rebuilds and loads it; on Secure Boot hosts the module must be signed) "
                   "or `sudo modprobe vboxdrv`");
-    const auto conf = read_optional_file(options_.networks_conf);
+    std::optional<std::string> conf;  // none: VirtualBox's built-in ranges apply
+    if (auto text = read_file(options_.networks_conf)) conf = std::move(*text);
     if (!vbox_range_allows(vbox_allowed_ranges(conf), lab_.network.cidr)) {
       std::string allowed;
       for (const auto& c : vbox_allowed_ranges(conf)) allowed += (allowed.empty() ? "" : " ") + c.str();

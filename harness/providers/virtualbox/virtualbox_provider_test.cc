@@ -4,6 +4,7 @@
 // replaced by <TMP>); DCSLAB_UPDATE_GOLDEN=1 rewrites them (then review the diff
 // against the VBoxManage manual).
 #include "providers/virtualbox/virtualbox_provider.h"
+#include "base/file.h"
 #include "base/paths.h"
 
 #include <gtest/gtest.h>
@@ -12,7 +13,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "providers/virtualbox/vboxmanage.h"
 
@@ -23,11 +23,10 @@ namespace fs = std::filesystem;
 
 const fs::path kSource = source_dir();
 
+// A file the test expects may be missing: that reads as empty, and the assertion says so.
 std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto text = read_file(p);
+  return text ? std::move(*text) : std::string();
 }
 
 void write(const fs::path& p, const std::string& text) {
