@@ -1,9 +1,5 @@
 #include "lab/identity.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -125,26 +121,9 @@ fs::path write_identity(const Lab& lab, const Node& node, const NodeKeys& keys,
 
   fs::create_directories(out_dir);
   const fs::path final_path = out_dir / "identity.tar";
-  const fs::path tmp = out_dir / ("identity.tar.tmp-" + std::to_string(::getpid()));
   // 0600: the archive carries the node's private host key.
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw Fatal("cannot write " + tmp.string() + ": " + std::strerror(errno));
-  size_t off = 0;
-  while (off < tar.size()) {
-    const ssize_t n = ::write(fd, tar.data() + off, tar.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw Fatal("cannot write " + tmp.string() + ": " + std::strerror(err));
-    }
-    off += static_cast<size_t>(n);
-  }
-  ::fchmod(fd, 0600);
-  ::fsync(fd);
-  ::close(fd);
-  fs::rename(tmp, final_path);
+  auto written = write_file_atomic(final_path, tar, 0600);
+  if (!written) throw Fatal(written.error().message);
   return final_path;
 }
 

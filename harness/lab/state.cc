@@ -1,8 +1,5 @@
 #include "lab/state.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -59,8 +56,8 @@ void LabState::load() {
   for (const auto& [k, v] : facts.items()) facts_.emplace_back(k, v.get<std::string>());
 }
 
-// Written to a temporary file, fsynced and renamed, so a crash leaves either the old or
-// the new ledger, never a torn one.
+// Replaced atomically (write_file_atomic), so a crash leaves either the old or the new
+// ledger, never a torn one.
 void LabState::save() const {
   nlohmann::json j;
   j["lab"] = lab_name_;
@@ -70,16 +67,8 @@ void LabState::save() const {
   j["facts"] = nlohmann::json::object();
   for (const auto& [k, v] : facts_) j["facts"][k] = v;
   prepare();
-  const auto file = dir_ / "resources.json";
-  const auto tmp = dir_ / "resources.json.tmp";
-  const std::string text = j.dump(2) + "\n";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Fatal("cannot write " + tmp.string());
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                  ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) throw Fatal("cannot write " + tmp.string());
-  fs::rename(tmp, file);
+  auto written = write_file_atomic(dir_ / "resources.json", j.dump(2) + "\n", 0644);
+  if (!written) throw Fatal(written.error().message);
 }
 
 void LabState::record(const Resource& r) {

@@ -1,10 +1,5 @@
 #include "ssh/keys.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 #include <sstream>
 #include <system_error>
@@ -14,45 +9,6 @@
 
 namespace dcslab {
 namespace {
-
-// Writes `content` to `path` with `mode` through a temporary file and rename: the file
-// never exists with a wider mode (a private key must not be world-readable even for an
-// instant) and never half-written.
-Expected<void> write_file_atomic(const std::filesystem::path& path, const std::string& content,
-                                 mode_t mode) {
-  const std::filesystem::path tmp = path.string() + ".tmp" + std::to_string(::getpid());
-  ::unlink(tmp.c_str());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) {
-    return Failure::error("cannot create " + tmp.string() + ": " + std::strerror(errno));
-  }
-  size_t off = 0;
-  while (off < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + off, content.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return Failure::error("cannot write " + tmp.string() + ": " + std::strerror(e));
-    }
-    off += static_cast<size_t>(n);
-  }
-  // umask may have narrowed `mode` at creation; the caller asked for exactly this mode.
-  ::fchmod(fd, mode);
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    return Failure::error("cannot write " + tmp.string() + ": " + std::strerror(e));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    return Failure::error("cannot rename " + tmp.string() + " to " + path.string() + ": " +
-                          std::strerror(e));
-  }
-  return {};
-}
 
 std::filesystem::path pub_path_of(const std::filesystem::path& private_path) {
   return private_path.string() + ".pub";
