@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/fd.h"
+
 extern char** environ;
 
 namespace dcslab {
@@ -16,10 +18,11 @@ Expected<int> run_process_lines(const std::vector<std::string>& argv,
                                 const std::function<void(const std::string&)>& on_line) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return Failure::error(std::string("pipe: ") + strerror(errno));
+  Fd from_child(pipefd[0]), to_parent(pipefd[1]);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, pipefd[1], 2);
+  posix_spawn_file_actions_adddup2(&actions, to_parent.get(), 1);
+  posix_spawn_file_actions_adddup2(&actions, to_parent.get(), 2);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -27,15 +30,12 @@ Expected<int> run_process_lines(const std::vector<std::string>& argv,
   pid_t pid = 0;
   const int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  ::close(pipefd[1]);
-  if (rc != 0) {
-    ::close(pipefd[0]);
-    return Failure::not_found("cannot run " + argv[0] + ": " + strerror(rc));
-  }
+  to_parent.reset();  // the child's copy is the only writer left: EOF when it exits
+  if (rc != 0) return Failure::not_found("cannot run " + argv[0] + ": " + strerror(rc));
   std::string pending;
   char buf[8192];
   for (;;) {
-    const ssize_t n = ::read(pipefd[0], buf, sizeof buf);
+    const ssize_t n = ::read(from_child.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     pending.append(buf, static_cast<size_t>(n));
@@ -45,7 +45,7 @@ Expected<int> run_process_lines(const std::vector<std::string>& argv,
     }
   }
   if (!pending.empty()) on_line(pending);
-  ::close(pipefd[0]);
+  from_child.reset();
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

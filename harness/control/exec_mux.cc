@@ -24,6 +24,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/fd.h"
 #include "base/file.h"
 
 namespace dcslab {
@@ -35,25 +36,6 @@ namespace {
 
 constexpr const char* kHello = "dcslab-exec-mux 1";
 constexpr std::uint32_t kMaxField = 256u << 20;  // a command's output is kept in memory anyway
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  explicit operator bool() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
 
 bool write_all(int fd, const char* p, std::size_t n) {
   while (n > 0) {

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/clock.h"
+#include "base/fd.h"
 #include "base/file.h"
 #include "base/text.h"
 #include "control/exec_mux.h"
@@ -293,7 +294,8 @@ std::string ssh_config(const Lab& lab, const LabState& state, const std::string&
 }
 
 int proxy_stdio(const std::string& host, int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const int fd = sock.get();
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "base/fd.h"
 #include "base/process.h"
 
 namespace dcslab {
@@ -30,13 +31,11 @@ Expected<void> netns_create(const std::string& name) {
 }
 
 Expected<void> netns_enter(const std::string& name) {
-  const int fd = ::open(netns_path(name).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  const Fd fd(::open(netns_path(name).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd)
     return Failure::not_found("network namespace " + name + " not found (" + strerror(errno) + ")");
-  const int rc = ::setns(fd, CLONE_NEWNET);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return Failure::error("cannot enter network namespace " + name + ": " + strerror(err));
+  if (::setns(fd.get(), CLONE_NEWNET) != 0)
+    return Failure::error("cannot enter network namespace " + name + ": " + strerror(errno));
   return {};
 }
 

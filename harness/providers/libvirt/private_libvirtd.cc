@@ -13,6 +13,7 @@
 #include <sstream>
 #include <vector>
 
+#include "base/fd.h"
 #include "base/file.h"
 #include "providers/libvirt/libvirt_handles.h"
 
@@ -287,16 +288,13 @@ Expected<std::string> ensure_private_libvirtd(LabState& state, Progress& progres
   // Inside the namespace the pidfiles are at /run/libvirt/…, the same files.
   const char* virtlogd_argv[] = {virtlogd.c_str(), "-d", "-p", "/run/libvirt/virtlogd.pid", nullptr};
   const char* libvirtd_argv[] = {libvirtd.c_str(), "-d", "-p", "/run/libvirt/libvirtd.pid", nullptr};
-  const int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (devnull < 0) return Failure::error("cannot open /dev/null");
+  Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!devnull) return Failure::error("cannot open /dev/null");
 
   const pid_t child = ::fork();
-  if (child < 0) {
-    ::close(devnull);
-    return Failure::error(std::string("fork: ") + std::strerror(errno));
-  }
-  if (child == 0) child_main(dir, sources, virtlogd_argv, libvirtd_argv, devnull);
-  ::close(devnull);
+  if (child < 0) return Failure::error(std::string("fork: ") + std::strerror(errno));
+  if (child == 0) child_main(dir, sources, virtlogd_argv, libvirtd_argv, devnull.get());
+  devnull.reset();
   int st = 0;
   ::waitpid(child, &st, 0);
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {

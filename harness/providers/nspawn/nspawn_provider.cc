@@ -19,6 +19,8 @@
 #include <set>
 #include <sstream>
 
+#include "base/fd.h"
+#include "base/file.h"
 #include "base/process.h"
 
 extern char** environ;
@@ -377,39 +379,10 @@ ssize_t read_full(int fd, void* buf, size_t len) {
   return static_cast<ssize_t>(got);
 }
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(o.release()) {}
-  Fd& operator=(Fd&& o) noexcept {
-    reset(o.release());
-    return *this;
-  }
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-  explicit operator bool() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
-
 Expected<std::pair<Fd, Fd>> make_pipe() {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return Failure::error(std::string("pipe: ") + std::strerror(errno));
   return std::pair<Fd, Fd>{Fd(p[0]), Fd(p[1])};
-}
-
-bool write_file(const fs::path& path, const std::string& text) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ::close(fd);
-  return ok;
 }
 
 fs::path machine_cgroup_dir(const MachineRecord& m, const std::string& cgroup) {
@@ -562,13 +535,13 @@ class RealNspawnHost : public NspawnHost {
   void terminate(const MachineRecord& m) override {
     if (!alive(m)) return;
     // A frozen nspawn would never act on SIGTERM.
-    if (!m.cgroup.empty()) write_file(machine_cgroup_dir(m, m.cgroup) / "cgroup.freeze", "0");
+    if (!m.cgroup.empty()) (void)write_file(machine_cgroup_dir(m, m.cgroup) / "cgroup.freeze", "0");
     ::kill(m.pid, SIGTERM);
   }
 
   void kill(const MachineRecord& m, const std::string& cgroup) override {
     if (!alive(m)) return;
-    if (!cgroup.empty()) write_file(machine_cgroup_dir(m, cgroup) / "cgroup.kill", "1");
+    if (!cgroup.empty()) (void)write_file(machine_cgroup_dir(m, cgroup) / "cgroup.kill", "1");
     // Also by process tree: a container's init outlives a killed nspawn otherwise.
     for (pid_t p : descendants(m.pid)) ::kill(p, SIGKILL);
     ::kill(m.pid, SIGKILL);
@@ -587,9 +560,7 @@ class RealNspawnHost : public NspawnHost {
     if (!alive(m)) return Failure::not_found("nspawn pid " + std::to_string(m.pid) + " is not running");
     if (!m.cgroup.empty()) {
       const fs::path dir = machine_cgroup_dir(m, m.cgroup);
-      if (!write_file(dir / "cgroup.freeze", frozen ? "1" : "0"))
-        return Failure::error("cannot write " + (dir / "cgroup.freeze").string() + ": " +
-                              std::strerror(errno));
+      DCSLAB_TRY(write_file(dir / "cgroup.freeze", frozen ? "1" : "0"));
       // The freezer works task by task: done when cgroup.events says so (milliseconds).
       const std::string want = frozen ? "frozen 1" : "frozen 0";
       for (int i = 0; i < 500; ++i) {
