@@ -27,7 +27,11 @@ Expected<int> run_process_lines(const std::vector<std::string>& argv,
 // Runs and expects exit status 0; otherwise an error naming the command and its output.
 Expected<std::string> run_checked(const std::vector<std::string>& argv);
 
+// `s` as one word for a POSIX shell (here or on a node over SSH): single quotes keep
+// every byte literal, only ' itself needs the close-escape-reopen dance; a word of only
+// safe characters (letters, digits, @%_-+=:,./) stays as it is, so logs stay readable.
 std::string shell_quote(const std::string& s);
+// argv as one shell command line, for messages and logs.
 std::string join_argv(const std::vector<std::string>& argv);
 
 }  // namespace dcslab

@@ -11,21 +11,12 @@
 #include <optional>
 #include <random>
 
+#include "base/process.h"
+
 namespace dcslab {
 namespace {
 
 using Ms = std::chrono::milliseconds;
-
-// Single quotes keep every byte literal for a POSIX shell; only ' itself needs the
-// close-escape-reopen dance.
-std::string sh_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
-  }
-  return out + "'";
-}
 
 bool valid_env_name(const std::string& name) {
   if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
@@ -325,7 +316,7 @@ Expected<CommandResult> SshTransport::run_channel_locked(const std::string& comm
       throw BadInput("environment variable name \"" + name + "\" for `" + first_line(command) +
                      "` is not a shell identifier");
     }
-    script += "export " + name + "=" + sh_quote(value) + "; ";
+    script += "export " + name + "=" + shell_quote(value) + "; ";
   }
   // Typed answers are secrets: with echo off they never come back in the output.
   if (pty && (!options.prompts.empty() || !options.stdin_data.empty())) {
@@ -518,7 +509,7 @@ Expected<void> SshTransport::put(const std::string& content, const std::string& 
     if (!attrs.owner.empty() || !attrs.group.empty()) {
       std::string spec = attrs.owner;
       if (!attrs.group.empty()) spec += ":" + attrs.group;
-      auto r = exec_locked(sudo() + "chown " + sh_quote(spec) + " " + sh_quote(remote_path),
+      auto r = exec_locked(sudo() + "chown " + shell_quote(spec) + " " + shell_quote(remote_path),
                            quick);
       if (!r) return r.error();
       if (r->exit_status != 0) {
@@ -534,10 +525,10 @@ Expected<void> SshTransport::put(const std::string& content, const std::string& 
     bool tmp_denied = false;
     DCSLAB_TRY(sftp_write_locked(content, tmp, 0600, &tmp_denied));
     std::string cmd = sudo() + "install -m " + octal(attrs.mode);
-    if (!attrs.owner.empty()) cmd += " -o " + sh_quote(attrs.owner);
-    if (!attrs.group.empty()) cmd += " -g " + sh_quote(attrs.group);
-    cmd += " " + sh_quote(tmp) + " " + sh_quote(remote_path) + "; rc=$?; rm -f " +
-           sh_quote(tmp) + "; exit $rc";
+    if (!attrs.owner.empty()) cmd += " -o " + shell_quote(attrs.owner);
+    if (!attrs.group.empty()) cmd += " -g " + shell_quote(attrs.group);
+    cmd += " " + shell_quote(tmp) + " " + shell_quote(remote_path) + "; rc=$?; rm -f " +
+           shell_quote(tmp) + "; exit $rc";
     auto r = exec_locked(cmd, quick);
     if (!r) return r.error();
     if (r->exit_status != 0) {
@@ -567,7 +558,7 @@ Expected<std::string> SshTransport::get(const std::string& remote_path) {
     if (code != SSH_FX_PERMISSION_DENIED) return Failure::error(msg);
     ExecOptions quick;
     quick.timeout = Ms(60000);
-    auto r = exec_locked(sudo() + "cat -- " + sh_quote(remote_path), quick);
+    auto r = exec_locked(sudo() + "cat -- " + shell_quote(remote_path), quick);
     if (!r) return r.error();
     if (r->exit_status != 0) {
       return Failure::refused(msg + "; `sudo -n cat` failed too: " + rstrip(r->err, " \r\n"));
