@@ -106,13 +106,26 @@ std::uint64_t stable_hash(std::string_view text) {
   return h;
 }
 
-std::string utc_now_iso8601() {
-  const std::time_t t = std::time(nullptr);
+namespace {
+std::string format_utc(std::chrono::system_clock::time_point t, const char* format) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(
+      std::chrono::floor<std::chrono::seconds>(t));
   std::tm tm{};
-  gmtime_r(&t, &tm);
+  gmtime_r(&secs, &tm);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  std::strftime(buf, sizeof buf, format, &tm);
   return buf;
+}
+}  // namespace
+
+std::string utc_iso8601(std::chrono::system_clock::time_point t) {
+  return format_utc(t, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+std::string utc_now_iso8601() { return utc_iso8601(std::chrono::system_clock::now()); }
+
+std::string utc_compact(std::chrono::system_clock::time_point t) {
+  return format_utc(t, "%Y%m%dT%H%M%SZ");
 }
 
 }  // namespace dcslab

@@ -1,7 +1,8 @@
 // String primitives, once for the whole harness: trimming, joining, hex and base64,
-// and a stable (non-cryptographic) hash for resource names.
+// a stable (non-cryptographic) hash for resource names, and UTC timestamps.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -30,7 +31,12 @@ bool base64_decode(std::string_view text, std::string* out);
 // gives the same number on every build and host. Not for secrets.
 std::uint64_t stable_hash(std::string_view text);
 
-// Current UTC time as ISO 8601 with seconds ("2026-12-03T09:07:16Z").
+// `t` in UTC as ISO 8601 with seconds ("2026-12-03T09:07:16Z"); the second is truncated.
+std::string utc_iso8601(std::chrono::system_clock::time_point t);
+// The current UTC time so.
 std::string utc_now_iso8601();
+// `t` in UTC without separators ("20261203T090716Z"): file and folder names that sort by
+// time.
+std::string utc_compact(std::chrono::system_clock::time_point t);
 
 }  // namespace dcslab

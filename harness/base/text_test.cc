@@ -30,6 +30,18 @@ TEST(Text, TrimJoinHex) {
   EXPECT_EQ(hex(std::string("\x00\x7f\xff", 3)), "007fff");
 }
 
+TEST(Text, UtcTimestamps) {
+  // 2026-12-03 09:07:16.9 UTC: the fraction is dropped, never rounded up.
+  const auto t = std::chrono::system_clock::from_time_t(1796288836) + std::chrono::milliseconds(900);
+  EXPECT_EQ(utc_iso8601(t), "2026-12-03T09:07:16Z");
+  EXPECT_EQ(utc_compact(t), "20261203T090716Z");
+  EXPECT_EQ(utc_iso8601(std::chrono::system_clock::from_time_t(0)), "1970-01-01T00:00:00Z");
+  const std::string now = utc_now_iso8601();
+  ASSERT_EQ(now.size(), 20u) << now;
+  EXPECT_EQ(now[10], 'T');
+  EXPECT_EQ(now.back(), 'Z');
+}
+
 TEST(Text, StableHashNeverChanges) {
   // Values computed outside dcslab (FNV-1a steps from dcslab's offset basis): names and
   // MAC addresses of existing labs derive from them, so they must stay what they were.

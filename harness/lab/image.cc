@@ -4,6 +4,7 @@
 #include "base/digest.h"
 #include "base/file.h"
 #include "base/process.h"
+#include "base/text.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -130,13 +131,6 @@ void point_symlink(const fs::path& link, const fs::path& target_name) {
   fs::rename(tmp, link);
 }
 
-std::string iso_now() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
 }  // namespace
 
 std::string Image::kernel_cmdline() const {
@@ -244,7 +238,7 @@ Image build_image(const ImageBuildOptions& options, Progress& progress) {
   manifest["disk_file_bytes"] = static_cast<uint64_t>(fs::file_size(tmp / "disk.qcow2"));
   manifest["build_seconds"] =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start).count();
-  manifest["built_at"] = iso_now();
+  manifest["built_at"] = utc_now_iso8601();
   {
     std::ofstream out(tmp / "manifest.json");
     out << manifest.dump(2) << '\n';
