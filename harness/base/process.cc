@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "base/fd.h"
+#include "base/text.h"
 
 extern char** environ;
 
@@ -64,8 +65,7 @@ Expected<std::string> run_checked(const std::vector<std::string>& argv) {
   auto r = run_process(argv);
   if (!r) return r.error();
   if (r->exit_status != 0) {
-    std::string out = r->output;
-    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    const std::string out = rtrim(r->output);
     return Failure::error(join_argv(argv) + " failed (exit " + std::to_string(r->exit_status) +
                           ")" + (out.empty() ? "" : ": " + out));
   }

@@ -94,8 +94,7 @@ std::optional<std::string> console_panic(const fs::path& console_log) {
     const auto at = text.find(marker);
     if (at == std::string::npos) continue;
     auto end = text.find('\n', at);
-    std::string line = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    const std::string line = rtrim(text.substr(at, end == std::string::npos ? std::string::npos : end - at));
     return "the node's kernel panicked (" + console_log.string() + "): " + line;
   }
   return std::nullopt;

@@ -1,6 +1,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "base/text.h"
 #include "report/report_files.h"
 
 namespace dcslab {
@@ -35,11 +36,7 @@ std::string transcript_markdown(const RunReport& report) {
     md << "\nRandom choices: seed " << report.seed << ": replay with --seed " << report.seed << "\n";
   for (const auto& sc : report.scenarios) {
     md << "\n## " << sc.name << "\n\n";
-    if (!sc.description.empty()) {
-      std::string d = sc.description;
-      while (!d.empty() && d.back() == '\n') d.pop_back();
-      md << d << "\n\n";
-    }
+    if (!sc.description.empty()) md << rtrim(sc.description) << "\n\n";
     md << "_" << sc.file << " — " << (sc.passed ? "passed" : "FAILED") << " in " << std::fixed
        << std::setprecision(1) << sc.seconds << " s_\n";
     if (!sc.error.empty()) md << "\n> **" << sc.error << "**\n";

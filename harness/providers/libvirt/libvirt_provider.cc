@@ -125,11 +125,6 @@ class LibvirtProbeGuest : public ProbeGuest {
   fs::path log_;
 };
 
-std::string trimmed(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  return s;
-}
-
 // One node's snapshot primitives on libvirt: internal snapshots (disk and memory in the
 // node's qcow2 overlay) through the snapshot API, so libvirt knows them (list, delete,
 // undefine) on a remote host as well as here.
@@ -201,7 +196,7 @@ class LibvirtNodeSnapshots : public NodeSnapshots {
       if (virDomainQemuMonitorCommand(d->get(), cmd.c_str(), &reply,
                                       VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP) == 0) {
         VirChars out(reply);
-        const std::string text = out ? trimmed(out.get()) : "";
+        const std::string text = out ? rtrim(out.get()) : "";
         if (text.empty()) return {};
         warn_once("QEMU's loadvm on " + domain_name(node) + " said \"" + text +
                   "\"; reverting through libvirt instead (slower)");

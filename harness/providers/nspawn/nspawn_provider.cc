@@ -22,6 +22,7 @@
 #include "base/fd.h"
 #include "base/file.h"
 #include "base/process.h"
+#include "base/text.h"
 
 extern char** environ;
 
@@ -41,11 +42,6 @@ uint32_t fnv1a(const std::string& s) {
     h *= 16777619u;
   }
   return h;
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
 }
 
 }  // namespace
@@ -521,7 +517,7 @@ class RealNspawnHost : public NspawnHost {
     }
     if (failed_step) return Failure::error(child_error_message(plan, e));
     if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0)
-      return Failure::error(join_argv(plan.argv) + " failed: " + trim(output));
+      return Failure::error(join_argv(plan.argv) + " failed: " + rtrim(output));
     return {};
   }
 
@@ -596,7 +592,7 @@ class RealNspawnHost : public NspawnHost {
       if (!out) return out.error();
       const auto at = out->find("host0@if");
       if (at == std::string::npos)
-        return Failure::error("no veth peer in `ip link show dev host0` of the container: " + trim(*out));
+        return Failure::error("no veth peer in `ip link show dev host0` of the container: " + rtrim(*out));
       const unsigned index = static_cast<unsigned>(std::strtoul(out->c_str() + at + 8, nullptr, 10));
       char name[IF_NAMESIZE] = {};
       if (index == 0 || !::if_indextoname(index, name))

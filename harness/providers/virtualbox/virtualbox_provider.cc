@@ -8,6 +8,7 @@
 #include "lab/netns.h"
 #include "base/file.h"
 #include "base/process.h"
+#include "base/text.h"
 #include "providers/virtualbox/vboxmanage.h"
 
 namespace dcslab {
@@ -22,11 +23,6 @@ constexpr const char* kPendingInterface = "(being created)";
 bool is_ours(const std::string& kind) {
   return kind == kVBoxHostOnlyIfKind || kind == kVBoxBaseDiskKind || kind == kVBoxDiskKind ||
          kind == kVBoxVmKind;
-}
-
-std::string strip(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
-  return s;
 }
 
 class VirtualBoxProvider : public Provider {
@@ -229,7 +225,7 @@ class VirtualBoxProvider : public Provider {
     auto r = vbox(args);
     if (r.exit_status != 0)
       return Failure::error("VBoxManage " + join_argv(args) + " failed (exit " +
-                            std::to_string(r.exit_status) + "): " + strip(r.output));
+                            std::to_string(r.exit_status) + "): " + rtrim(r.output));
     return std::move(r.output);
   }
 
@@ -237,7 +233,7 @@ class VirtualBoxProvider : public Provider {
     auto version = vbox({"--version"});
     if (version.exit_status != 0)
       throw Fatal("provider virtualbox: " + options_.vboxmanage + " --version failed: " +
-                  strip(version.output));
+                  rtrim(version.output));
     std::error_code ec;
     if (!fs::exists(options_.vboxdrv, ec))
       throw Fatal("provider virtualbox: the vboxdrv kernel module is not loaded (" +
@@ -338,7 +334,7 @@ class VirtualBoxProvider : public Provider {
       state_.forget(pending);
       return Failure::refused("VirtualBox refused to create a host-only interface (VBoxManage "
                               "hostonlyif create, exit " + std::to_string(r.exit_status) + "): " +
-                              strip(r.output) +
+                              rtrim(r.output) +
                               "; nothing was created. Check that the vboxnetadp module is loaded "
                               "(sudo /sbin/vboxconfig) and that you may use VirtualBox");
     }
@@ -350,7 +346,7 @@ class VirtualBoxProvider : public Provider {
       auto rm = vbox({"hostonlyif", "remove", *name});
       if (rm.exit_status == 0) state_.forget({kVBoxHostOnlyIfKind, *name, host});
       return Failure::refused("VirtualBox refused the address " + host + "/" + mask + " on " +
-                              *name + ": " + strip(ip.output) +
+                              *name + ": " + rtrim(ip.output) +
                               (rm.exit_status == 0 ? "; the interface was removed again"
                                                    : "; removing it failed too: `dcslab down` retries"));
     }
@@ -385,7 +381,7 @@ class VirtualBoxProvider : public Provider {
     auto r = vbox({"showvminfo", name, "--machinereadable"});
     if (r.exit_status != 0) {
       if (vbox_output_says_not_found(r.output)) return std::optional<std::map<std::string, std::string>>();
-      return Failure::error("VBoxManage showvminfo " + name + " failed: " + strip(r.output));
+      return Failure::error("VBoxManage showvminfo " + name + " failed: " + rtrim(r.output));
     }
     return std::optional<std::map<std::string, std::string>>(parse_vbox_machinereadable(r.output));
   }
@@ -470,7 +466,7 @@ class VirtualBoxProvider : public Provider {
                                         return true;
                                       });
       if (!stopped)
-        return Failure::error("VBoxManage controlvm " + r.name + " poweroff: " + strip(off.output) +
+        return Failure::error("VBoxManage controlvm " + r.name + " poweroff: " + rtrim(off.output) +
                               "; " + stopped.error().message);
     }
     // Detach first: `unregistervm --delete` deletes attached images that no other VM
@@ -503,7 +499,7 @@ class VirtualBoxProvider : public Provider {
       auto close = vbox({"closemedium", "disk", p.string(), "--delete"});
       if (close.exit_status != 0 && fs::exists(p, ec))
         return Failure::error("VBoxManage closemedium disk " + p.string() +
-                              " --delete failed: " + strip(close.output));
+                              " --delete failed: " + rtrim(close.output));
     }
     state_.forget(r);
     return {};
@@ -517,7 +513,7 @@ class VirtualBoxProvider : public Provider {
     if (fs::exists(r.name, ec)) {
       auto close = vbox({"closemedium", "disk", r.name});
       if (close.exit_status != 0)
-        progress.done("note: " + r.name + " stays registered in VirtualBox (" + strip(close.output) + ")");
+        progress.done("note: " + r.name + " stays registered in VirtualBox (" + rtrim(close.output) + ")");
     }
     state_.forget(r);
     return {};
