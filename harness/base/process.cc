@@ -82,9 +82,9 @@ std::string shell_quote(const std::string& s) {
 }
 
 std::string join_argv(const std::vector<std::string>& argv) {
-  std::string s;
-  for (const auto& a : argv) s += (s.empty() ? "" : " ") + shell_quote(a);
-  return s;
+  std::vector<std::string> words;
+  for (const auto& a : argv) words.push_back(shell_quote(a));
+  return join(words, " ");
 }
 
 }  // namespace dcslab

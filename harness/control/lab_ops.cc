@@ -240,10 +240,8 @@ Expected<std::unique_ptr<Transport>> connect_node(const Lab& lab, const LabState
                                                   const std::string& user) {
   const Node* node = lab.find_node(node_name);
   if (!node) {
-    std::string names;
-    for (const auto& n : lab.node_names()) names += (names.empty() ? "" : ", ") + n;
-    throw BadInput("unknown node \"" + node_name + "\" (nodes of lab " + lab.name + ": " + names +
-                   ")");
+    throw BadInput("unknown node \"" + node_name + "\" (nodes of lab " + lab.name + ": " +
+                   join(lab.node_names(), ", ") + ")");
   }
   DCSLAB_TRY(check_network_local(lab, state));
   auto t = SshTransport::connect(target_for(state, *node, user));

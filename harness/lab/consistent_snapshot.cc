@@ -3,6 +3,8 @@
 #include <cctype>
 #include <optional>
 
+#include "base/text.h"
+
 namespace dcslab {
 
 bool valid_snapshot_name(const std::string& name) {
@@ -13,12 +15,6 @@ bool valid_snapshot_name(const std::string& name) {
 }
 
 namespace {
-
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
 
 // Resumes every node in `paused`, whatever happened before; returns the first failure.
 std::optional<Failure> resume_all(NodeSnapshots& ops, const std::vector<std::string>& paused) {
@@ -59,10 +55,10 @@ Expected<void> consistent_save(NodeSnapshots& ops, const std::vector<std::string
     if (*h) holders.push_back(node);
   }
   if (!holders.empty())
-    return Failure::refused("snapshot " + name + " exists already (on " + join(holders) +
+    return Failure::refused("snapshot " + name + " exists already (on " + join(holders, ", ") +
                             "); delete it first (dcslab snapshot delete " + name + ")");
 
-  progress.phase("pausing " + join(nodes));
+  progress.phase("pausing " + join(nodes, ", "));
   auto paused = pause_all(ops, nodes);
   if (!paused) return paused.error();
 
@@ -80,7 +76,7 @@ Expected<void> consistent_save(NodeSnapshots& ops, const std::vector<std::string
     }
     made.push_back(node);
   }
-  progress.phase("resuming " + join(nodes));
+  progress.phase("resuming " + join(nodes, ", "));
   if (auto f = resume_all(ops, *paused)) return *f;
   return {};
 }
@@ -97,10 +93,10 @@ Expected<void> consistent_revert(NodeSnapshots& ops, const std::vector<std::stri
   if (missing.size() == nodes.size())
     return Failure::not_found("no snapshot " + name + " (dcslab snapshot list)");
   if (!missing.empty())
-    return Failure::not_found("snapshot " + name + " is missing on " + join(missing) +
+    return Failure::not_found("snapshot " + name + " is missing on " + join(missing, ", ") +
                               "; it cannot be reverted consistently (delete it and save again)");
 
-  progress.phase("pausing " + join(nodes));
+  progress.phase("pausing " + join(nodes, ", "));
   auto paused = pause_all(ops, nodes);
   if (!paused) return paused.error();
   for (const auto& node : nodes) {
@@ -111,7 +107,7 @@ Expected<void> consistent_revert(NodeSnapshots& ops, const std::vector<std::stri
                                       " (the lab is now partly reverted: revert again, or down)"},
           resume_all(ops, *paused));
   }
-  progress.phase("resuming " + join(nodes));
+  progress.phase("resuming " + join(nodes, ", "));
   if (auto f = resume_all(ops, *paused)) return *f;
   return {};
 }

@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/file.h"
+#include "base/text.h"
 
 namespace dcslab {
 
@@ -119,9 +120,7 @@ class Reader {
     for (const auto& kv : map) {
       const auto k = kv.first.as<std::string>();
       if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
-        std::string choices;
-        for (const auto& a : allowed) choices += (choices.empty() ? "" : ", ") + a;
-        fail(kv.first, join(key, k), "unknown key (valid keys: " + choices + ")");
+        fail(kv.first, key_path(key, k), "unknown key (valid keys: " + join(allowed, ", ") + ")");
       }
     }
   }
@@ -130,10 +129,10 @@ class Reader {
                   const std::string& k, const std::string& fallback, bool required) const {
     const YAML::Node v = parent[k];
     if (!v) {
-      if (required) fail(parent, join(parent_key, k), "missing (required)");
+      if (required) fail(parent, key_path(parent_key, k), "missing (required)");
       return fallback;
     }
-    if (!v.IsScalar()) fail(v, join(parent_key, k), "expected a string, found " + kind(v));
+    if (!v.IsScalar()) fail(v, key_path(parent_key, k), "expected a string, found " + kind(v));
     return v.Scalar();
   }
 
@@ -141,7 +140,7 @@ class Reader {
               int fallback, int min, int max) const {
     const YAML::Node v = parent[k];
     if (!v) return fallback;
-    const std::string key = join(parent_key, k);
+    const std::string key = key_path(parent_key, k);
     if (!v.IsScalar()) fail(v, key, "expected an integer, found " + kind(v));
     const std::string& s = v.Scalar();
     if (s.empty() || !std::all_of(s.begin(), s.end(), ::isdigit) || s.size() > 9)
@@ -156,11 +155,11 @@ class Reader {
   Ipv4 ip(const YAML::Node& parent, const std::string& parent_key, const std::string& k) const {
     const std::string s = str(parent, parent_key, k, "", true);
     auto a = Ipv4::parse(s);
-    if (!a) fail(parent[k], join(parent_key, k), "\"" + s + "\" is not an IPv4 address");
+    if (!a) fail(parent[k], key_path(parent_key, k), "\"" + s + "\" is not an IPv4 address");
     return *a;
   }
 
-  static std::string join(const std::string& a, const std::string& b) {
+  static std::string key_path(const std::string& a, const std::string& b) {
     return a.empty() ? b : a + "." + b;
   }
 

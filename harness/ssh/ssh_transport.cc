@@ -12,6 +12,7 @@
 #include <random>
 
 #include "base/process.h"
+#include "base/text.h"
 
 namespace dcslab {
 namespace {
@@ -436,10 +437,10 @@ Expected<CommandResult> SshTransport::run_channel_locked(const std::string& comm
   if (pty) std::erase(result.out, '\r');
   const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                              start).count();
-  std::string env_names;
-  for (const auto& kv : options.env) env_names += (env_names.empty() ? "" : ",") + kv.first;
+  std::vector<std::string> env_names;
+  for (const auto& kv : options.env) env_names.push_back(kv.first);
   spdlog::debug("{}: `{}`{} -> exit {} in {:.1f} ms", target_.node, command,
-                env_names.empty() ? "" : " (env " + env_names + ")", result.exit_status, ms);
+                env_names.empty() ? "" : " (env " + join(env_names, ",") + ")", result.exit_status, ms);
   return result;
 }
 

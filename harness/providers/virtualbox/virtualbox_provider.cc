@@ -244,8 +244,9 @@ class VirtualBoxProvider : public Provider {
     std::optional<std::string> conf;  // none: VirtualBox's built-in ranges apply
     if (auto text = read_file(options_.networks_conf)) conf = std::move(*text);
     if (!vbox_range_allows(vbox_allowed_ranges(conf), lab_.network.cidr)) {
-      std::string allowed;
-      for (const auto& c : vbox_allowed_ranges(conf)) allowed += (allowed.empty() ? "" : " ") + c.str();
+      std::vector<std::string> ranges;
+      for (const auto& c : vbox_allowed_ranges(conf)) ranges.push_back(c.str());
+      const std::string allowed = join(ranges, " ");
       throw Fatal("provider virtualbox: lab " + lab_.name + "'s network " + lab_.network.cidr.str() +
                   " is outside the host-only ranges VirtualBox allows (" +
                   (allowed.empty() ? std::string("none") : allowed) + ", from " +
