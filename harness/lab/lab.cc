@@ -89,6 +89,27 @@ bool libvirt_uri_is_remote(const std::string& uri) {
   return !host.empty();  // libvirt reaches a named host over TLS by default, even localhost
 }
 
+namespace {
+std::string mac_of(const std::string& oui, std::uint64_t h) {
+  std::string mac = oui;
+  for (int shift : {16, 8, 0}) mac += ":" + hex(std::string(1, static_cast<char>((h >> shift) & 0xff)));
+  return mac;
+}
+}  // namespace
+
+std::string node_mac(const Lab& lab, const Node& node, const std::string& oui,
+                     const std::string& salt) {
+  std::set<std::string> taken;
+  for (const auto& n : lab.nodes) {
+    std::uint64_t h = stable_hash(salt + lab.name + "/" + n.name);
+    std::string mac = mac_of(oui, h);
+    while (taken.count(mac)) mac = mac_of(oui, ++h);
+    taken.insert(mac);
+    if (n.name == node.name) return mac;
+  }
+  return mac_of(oui, stable_hash(salt + lab.name + "/" + node.name));
+}
+
 std::vector<std::string> Lab::node_names() const {
   std::vector<std::string> names;
   for (const auto& n : nodes) names.push_back(n.name);

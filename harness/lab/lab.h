@@ -78,6 +78,13 @@ Lab load_lab(const std::filesystem::path& file);
 // qemu+unix:///...?socket=... and test:///default are local.
 bool libvirt_uri_is_remote(const std::string& uri);
 
+// A MAC address for `node`'s NIC on the lab network, the same on every run and host:
+// the hypervisor's OUI ("52:54:00" QEMU, "08:00:27" VirtualBox) and the low 24 bits of
+// stable_hash(salt + lab name + "/" + node name). A collision among the lab's nodes
+// moves to the next value, resolved in lab order so every caller agrees.
+std::string node_mac(const Lab& lab, const Node& node, const std::string& oui,
+                     const std::string& salt);
+
 // A lab name as the lab file's `name:` allows (lower-case letters, digits and '-', at
 // most 32): it names the lab's resources.
 bool valid_lab_name(const std::string& name);

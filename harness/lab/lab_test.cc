@@ -64,6 +64,18 @@ TEST(Lab, DefaultsApplyAndNodesOverride) {
   EXPECT_EQ(lab.provider.uri, "qemu:///system");
 }
 
+TEST(Lab, NodeMacsNeverChangeAndNeverCollide) {
+  Lab lab;
+  lab.name = "t";
+  for (const char* n : {"a", "n11469", "n62874"}) lab.nodes.push_back(Node{n, {}, 1024, 2, ""});
+  // Existing labs' NICs derive from these: computed outside dcslab (FNV-1a steps).
+  EXPECT_EQ(node_mac(lab, lab.nodes[0], "52:54:00", ""), "52:54:00:63:fa:bd");
+  EXPECT_EQ(node_mac(lab, lab.nodes[0], "08:00:27", "vbox/"), "08:00:27:d5:d4:27");
+  // n11469 and n62874 share their low 24 bits (…5614cb): the later node takes the next.
+  EXPECT_EQ(node_mac(lab, lab.nodes[1], "52:54:00", ""), "52:54:00:56:14:cb");
+  EXPECT_EQ(node_mac(lab, lab.nodes[2], "52:54:00", ""), "52:54:00:56:14:cc");
+}
+
 TEST(Lab, RemoteLibvirtUris) {
   for (const char* local : {"qemu:///system", "qemu:///session", "test:///default",
                             "qemu+unix:///system?socket=/run/x/libvirt-sock"}) {

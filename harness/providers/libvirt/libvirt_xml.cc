@@ -27,13 +27,6 @@ void attr(pugi::xml_node n, const char* name, const std::string& value) {
   n.append_attribute(name).set_value(value.c_str());
 }
 
-std::string mac_of(uint64_t h) {
-  char buf[18];
-  std::snprintf(buf, sizeof buf, "52:54:00:%02x:%02x:%02x", unsigned((h >> 16) & 0xff),
-                unsigned((h >> 8) & 0xff), unsigned(h & 0xff));
-  return buf;
-}
-
 void add_serial_console(pugi::xml_node devices, const std::filesystem::path& log) {
   auto serial = devices.append_child("serial");
   attr(serial, "type", "file");
@@ -99,16 +92,7 @@ std::string libvirt_bridge_name(const Lab& lab) {
 }
 
 std::string libvirt_node_mac(const Lab& lab, const Node& node) {
-  // Walk the nodes in lab order so that a collision is resolved the same way every time.
-  std::set<std::string> taken;
-  for (const auto& n : lab.nodes) {
-    uint64_t h = stable_hash(lab.name + "/" + n.name);
-    std::string mac = mac_of(h);
-    while (taken.count(mac)) mac = mac_of(++h);
-    taken.insert(mac);
-    if (n.name == node.name) return mac;
-  }
-  return mac_of(stable_hash(lab.name + "/" + node.name));
+  return node_mac(lab, node, "52:54:00", "");  // QEMU's OUI; no salt, as labs have always had
 }
 
 std::string network_xml(const Lab& lab) {

@@ -50,13 +50,6 @@ std::string get(const std::map<std::string, std::string>& m, const std::string& 
   return it == m.end() ? "" : it->second;
 }
 
-std::string mac_of(uint64_t h) {
-  char buf[18];
-  std::snprintf(buf, sizeof buf, "08:00:27:%02x:%02x:%02x", unsigned((h >> 16) & 0xff),
-                unsigned((h >> 8) & 0xff), unsigned(h & 0xff));
-  return buf;
-}
-
 }  // namespace
 
 std::vector<VBoxVm> parse_vbox_list_vms(const std::string& text) {
@@ -184,15 +177,7 @@ std::string vbox_vm_name(const Lab& lab, const Node& node) {
 }
 
 std::string vbox_node_mac(const Lab& lab, const Node& node) {
-  std::set<std::string> taken;
-  for (const auto& n : lab.nodes) {
-    uint64_t h = stable_hash("vbox/" + lab.name + "/" + n.name);
-    std::string mac = mac_of(h);
-    while (taken.count(mac)) mac = mac_of(++h);
-    taken.insert(mac);
-    if (n.name == node.name) return mac;
-  }
-  return mac_of(stable_hash("vbox/" + lab.name + "/" + node.name));
+  return node_mac(lab, node, "08:00:27", "vbox/");  // VirtualBox's OUI
 }
 
 std::string vbox_mac_argument(const std::string& mac) {
