@@ -35,6 +35,8 @@ namespace {
 constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
 constexpr long kCgroup2Magic = 0x63677270;  // CGROUP2_SUPER_MAGIC
 
+// 32-bit FNV-1a, not base's stable_hash: the bridge and machine names of labs already
+// up derive from it, and a later up or start of such a lab must arrive at the same names.
 uint32_t fnv1a(const std::string& s) {
   uint32_t h = 2166136261u;
   for (unsigned char c : s) {
