@@ -23,10 +23,8 @@ std::filesystem::path netns_path(const std::string& name) { return "/run/netns/"
 // namespaces made here are the ones `ip netns exec` and `ip -n` see, and vice versa.
 Expected<void> netns_create(const std::string& name) {
   if (netns_exists(name)) return Failure::refused("network namespace " + name + " already exists");
-  auto r = run_checked({"ip", "netns", "add", name});
-  if (!r) return r.error();
-  auto lo = run_checked({"ip", "-n", name, "link", "set", "lo", "up"});
-  if (!lo) return lo.error();
+  DCSLAB_TRY(run_checked({"ip", "netns", "add", name}));
+  DCSLAB_TRY(run_checked({"ip", "-n", name, "link", "set", "lo", "up"}));
   return {};
 }
 
@@ -41,8 +39,7 @@ Expected<void> netns_enter(const std::string& name) {
 
 Expected<void> netns_delete(const std::string& name) {
   if (!netns_exists(name)) return {};
-  auto r = run_checked({"ip", "netns", "delete", name});
-  if (!r) return r.error();
+  DCSLAB_TRY(run_checked({"ip", "netns", "delete", name}));
   return {};
 }
 

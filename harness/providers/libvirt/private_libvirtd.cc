@@ -167,12 +167,11 @@ Expected<void> stop_daemon(const std::string& name, pid_t pid, Clock& clock) {
                                });
   if (gone) return {};
   ::kill(pid, SIGKILL);
-  auto killed = poll_until<bool>(clock, 5s, 100ms, name + " to die after SIGKILL",
-                                 [&](std::string*) -> std::optional<bool> {
-                                   if (!alive(pid)) return true;
-                                   return std::nullopt;
-                                 });
-  if (!killed) return killed.error();
+  DCSLAB_TRY(poll_until<bool>(clock, 5s, 100ms, name + " to die after SIGKILL",
+                               [&](std::string*) -> std::optional<bool> {
+                                 if (!alive(pid)) return true;
+                                 return std::nullopt;
+                               }));
   return {};
 }
 

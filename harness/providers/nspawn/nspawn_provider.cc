@@ -607,8 +607,7 @@ class RealNspawnHost : public NspawnHost {
   }
 
   Expected<void> set_link_up(const std::string& name, bool up) override {
-    auto r = run_checked({"ip", "link", "set", "dev", name, up ? "up" : "down"});
-    if (!r) return r.error();
+    DCSLAB_TRY(run_checked({"ip", "link", "set", "dev", name, up ? "up" : "down"}));
     return {};
   }
 };
@@ -875,12 +874,11 @@ class NspawnProvider : public Provider {
   }
 
   Expected<void> wait_gone(const MachineRecord& rec, std::chrono::seconds limit, const std::string& what) {
-    auto r = poll_until<bool>(clock_, limit, std::chrono::milliseconds(100), what,
-                              [&](std::string*) -> std::optional<bool> {
-                                if (!host_.alive(rec)) return true;
-                                return std::nullopt;
-                              });
-    if (!r) return r.error();
+    DCSLAB_TRY(poll_until<bool>(clock_, limit, std::chrono::milliseconds(100), what,
+                                [&](std::string*) -> std::optional<bool> {
+                                  if (!host_.alive(rec)) return true;
+                                  return std::nullopt;
+                                }));
     return {};
   }
 
