@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -253,10 +252,7 @@ int mux_serve(const MuxServerOptions& o) {
                  std::strerror(errno));
     return 1;
   }
-  {
-    std::ofstream pid(paths.pid, std::ios::trunc);
-    pid << ::getpid() << ' ' << start_time(::getpid()) << '\n';
-  }
+  (void)write_file(paths.pid, std::to_string(::getpid()) + ' ' + start_time(::getpid()) + '\n');
 
   // Shared with the clients' threads, which may outlive this function when stopped.
   struct Shared {
@@ -291,10 +287,13 @@ int mux_serve(const MuxServerOptions& o) {
   ::unlink(paths.socket.c_str());
   ::unlink(paths.pid.c_str());
   listener.reset();
-  // A command still running ends with the process (its session's sshd hangs it up).
-  while (sh->active > 0 && !(o.stop && o.stop->load())) {
-    std::this_thread::sleep_for(Ms(50));
-  }
+  // Commands still running finish first (each has its own timeout, so no limit here);
+  // a stop ends them with the process (their sessions' sshd hangs them up).
+  (void)poll_until<bool>(*o.clock, Clock::duration::max(), Ms(50), "commands to finish",
+                         [&](std::string*) -> std::optional<bool> {
+                           if (sh->active == 0 || (o.stop && o.stop->load())) return true;
+                           return std::nullopt;
+                         });
   return 0;
 }
 
@@ -385,23 +384,21 @@ void mux_spawn(const fs::path& dir, Ms idle, MuxConnect connect,
   ::_exit(mux_daemon(dir, idle, std::move(connect)));
 }
 
-void mux_stop(const fs::path& dir) {
+void mux_stop(const fs::path& dir, Clock& clock) {
   const MuxPaths paths(dir);
-  std::ifstream in(paths.pid);
+  auto text = read_file(paths.pid);
+  std::istringstream in(text ? *text : "");
   pid_t pid = 0;
   std::string started;
   if (in >> pid >> started && pid > 1 && start_time(pid) == started) {
+    const auto gone = [&](std::string*) -> std::optional<bool> {
+      if (start_time(pid) != started) return true;
+      return std::nullopt;
+    };
     ::kill(pid, SIGTERM);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-    while (start_time(pid) == started && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(Ms(20));
-    }
-    if (start_time(pid) == started) {
+    if (!poll_until<bool>(clock, std::chrono::seconds(3), Ms(20), "the exec multiplexer to exit", gone)) {
       ::kill(pid, SIGKILL);
-      const auto killed_by = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-      while (start_time(pid) == started && std::chrono::steady_clock::now() < killed_by) {
-        std::this_thread::sleep_for(Ms(10));
-      }
+      (void)poll_until<bool>(clock, std::chrono::seconds(2), Ms(10), "the exec multiplexer to die", gone);
     }
   }
   std::error_code ec;

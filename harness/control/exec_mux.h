@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "ssh/ssh_transport.h"
 #include "ssh/transport.h"
@@ -50,6 +51,7 @@ struct MuxServerOptions {
   std::chrono::milliseconds idle{600000};      // exit after this long with nothing to do
   MuxConnect connect;                          // SshTransport::connect in the real daemon
   const std::atomic<bool>* stop = nullptr;     // set (e.g. by SIGTERM): exit soon
+  Clock* clock = &RealClock::instance();       // paces the wait for running commands
 };
 
 // Serves until idle, stopped, or the folder is gone; 0 when it served, 1 when another
@@ -78,7 +80,7 @@ int mux_daemon(const std::filesystem::path& dir, std::chrono::milliseconds idle,
 // Stops the lab's daemon if one runs (the PID file's process, checked by its start
 // time) and waits up to 3 s for it to exit; removes its files. Never touches another
 // process.
-void mux_stop(const std::filesystem::path& dir);
+void mux_stop(const std::filesystem::path& dir, Clock& clock = RealClock::instance());
 
 // DCSLAB_EXEC_PERSIST in milliseconds (default 600 s); 0 means: no multiplexer.
 std::chrono::milliseconds mux_persist_from_env();

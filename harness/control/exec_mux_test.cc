@@ -3,13 +3,16 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <condition_variable>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -103,11 +106,13 @@ class ExecMuxTest : public ::testing::Test {
       return std::unique_ptr<Transport>(new RecordingTransport(&calls_));
     };
     server_ = std::thread([this, o] { served_ = mux_serve(o); });
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!fs::exists(MuxPaths(dir_).socket) && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(Ms(5));
-    }
-    ASSERT_TRUE(fs::exists(MuxPaths(dir_).socket));
+    // A real thread binding a real socket: real time, through the Clock all the same.
+    auto listening = poll_until<bool>(RealClock::instance(), std::chrono::seconds(5), Ms(5),
+                                      "the daemon's socket", [&](std::string*) -> std::optional<bool> {
+                                        if (fs::exists(MuxPaths(dir_).socket)) return true;
+                                        return std::nullopt;
+                                      });
+    ASSERT_TRUE(listening) << listening.error().message;
   }
   std::optional<Expected<CommandResult>> run(const std::string& cmd,
                                              const SshTarget& t = target()) {
@@ -247,14 +252,13 @@ TEST_F(ExecMuxTest, SpawnedDaemonServesAndStopLeavesNothing) {
     static Calls calls;  // in the daemon's own process
     return std::unique_ptr<Transport>(new RecordingTransport(&calls));
   });
-  std::optional<Expected<CommandResult>> r;
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!(r = run("id")) && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(Ms(10));
-  }
-  ASSERT_TRUE(r.has_value());
-  ASSERT_TRUE(*r);
-  EXPECT_EQ((*r)->err, "err of id");
+  auto answered = poll_until<Expected<CommandResult>>(
+      RealClock::instance(), std::chrono::seconds(5), Ms(10), "the spawned daemon to answer",
+      [&](std::string*) { return run("id"); });
+  ASSERT_TRUE(answered) << answered.error().message;
+  const auto& r = answered.value();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->err, "err of id");
   std::ifstream pidfile(MuxPaths(dir_).pid);
   pid_t pid = 0;
   ASSERT_TRUE(pidfile >> pid);
@@ -275,6 +279,43 @@ TEST_F(ExecMuxTest, StopLeavesAnotherProcessAlone) {
   std::ofstream(MuxPaths(dir_).pid) << ::getpid() << " 1\n";
   mux_stop(dir_);
   EXPECT_EQ(::kill(::getpid(), 0), 0);
+}
+
+// Field 22 of /proc/PID/stat, as the daemon writes it into its PID file.
+std::string start_time_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && rest >> field; ++i) {
+  }
+  return field;
+}
+
+TEST_F(ExecMuxTest, StopKillsADaemonThatIgnoresSigtermAfterThreeSecondsOfItsClock) {
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::signal(SIGTERM, SIG_IGN);
+    [[maybe_unused]] auto n = ::write(ready[1], "r", 1);
+    for (;;) ::pause();
+  }
+  ::close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ::close(ready[0]);
+  std::ofstream(MuxPaths(dir_).pid) << child << ' ' << start_time_of(child) << '\n';
+  FakeClock clock;
+  mux_stop(dir_, clock);  // 3 s of fake time waiting for SIGTERM to work, then SIGKILL
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(WTERMSIG(status), SIGKILL);
+  EXPECT_GE(clock.sleeps, 3000 / 20);  // it waited the whole 3 s, 20 ms at a time
+  EXPECT_FALSE(fs::exists(MuxPaths(dir_).pid));
 }
 
 TEST(ExecMuxPersist, ReadsSecondsAndRejectsNonsense) {

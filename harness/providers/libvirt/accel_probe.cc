@@ -168,6 +168,8 @@ std::optional<unsigned long> host_tsc_khz() {
     return best;
   };
   const Pair p0 = pair();
+  // Not a wait for anything: the TSC is measured against the real clock over 50 ms of
+  // real time, which a FakeClock cannot stand in for.
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   const Pair p1 = pair();
   if (p1.ns <= p0.ns || p1.tsc <= p0.tsc) return std::nullopt;

@@ -391,6 +391,8 @@ fs::path machine_cgroup_dir(const MachineRecord& m, const std::string& cgroup) {
 
 class RealNspawnHost : public NspawnHost {
  public:
+  explicit RealNspawnHost(Clock& clock) : clock_(clock) {}
+
   HostCgroups cgroups() override { return probe_host_cgroups(); }
 
   bool link_exists(const std::string& name) override { return ::if_nametoindex(name.c_str()) != 0; }
@@ -547,9 +549,8 @@ class RealNspawnHost : public NspawnHost {
 
   std::string run_state(const MachineRecord& m, const std::string& cgroup) override {
     if (!cgroup.empty()) {
-      std::ifstream in(machine_cgroup_dir(m, cgroup) / "cgroup.freeze");
-      std::string v;
-      if (in >> v && v == "1") return "paused";
+      auto v = read_file(machine_cgroup_dir(m, cgroup) / "cgroup.freeze");
+      if (v && trim(*v) == "1") return "paused";
     }
     return "running";
   }
@@ -561,14 +562,18 @@ class RealNspawnHost : public NspawnHost {
       DCSLAB_TRY(write_file(dir / "cgroup.freeze", frozen ? "1" : "0"));
       // The freezer works task by task: done when cgroup.events says so (milliseconds).
       const std::string want = frozen ? "frozen 1" : "frozen 0";
-      for (int i = 0; i < 500; ++i) {
-        std::ifstream in(dir / "cgroup.events");
-        for (std::string line; std::getline(in, line);)
-          if (line == want) return {};
-        ::usleep(10000);
-      }
-      return Failure::timeout((dir / "cgroup.events").string() + " did not say \"" + want +
-                              "\" within 5 s");
+      const fs::path events = dir / "cgroup.events";
+      DCSLAB_TRY(poll_until<bool>(clock_, std::chrono::seconds(5), std::chrono::milliseconds(10),
+                                  events.string() + " to say \"" + want + "\"",
+                                  [&](std::string*) -> std::optional<bool> {
+                                    auto text = read_file(events);
+                                    if (!text) return std::nullopt;
+                                    std::istringstream in(*text);
+                                    for (std::string line; std::getline(in, line);)
+                                      if (line == want) return true;
+                                    return std::nullopt;
+                                  }));
+      return {};
     }
     // No group of its own (a host where systemd places the machine): by signal, twice,
     // for processes forked while the first pass ran.
@@ -610,6 +615,9 @@ class RealNspawnHost : public NspawnHost {
     DCSLAB_TRY(run_checked({"ip", "link", "set", "dev", name, up ? "up" : "down"}));
     return {};
   }
+
+ private:
+  Clock& clock_;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -905,10 +913,12 @@ class NspawnProvider : public Provider {
 
 }  // namespace
 
-std::unique_ptr<NspawnHost> make_real_nspawn_host() { return std::make_unique<RealNspawnHost>(); }
+std::unique_ptr<NspawnHost> make_real_nspawn_host(Clock& clock) {
+  return std::make_unique<RealNspawnHost>(clock);
+}
 
 std::unique_ptr<Provider> make_nspawn_provider(const Lab& lab, LabState& state) {
-  auto host = make_real_nspawn_host();
+  auto host = make_real_nspawn_host(RealClock::instance());
   NspawnHost& ref = *host;
   return std::make_unique<NspawnProvider>(lab, state, ref, RealClock::instance(), NspawnTimeouts{},
                                           std::move(host));

@@ -160,7 +160,8 @@ class NspawnHost {
   virtual Expected<std::string> host_link(const MachineRecord& m) = 0;
   virtual Expected<void> set_link_up(const std::string& name, bool up) = 0;
 };
-std::unique_ptr<NspawnHost> make_real_nspawn_host();
+// The host itself; `clock` paces its waits (the freezer's).
+std::unique_ptr<NspawnHost> make_real_nspawn_host(Clock& clock);
 
 struct NspawnTimeouts {
   std::chrono::seconds poweroff{10};  // SIGTERM to exit; a container powers off in ~1.7 s
