@@ -213,6 +213,11 @@ bool valid_domain(const std::string& s) {
 
 bool valid_lab_name(const std::string& name) { return valid_name(name); }
 
+bool valid_user_name(const std::string& name) {
+  static const std::regex re(R"([a-z_][a-z0-9_-]{0,31})");
+  return std::regex_match(name, re);
+}
+
 Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
   YAML::Node root;
   try {
@@ -225,7 +230,7 @@ Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
   }
   Reader r(file);
   if (!root.IsMap()) r.fail(root, "(top level)", "expected a mapping with name, network, nodes");
-  r.expect_map(root, "", {"name", "network", "image", "provider", "defaults", "nodes"});
+  r.expect_map(root, "", {"name", "network", "image", "provider", "login", "defaults", "nodes"});
 
   Lab lab;
   lab.file = file;
@@ -287,6 +292,17 @@ Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
     else if (accel == "kvm") lab.provider.accel = Accel::Kvm;
     else if (accel == "tcg") lab.provider.accel = Accel::Tcg;
     else r.fail(p["accel"], "provider.accel", "\"" + accel + "\" is not one of auto, kvm, tcg");
+  }
+
+  // login
+  if (const YAML::Node login = root["login"]) {
+    r.expect_map(login, "login", {"user"});
+    lab.login.user = r.str(login, "login", "user", lab.login.user, false);
+    if (!valid_user_name(lab.login.user) || lab.login.user == "root")
+      r.fail(login["user"], "login.user",
+             "\"" + lab.login.user +
+                 "\" is not a login user name (a lower-case letter or '_', then lower-case letters, "
+                 "digits, '_' or '-', at most 32; not root)");
   }
 
   // defaults

@@ -56,12 +56,21 @@ struct ProviderSpec {
   Accel accel = Accel::Auto;
 };
 
+// Who dcslab logs in as on the nodes: the lab document's user, with passwordless sudo
+// and the lab key authorized (root has the key too). The image has only `tux`; a node
+// whose lab names another user creates it at first boot with tux's rights
+// (images/files/dcslab-identity), and tux stays.
+struct LoginSpec {
+  std::string user = "tux";
+};
+
 struct Lab {
   std::string name;                      // names every resource the lab creates
   std::filesystem::path file;            // where it was loaded from
   Network network;
   ImageSpec image;
   ProviderSpec provider;
+  LoginSpec login;
   std::vector<Node> nodes;
 
   const Node* find_node(const std::string& name) const;
@@ -84,6 +93,12 @@ bool libvirt_uri_is_remote(const std::string& uri);
 // moves to the next value, resolved in lab order so every caller agrees.
 std::string node_mac(const Lab& lab, const Node& node, const std::string& oui,
                      const std::string& salt);
+
+// A user name on the nodes: POSIX's portable user names as Debian's useradd takes them
+// (a lower-case letter or '_' first, then lower-case letters, digits, '_' and '-', at
+// most 32). `login.user` is one of these and not root (root has the lab key already; the
+// login user is the one that runs commands with sudo, as the lab document's tux does).
+bool valid_user_name(const std::string& name);
 
 // A lab name as the lab file's `name:` allows (lower-case letters, digits and '-', at
 // most 32): it names the lab's resources.

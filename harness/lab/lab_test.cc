@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "base/error.h"
 
@@ -41,6 +42,7 @@ TEST(Lab, DefaultLabIsTheSeedsLab) {
   EXPECT_EQ(lab.image.suite, "bookworm");
   EXPECT_EQ(lab.provider.type, "libvirt");
   EXPECT_EQ(lab.provider.accel, Accel::Auto);
+  EXPECT_EQ(lab.login.user, "tux");
   ASSERT_EQ(lab.nodes.size(), 3u);
   const char* names[] = {"dcs-00", "dcs-01", "dcs-02"};
   const char* ips[] = {"192.168.56.10", "192.168.56.11", "192.168.56.12"};
@@ -62,6 +64,30 @@ TEST(Lab, DefaultsApplyAndNodesOverride) {
   EXPECT_EQ(lab.nodes[1].memory_mib, 1024);
   EXPECT_EQ(lab.network.name, "t");  // defaults to the lab name
   EXPECT_EQ(lab.provider.uri, "qemu:///system");
+}
+
+TEST(Lab, LoginUserDefaultsToTuxAndIsCheckedStrictly) {
+  EXPECT_EQ(parse_lab(kMinimal, "x.yaml").login.user, "tux");
+  EXPECT_EQ(parse_lab(std::string(kMinimal) + "login: {user: ops_1}\n", "x.yaml").login.user, "ops_1");
+  EXPECT_EQ(parse_lab(std::string(kMinimal) + "login:\n  user: _svc-x\n", "x.yaml").login.user, "_svc-x");
+  const std::string rule =
+      " is not a login user name (a lower-case letter or '_', then lower-case letters, digits, "
+      "'_' or '-', at most 32; not root)";
+  EXPECT_EQ(error_of(std::string(kMinimal) + "login: {user: Tux}\n"),
+            "lab.yaml:9:15: login.user: \"Tux\"" + rule);
+  EXPECT_EQ(error_of(std::string(kMinimal) + "login:\n  user: root\n"),
+            "lab.yaml:10:9: login.user: \"root\"" + rule);
+  for (const std::string& bad :
+       std::vector<std::string>{"1tux", "-tux", "tu x", "tux;id", "\"\"", std::string(33, 'a')})
+    EXPECT_NE(error_of(std::string(kMinimal) + "login: {user: " + bad + "}\n").find("login.user: "),
+              std::string::npos)
+        << bad;
+  EXPECT_TRUE(valid_user_name(std::string(32, 'a')));
+  EXPECT_TRUE(valid_user_name("root"));  // a user name; only not a login user
+  EXPECT_EQ(error_of(std::string(kMinimal) + "login: {name: tux}\n"),
+            "lab.yaml:9:9: login.name: unknown key (valid keys: user)");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "login: {user: [a]}\n"),
+            "lab.yaml:9:15: login.user: expected a string, found a list");
 }
 
 TEST(Lab, NodeMacsNeverChangeAndNeverCollide) {
@@ -109,7 +135,7 @@ TEST(Lab, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(error_of("name: t\n"), "lab.yaml:1:1: network: missing (required)");
   EXPECT_NE(error_of(std::string(kMinimal) + "bogus: 1\n")
                 .find("lab.yaml:9:1: bogus: unknown key (valid keys: name, network, image, "
-                      "provider, defaults, nodes)"),
+                      "provider, login, defaults, nodes)"),
             std::string::npos);
   EXPECT_EQ(error_of("name: t\nnetwork: {cidr: 10.0.0.0/24, host: 10.0.0.1, domain: x}\n"
                      "nodes: {a: 1}\n"),
@@ -159,7 +185,7 @@ TEST(Lab, BadFixturesEachGiveTheirError) {
     }
     ++checked;
   }
-  EXPECT_GE(checked, 7);
+  EXPECT_GE(checked, 9);
 }
 
 TEST(Lab, MissingFileIsBadInput) {

@@ -24,7 +24,7 @@ for f in "$SRC"/fixtures/bad/lab-*.yaml; do
   done
   n=$((n + 1))
 done
-[ "$n" -ge 7 ] || { echo "FAIL: only $n bad fixtures"; exit 1; }
+[ "$n" -ge 9 ] || { echo "FAIL: only $n bad lab fixtures"; exit 1; }
 
 # Bad scenario files: exit 2 with their error, within a second, nothing booted or created.
 m=0
