@@ -108,6 +108,7 @@ fs::path write_identity(const Lab& lab, const Node& node, const NodeKeys& keys,
       {std::string(kDir) + "ssh_host_ed25519_key", *host_key, 0600, '0'},
       {std::string(kDir) + "ssh_host_ed25519_key.pub", with_newline(keys.host_public), 0644, '0'},
       {std::string(kDir) + "authorized_keys", with_newline(keys.lab_public), 0644, '0'},
+      {std::string(kDir) + "login_user", lab.login.user + "\n", 0644, '0'},
   };
   const long long mtime = static_cast<long long>(std::time(nullptr));
   std::string tar;

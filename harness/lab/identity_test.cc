@@ -78,6 +78,7 @@ TEST_F(Identity, ArchiveHoldsExactlyTheContractMembersWithTheirModes) {
       {"-rw-------", "dcslab-identity/ssh_host_ed25519_key"},
       {"-rw-r--r--", "dcslab-identity/ssh_host_ed25519_key.pub"},
       {"-rw-r--r--", "dcslab-identity/authorized_keys"},
+      {"-rw-r--r--", "dcslab-identity/login_user"},
   };
   EXPECT_EQ(members, expected);
 }
@@ -99,9 +100,17 @@ TEST_F(Identity, ContentsAreWhatTheNodeNeeds) {
   EXPECT_EQ(slurp(d / "ssh_host_ed25519_key"), kFakePrivate);
   EXPECT_EQ(slurp(d / "ssh_host_ed25519_key.pub"), keys_.host_public + "\n");
   EXPECT_EQ(slurp(d / "authorized_keys"), keys_.lab_public);
+  EXPECT_EQ(slurp(d / "login_user"), "tux\n");
   struct stat st {};
   ASSERT_EQ(::stat((d / "ssh_host_ed25519_key").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(Identity, CarriesTheLabsLoginUser) {
+  lab_.login.user = "ops";
+  auto r = run_checked({"tar", "-xOf", write().string(), "dcslab-identity/login_user"});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, "ops\n");
 }
 
 TEST_F(Identity, InterfaceNameMatchForContainers) {

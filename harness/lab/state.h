@@ -4,7 +4,7 @@
 //     images/<suite>-<hash>/      built images (see image.h)
 //     labs/<lab>/                 one lab's state:
 //       resources.json            the ledger: every resource, recorded BEFORE it is created
-//       keys/lab_ed25519[.pub]    the lab's SSH key (root and tux authorize it)
+//       keys/lab_ed25519[.pub]    the lab's SSH key (root and the login user authorize it)
 //       known_hosts               the pinned host keys, for `dcslab ssh`
 //       nodes/<node>/             host keys, identity.tar, overlay disk, console.log
 //

@@ -1,4 +1,5 @@
-// SSH keys the harness makes and pins: the lab's client key (root and tux authorize it)
+// SSH keys the harness makes and pins: the lab's client key (root and the lab's login user
+// authorize it)
 // and each node's host key (generated here, put into the node's identity, pinned by
 // SshTransport). Keys are ed25519 in OpenSSH format so that both libssh and OpenSSH
 // (`dcslab ssh`, the nodes' sshd) read them.
