@@ -168,7 +168,7 @@ Expected<std::vector<NodeTiming>> lab_up(const Lab& lab, LabState& state, const 
     threads.emplace_back([&, i] {
       const Node& node = lab.nodes[i];
       const fs::path console = provider->console_log(node.name);
-      auto t = wait_for_ssh(target_for(state, node, "tux"), RealClock::instance(),
+      auto t = wait_for_ssh(target_for(state, node, lab.login.user), RealClock::instance(),
                             options.ssh_timeout, progress,
                             [&console] { return console_panic(console); });
       timings[i].node = node.name;
@@ -276,7 +276,7 @@ std::string ssh_config(const Lab& lab, const LabState& state, const std::string&
   for (const auto& n : lab.nodes) {
     s << "Host " << n.name << " " << n.fqdn << "\n"
       << "  HostName " << n.ip.str() << "\n"
-      << "  User tux\n"
+      << "  User " << lab.login.user << "\n"
       << "  IdentityFile " << state.lab_key().string() << "\n"
       << "  IdentitiesOnly yes\n"
       << "  UserKnownHostsFile " << state.known_hosts().string() << "\n"

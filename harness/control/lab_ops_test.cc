@@ -50,5 +50,18 @@ TEST_F(ConsolePanic, FoundAtTheEndOfALongLog) {
   EXPECT_NE(why->find("Attempted to kill init!"), std::string::npos) << *why;
 }
 
+TEST(SshConfig, LogsInAsTheLabsLoginUser) {
+  const Lab lab = parse_lab(
+      "name: t\nnetwork: {cidr: 10.9.0.0/24, host: 10.9.0.1, domain: example.test}\n"
+      "login: {user: ops}\nnodes:\n  - {name: a, ip: 10.9.0.2}\n",
+      "t.yaml");
+  // Only looked at, never written: no folder is made.
+  const LabState state(fs::temp_directory_path() / ("dcslab-ssh-config-" + std::to_string(::getpid())), "t");
+  const std::string conf = ssh_config(lab, state, "/usr/bin/dcslab", "t.yaml");
+  EXPECT_NE(conf.find("Host a a.example.test\n  HostName 10.9.0.2\n  User ops\n"), std::string::npos)
+      << conf;
+  EXPECT_EQ(conf.find("tux"), std::string::npos) << conf;
+}
+
 }  // namespace
 }  // namespace dcslab

@@ -77,6 +77,9 @@ Expected<RevertReport> lab_snapshot_revert(const Lab& lab, LabState& state, cons
   progress.done(fmt::format("lab {} reverted to {} in {:.2f} s", lab.name, name, report.revert_s));
 
   const auto t1 = std::chrono::steady_clock::now();
+  // As tux, not yet lab.login.user: SshLabControl keeps these sessions for later steps
+  // under the user "tux" (ssh_lab_control.cc), and scenario steps run as tux by default;
+  // all three move to the login user together.
   auto fixed = set_clocks_after_revert(
       [&] { return (*provider)->set_clocks(progress); }, lab.node_names(),
       [&](const std::string& node) { return connect_node(lab, state, node, "tux"); }, host_epoch,
