@@ -7,8 +7,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 
 #include "base/fd.h"
+#include "base/file.h"
 #include "base/text.h"
 
 extern char** environ;
@@ -79,6 +81,18 @@ std::string shell_quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
+}
+
+std::optional<std::vector<std::string>> proc_stat_fields(pid_t pid) {
+  auto text = read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!text) return std::nullopt;
+  const auto close = text->rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream rest(text->substr(close + 1));
+  std::vector<std::string> fields;
+  for (std::string f; rest >> f;) fields.push_back(std::move(f));
+  if (fields.size() < 20) return std::nullopt;
+  return fields;
 }
 
 std::string join_argv(const std::vector<std::string>& argv) {

@@ -2,7 +2,10 @@
 // so no argument is ever re-parsed.
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,5 +36,11 @@ Expected<std::string> run_checked(const std::vector<std::string>& argv);
 std::string shell_quote(const std::string& s);
 // argv as one shell command line, for messages and logs.
 std::string join_argv(const std::vector<std::string>& argv);
+
+// The fields of /proc/PID/stat after the command name (which may itself hold spaces and
+// parentheses): [0] the state (R, S, Z for a zombie...), [1] the parent's PID, [19] the
+// start time in clock ticks since boot, which tells a reused PID from the process that
+// had it. nullopt when there is no such process.
+std::optional<std::vector<std::string>> proc_stat_fields(pid_t pid);
 
 }  // namespace dcslab

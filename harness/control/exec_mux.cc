@@ -25,6 +25,7 @@
 
 #include "base/fd.h"
 #include "base/file.h"
+#include "base/process.h"
 
 namespace dcslab {
 
@@ -146,18 +147,8 @@ sockaddr_un socket_address(const fs::path& path, bool* fits) {
 // another process from the daemon that wrote the PID file. Empty for a process that is
 // gone or a zombie (field 3 "Z").
 std::string start_time(pid_t pid) {
-  auto read = read_file("/proc/" + std::to_string(pid) + "/stat");
-  if (!read) return "";
-  const std::string& stat = *read;
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) return "";
-  std::istringstream rest(stat.substr(close + 2));
-  std::string field;
-  for (int i = 3; i <= 22 && rest >> field; ++i) {
-    if (i == 3 && field == "Z") return "";
-    if (i == 22) return field;
-  }
-  return "";
+  auto f = proc_stat_fields(pid);
+  return f && (*f)[0] != "Z" ? (*f)[19] : "";
 }
 
 // Idle sessions, by target. A command takes one (or connects) and gives it back after.

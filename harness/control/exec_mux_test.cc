@@ -12,9 +12,10 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <sstream>
 #include <thread>
 #include <vector>
+
+#include "base/process.h"
 
 namespace dcslab {
 namespace {
@@ -268,10 +269,8 @@ TEST_F(ExecMuxTest, SpawnedDaemonServesAndStopLeavesNothing) {
   EXPECT_FALSE(fs::exists(MuxPaths(dir_).pid));
   EXPECT_FALSE(run("id").has_value());
   // Gone (or at most a zombie nobody reaped yet): no longer the daemon.
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  EXPECT_TRUE(line.empty() || line.find(") Z ") != std::string::npos) << line;
+  const auto stat = proc_stat_fields(pid);
+  EXPECT_TRUE(!stat || (*stat)[0] == "Z") << (*stat)[0];
 }
 
 TEST_F(ExecMuxTest, StopLeavesAnotherProcessAlone) {
@@ -279,18 +278,6 @@ TEST_F(ExecMuxTest, StopLeavesAnotherProcessAlone) {
   std::ofstream(MuxPaths(dir_).pid) << ::getpid() << " 1\n";
   mux_stop(dir_);
   EXPECT_EQ(::kill(::getpid(), 0), 0);
-}
-
-// Field 22 of /proc/PID/stat, as the daemon writes it into its PID file.
-std::string start_time_of(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  std::getline(in, stat);
-  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
-  std::string field;
-  for (int i = 3; i <= 22 && rest >> field; ++i) {
-  }
-  return field;
 }
 
 TEST_F(ExecMuxTest, StopKillsADaemonThatIgnoresSigtermAfterThreeSecondsOfItsClock) {
@@ -307,7 +294,9 @@ TEST_F(ExecMuxTest, StopKillsADaemonThatIgnoresSigtermAfterThreeSecondsOfItsCloc
   char c = 0;
   ASSERT_EQ(::read(ready[0], &c, 1), 1);
   ::close(ready[0]);
-  std::ofstream(MuxPaths(dir_).pid) << child << ' ' << start_time_of(child) << '\n';
+  const auto stat = proc_stat_fields(child);
+  ASSERT_TRUE(stat);
+  std::ofstream(MuxPaths(dir_).pid) << child << ' ' << (*stat)[19] << '\n';  // as the daemon writes it
   FakeClock clock;
   mux_stop(dir_, clock);  // 3 s of fake time waiting for SIGTERM to work, then SIGKILL
   int status = 0;

@@ -15,6 +15,7 @@
 
 #include "base/fd.h"
 #include "base/file.h"
+#include "base/process.h"
 #include "providers/libvirt/libvirt_handles.h"
 
 namespace dcslab {
@@ -144,11 +145,8 @@ bool is_our_daemon(pid_t pid, const fs::path& run_dir) {
 bool alive(pid_t pid) {
   // Daemons are not our children (they re-parent), so a zombie waits for someone else to
   // reap it: count it as gone.
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string s;
-  if (!std::getline(in, s)) return false;
-  const auto close = s.rfind(')');
-  return close != std::string::npos && close + 2 < s.size() && s[close + 2] != 'Z';
+  auto f = proc_stat_fields(pid);
+  return f && (*f)[0] != "Z";
 }
 
 pid_t read_pid(const fs::path& pidfile) {

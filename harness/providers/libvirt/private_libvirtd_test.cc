@@ -14,6 +14,7 @@
 
 #include "providers/libvirt/libvirt_handles.h"
 #include "lab/netns.h"
+#include "base/process.h"
 
 namespace dcslab {
 namespace {
@@ -33,9 +34,8 @@ bool pid_alive(const fs::path& pidfile) {
   std::ifstream in(pidfile);
   long pid = 0;
   if (!(in >> pid) || pid <= 1) return false;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string s;
-  return std::getline(stat, s) && s.find(") Z") == std::string::npos;
+  const auto stat = proc_stat_fields(static_cast<pid_t>(pid));
+  return stat && (*stat)[0] != "Z";
 }
 
 TEST(PrivateLibvirtd, RefusesTheHostNetworkNamespace) {

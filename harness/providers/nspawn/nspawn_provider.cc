@@ -212,23 +212,8 @@ std::optional<MachineRecord> MachineRecord::parse(const std::string& data) {
 
 namespace {
 
-// /proc/PID/stat fields after the command name: state is [0], ppid [1], starttime [19].
-std::optional<std::vector<std::string>> stat_fields(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text;
-  if (!std::getline(in, text)) return std::nullopt;
-  const auto close = text.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::istringstream rest(text.substr(close + 1));
-  std::vector<std::string> f;
-  std::string w;
-  while (rest >> w) f.push_back(w);
-  if (f.size() < 20) return std::nullopt;
-  return f;
-}
-
 std::optional<unsigned long long> start_ticks_of(pid_t pid) {
-  auto f = stat_fields(pid);
+  auto f = proc_stat_fields(pid);
   if (!f) return std::nullopt;
   return std::stoull((*f)[19]);
 }
@@ -240,7 +225,7 @@ std::vector<pid_t> descendants(pid_t root) {
     const std::string name = e.path().filename();
     if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
     const pid_t pid = std::stoi(name);
-    if (auto f = stat_fields(pid)) children[std::stoi((*f)[1])].push_back(pid);
+    if (auto f = proc_stat_fields(pid)) children[std::stoi((*f)[1])].push_back(pid);
   }
   std::vector<pid_t> out, todo{root};
   while (!todo.empty()) {
@@ -526,7 +511,7 @@ class RealNspawnHost : public NspawnHost {
   }
 
   bool alive(const MachineRecord& m) override {
-    auto f = stat_fields(m.pid);
+    auto f = proc_stat_fields(m.pid);
     if (!f) return false;
     if ((*f)[0] == "Z" || (*f)[0] == "X") return false;
     return std::stoull((*f)[19]) == m.start_ticks;
