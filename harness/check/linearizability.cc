@@ -235,9 +235,9 @@ Part prepare(const KeyOps& k, std::size_t cut, const std::vector<char>* keep = n
   }
   for (auto& s : p.ops) s.free = s.info && s.ret == kNever;
   // A free write nothing can ever need is left out (it goes last: never). The search
-  // tries a free op only when it lets a blocked candidate take effect (see useful() in
-  // search()): a read or cas that wants its value, a cas that must find something other
-  // than the current value, or a revision compare. When no op wants its value, no cas
+  // tries a free op only when some candidate takes effect after it differently than
+  // without it (see useful() in search()): a read or cas that wants its value, a cas
+  // that must find something other than the current value, or a revision compare. When no op wants its value, no cas
   // compares revisions, and every cas that did not swap returned before it was called,
   // nothing ever will.
   bool rev_cas = false;
@@ -483,24 +483,23 @@ Verdict search(const Part& p, Meter& meter, std::int64_t watch = -1,
   Memo memo(fw);
   struct Frame { int entry; State st; int phase, low, high, bound; };
   std::vector<Frame> stack;
-  // For each depth of the stack, while its configuration tries free ops: the
-  // determinate candidates that cannot take effect in its state, and the free cas that
-  // may go next.
-  std::vector<std::vector<int>> blocked, free_cas;
+  // For each depth of the stack, while its configuration tries free ops: the ops that
+  // may go next (determinate ones and free cas), each with its step in this state.
+  struct Cand { int op; bool ok; State after; };
+  std::vector<std::vector<Cand>> cands;
   State st;
   int e = next[kHead], phase = 0, bound = 0;
   // Whether free op f (leading to state `after`) may lead anywhere its siblings do not:
-  // only when it lets a blocked candidate take effect, or a free cas whose effect needs
-  // it. Otherwise whatever follows f is dominated by what follows the same op without f
-  // (which the search tries from this configuration), and f is better left for last.
-  auto useful = [&](const SOp& f, const State& after) {
-    const std::size_t d = stack.size();
-    State r1, r0;
-    for (int n : blocked[d])
-      if (step(p.ops[n], after, p.track_rev, &r1)) return true;
-    for (int g : free_cas[d]) {
-      if (&p.ops[g] == &f || !step(p.ops[g], after, p.track_rev, &r1) || r1 == after) continue;
-      if (!step(p.ops[g], st, p.track_rev, &r0) || !(r0 == r1)) return true;
+  // only when some candidate takes effect after f differently than it can without f
+  // (it could not at all, or it writes something else; a read or a cas that did not
+  // swap goes as well before f as after it). Otherwise whatever follows f is dominated
+  // by what follows the same op without f, which the search tries from this
+  // configuration, and f is better left for last.
+  auto useful = [&](int f, const State& after) {
+    State r1;
+    for (const Cand& c : cands[stack.size()]) {
+      if (c.op == f || !step(p.ops[c.op], after, p.track_rev, &r1)) continue;
+      if (!c.ok || (!(r1 == after) && !(r1 == c.after))) return true;
     }
     return false;
   };
@@ -509,13 +508,18 @@ Verdict search(const Part& p, Meter& meter, std::int64_t watch = -1,
     if (phase == 0 && (e == kTail || is_ret[e])) {
       bound = e == kTail ? std::numeric_limits<int>::max() : pos[e];
       const std::size_t d = stack.size();
-      if (blocked.size() <= d) blocked.resize(d + 1), free_cas.resize(d + 1);
-      blocked[d].clear();
-      free_cas[d].clear();
-      State r;
-      for (int c = next[kHead]; c != e; c = next[c])
-        if (!is_ret[c] && !step(p.ops[op_of[c]], st, p.track_rev, &r)) blocked[d].push_back(op_of[c]);
-      for (int c = next[kCasHead]; c != kCasTail && pos[c] <= bound; c = next[c]) free_cas[d].push_back(op_of[c]);
+      if (cands.size() <= d) cands.resize(d + 1);
+      cands[d].clear();
+      for (int c = next[kHead]; c != e; c = next[c]) {
+        Cand k{op_of[c], false, {}};
+        k.ok = step(p.ops[k.op], st, p.track_rev, &k.after);
+        cands[d].push_back(k);
+      }
+      for (int c = next[kCasHead]; c != kCasTail && pos[c] <= bound; c = next[c]) {
+        Cand k{op_of[c], false, {}};
+        k.ok = step(p.ops[k.op], st, p.track_rev, &k.after);
+        cands[d].push_back(k);
+      }
       // Right after a free op, a free put leads where it leads from the configuration
       // before that op, with the free op left over: dominated by that sibling, which the
       // search tries (or tried) from there. Without this, chains of indeterminate puts
@@ -554,7 +558,7 @@ Verdict search(const Part& p, Meter& meter, std::int64_t watch = -1,
       continue;
     }
     if (!s.free && done + 1 == p.nonfree) return Verdict::Linearizable;  // the free ones go last
-    if (s.free && !useful(s, ns)) {
+    if (s.free && !useful(op_of[e], ns)) {
       e = next[e];
       continue;
     }
@@ -651,8 +655,9 @@ struct Explainer {
 
   struct Named {
     std::string kind;
-    std::vector<std::size_t> ops;
+    std::vector<std::size_t> ops;  // the ones that show it first, then the writes involved
     std::string why;
+    std::size_t lead = 2;          // how many of `ops` show it: the time window to list
   };
 
   Named classify(std::size_t x, std::size_t cut) const {
@@ -686,10 +691,10 @@ struct Explainer {
         const std::string kind = cas ? "stale-cas" : hop(x).final ? "lost-write" : "stale-read";
         std::vector<std::size_t> ops{*newest, x};
         for (std::size_t i : writers(*seen, cut)) ops.push_back(i);
-        std::string why = desc(*newest) + " was acknowledged before it began, and " +
-                          (*seen ? val(*seen) + " had been written before that" : std::string("the key was written"));
-        why = cas ? "it swapped against " + val(*seen) + ", but " + why
-                  : "it saw " + val(*seen) + ", but " + why;
+        std::string why = std::string(cas ? "it swapped against " : "it saw ") + val(*seen) +
+                          (*seen ? ", which was already overwritten: " : ", though the key had been written: ") +
+                          desc(*newest) + ", ended before it began";
+        if (*seen) why += ", and every write of " + val(*seen) + " had ended before that one began";
         return {kind, ops, why};
       }
     }
@@ -721,7 +726,8 @@ struct Explainer {
             if (k.ops[r1].ret < k.ops[r2].call && k.ops[r2].ret < X.call)
               return {"value-reappeared", {r1, r2, x, w.front()},
                       val(*seen) + ", written once by " + desc(w.front()) + ", was seen by " + desc(r1) +
-                          ", then " + desc(r2) + ", then again by this read"};
+                          ", then " + desc(r2) + ", then again by this read",
+                      3};
           }
         }
       }
@@ -849,12 +855,17 @@ struct Explainer {
       }
     }
     if (!v.minimal) {
-      // The ops the anomaly names, those open while X was, and the latest writes of the
-      // values in question.
+      // The ops the anomaly names, the latest writes of the values in question, and the
+      // ops open while X was that began no earlier than the first of those (an op left
+      // open long before, say a timeout a second earlier, is noise here).
       std::set<std::size_t> s(named.ops.begin(), named.ops.end());
       s.insert(x);
+      double since = k.ops[x].call;
+      for (std::size_t j = 0; j < named.ops.size() && j < named.lead; ++j)
+        since = std::min(since, k.ops[named.ops[j]].call);
       for (std::size_t i = 0; i < k.ops.size(); ++i)
-        if (in(i, cut) && i != x && (k.ops[i].info || k.ops[i].ret_rank > cut || k.ops[i].ret >= k.ops[x].call))
+        if (in(i, cut) && i != x && k.ops[i].call >= since &&
+            (k.ops[i].info || k.ops[i].ret_rank > cut || k.ops[i].ret >= k.ops[x].call))
           s.insert(i);
       std::vector<std::int32_t> vals = where_values;
       if (auto o = observed(x, cut)) vals.push_back(*o);
@@ -875,7 +886,7 @@ struct Explainer {
          "); it ends when this one returned:\n    " + desc(x) + "\n";
     t += "  Why: " + named.why + ".\n";
     if (!v.possible.empty()) {
-      t += "  Wherever it could take effect, the key held " +
+      t += "  Where the search tried to place it, the key held " +
            std::string(v.possible.size() > 1 ? "one of: " : "") + join(v.possible) + ".\n";
     }
     const std::size_t cap = 12;

@@ -30,7 +30,7 @@
 //
 // When a key is not linearizable the checker finds the shortest prefix of its history
 // (in call/return order) that cannot be linearized, names the op whose return ends it,
-// what the key could hold where that op could take effect, a kind for the anomaly, and,
+// what the key held where the search tried to place that op, a kind for the anomaly, and,
 // for histories of puts and reads with unique values, a minimal set of ops that alone
 // cannot be ordered (a witness: any history that contains them and the writes of the
 // values they read is not linearizable either).
@@ -78,7 +78,9 @@ struct Violation {
   std::size_t prefix_ops = 0;      // that prefix: the key's first N ops by call
   std::size_t key_ops = 0;         // the key's ops the search saw
   bool shortest = false;           // the prefix is the shortest (the budget allowed the search)
-  std::vector<std::string> possible;  // what the key could hold where `last` could take effect
+  // What the key held where the search tried to place `last` (the states it explored;
+  // pruned configurations are not in it, so it may not be every state possible there).
+  std::vector<std::string> possible;
   std::string explanation;         // all of the above in words, several lines
 };
 
