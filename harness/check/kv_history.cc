@@ -46,10 +46,9 @@ std::string describe_op(const KvHistory& h, const KvOp& op) {
   s += " " + op.name + " (" + op.client;
   if (!op.endpoint.empty()) s += " via " + op.endpoint;
   const bool lines = h.time_unit == "line";
-  s += ", " + std::string(lines ? "lines " : "") + number(op.call) + "-";
-  s += op.outcome == KvOutcome::Info ? std::string("no answer") : number(op.ret);
-  if (!lines) s += " " + h.time_unit;
-  s += ")";
+  const std::string unit = lines ? "" : " " + h.time_unit;
+  if (op.outcome == KvOutcome::Info) s += ", from " + std::string(lines ? "line " : "") + number(op.call) + unit + ")";
+  else s += ", " + std::string(lines ? "lines " : "") + number(op.call) + "-" + number(op.ret) + unit + ")";
   const std::string rev = op.revision ? " at revision " + std::to_string(op.revision) : "";
   switch (op.kind) {
     case KvKind::Put:

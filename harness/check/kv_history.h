@@ -58,7 +58,8 @@ struct KvHistory {
 
 // One op in words, with what it saw or wrote:
 //   read #4 (writer via dcs-02, 109.2-117 ms) saw "w1-0" at revision 5
-//   cas line 27 (process 1, lines 27-29) [0 -> 3] did not swap
+//   cas line 27 (process 1, lines 27-29) ["0" -> "3"] did not swap (found other than "0")
+//   put #9 (writer via dcs-01, from 200 ms) of "w1-5": no answer (may have taken effect)
 std::string describe_op(const KvHistory& h, const KvOp& op);
 // A value as the explanation prints it: "w1-0" quoted, or "no key".
 std::string describe_value(const std::optional<std::string>& v);

@@ -9,6 +9,8 @@
 #include <set>
 #include <unordered_map>
 
+#include "base/text.h"
+
 namespace dcslab {
 
 const char* verdict_name(Verdict v) {
@@ -674,7 +676,7 @@ struct Explainer {
           if (o.value && *o.value == k.values[*seen] && o.kind != KvKind::Read)
             others.push_back(describe_op(h, o));
         }
-        why += others.empty() ? ": no op of the history wrote it" : "; the ops that wrote it: " + join_list(others);
+        why += others.empty() ? ": no op of the history wrote it" : "; the ops that wrote it: " + dcslab::join(others, "; ");
         return {"unexplained-value", {x}, why};
       }
     }
@@ -713,7 +715,7 @@ struct Explainer {
         for (std::size_t i : wn) ops.push_back(i);
         for (std::size_t i : writers(*seen, cut)) ops.push_back(i);
         return {"read-pair", ops,
-                desc(r) + " ended before it began, yet it saw " + val(*seen) +
+                desc(r) + ", and ended before this read began; yet this read saw " + val(*seen) +
                     ", which was written before " + val(newer)};
       }
       // Seen, then gone, then seen again: a value written once.
@@ -749,11 +751,6 @@ struct Explainer {
     return {"no-linearization", {x}, "no order of the ops explains what each returned"};
   }
 
-  static std::string join_list(const std::vector<std::string>& v) {
-    std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : "; ") + x;
-    return s;
-  }
 
   // Closed under "the write of each value a kept read saw".
   void close(std::vector<char>& keep, std::size_t cut) const {
@@ -887,7 +884,7 @@ struct Explainer {
     t += "  Why: " + named.why + ".\n";
     if (!v.possible.empty()) {
       t += "  Where the search tried to place it, the key held " +
-           std::string(v.possible.size() > 1 ? "one of: " : "") + join(v.possible) + ".\n";
+           std::string(v.possible.size() > 1 ? "one of: " : "") + dcslab::join(v.possible, ", ") + ".\n";
     }
     const std::size_t cap = 12;
     t += v.minimal ? "  These " + std::to_string(listed.size()) + " operations alone cannot be ordered:\n"
@@ -898,11 +895,6 @@ struct Explainer {
     return v;
   }
 
-  static std::string join(const std::vector<std::string>& v) {
-    std::string s;
-    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
-    return s;
-  }
 };
 
 // ---------------------------------------------------------------------------------------

@@ -20,8 +20,11 @@
 //    or never ("never" is the same as "last": nothing observes the key after the end).
 //    They are tried after the determinate ones, and a configuration is skipped when one
 //    with the same determinate ops and state, and fewer indeterminate ones, was seen:
-//    that one can do everything this one can (Lowe's memo under a dominance order). So
-//    dozens of indeterminate writes do not make the search exponential.
+//    that one can do everything this one can (Lowe's memo under a dominance order). An
+//    indeterminate op is tried at all only when some candidate then takes effect
+//    differently than without it (it unblocks a read or a cas, or changes what a cas
+//    writes); one nothing can ever want is left out. So dozens of timeouts do not make
+//    the search exponential.
 //  - An indeterminate write whose value is the only write of that value and that some
 //    completed op observed must have taken effect before that op returned: its return is
 //    set there (what etcd's robustness tests do when they patch a history).
