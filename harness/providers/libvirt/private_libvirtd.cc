@@ -73,15 +73,22 @@ Expected<void> prepare_dirs(const fs::path& dir) {
                         "# Written by dcslab for its private libvirtd: QEMU as root, so libvirt\n"
                         "# does not re-probe QEMU on every start (see private_libvirtd.h).\n"
                         "user = \"root\"\ngroup = \"root\"\n"));
-  auto passwd = read_file("/etc/passwd");
-  if (!passwd) return passwd.error();
+  // The host's autostarted networks and pools are the host's: started here they would
+  // bring the host's bridge (virbr0, its dnsmasq) into this namespace.
+  for (const char* autostart : {"qemu/networks/autostart", "storage/autostart"})
+    fs::remove_all(dir / "etc" / autostart, ec);
+  DCSLAB_TRY_ASSIGN(passwd, read_file("/etc/passwd"));
   DCSLAB_TRY(write_file(dir / "nss/passwd",
-                        with_entry(*passwd, "libvirt-qemu",
-                                   "libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:"
-                                   "/usr/sbin/nologin")));
-  auto group = read_file("/etc/group");
-  if (!group) return group.error();
-  DCSLAB_TRY(write_file(dir / "nss/group", with_entry(*group, "libvirt-qemu", "libvirt-qemu:x:64055:")));
+                        with_entry(with_entry(passwd, "libvirt-qemu",
+                                              "libvirt-qemu:x:64055:64055:Libvirt Qemu:"
+                                              "/var/lib/libvirt:/usr/sbin/nologin"),
+                                   "libvirt-dnsmasq",
+                                   "libvirt-dnsmasq:x:64056:64056:Libvirt Dnsmasq:"
+                                   "/var/lib/libvirt/dnsmasq:/usr/sbin/nologin")));
+  DCSLAB_TRY_ASSIGN(group, read_file("/etc/group"));
+  DCSLAB_TRY(write_file(dir / "nss/group",
+                        with_entry(with_entry(group, "libvirt-qemu", "libvirt-qemu:x:64055:"),
+                                   "libvirt-dnsmasq", "libvirt-dnsmasq:x:64056:")));
   return {};
 }
 
@@ -235,16 +242,9 @@ bool in_host_network_namespace() {
   return true;
 }
 
-Expected<std::string> ensure_private_libvirtd(LabState& state, Progress& progress, Clock& clock,
-                                              std::chrono::seconds limit) {
-  const fs::path dir = private_libvirtd_dir(state);
+Expected<std::string> start_private_libvirtd(const fs::path& dir, const PrivateLibvirtdStart& how,
+                                             Progress& progress, Clock& clock) {
   const std::string uri = private_libvirtd_uri(dir);
-  const std::string name = "dcslab-" + state.lab_name() + "-libvirtd";
-
-  if (state.has(kPrivateLibvirtdKind, name) && answers(uri)) {
-    state.set("libvirt_uri", uri);
-    return uri;
-  }
   if (in_host_network_namespace())
     return Failure::refused(
         "refusing to start a private libvirtd in the host's network namespace: an isolated lab "
@@ -272,16 +272,15 @@ Expected<std::string> ensure_private_libvirtd(LabState& state, Progress& progres
                         "virtlogd-admin-sock", "libvirtd.pid", "virtlogd.pid"})
     fs::remove(dir / "run" / f, ec);
   DCSLAB_TRY(prepare_dirs(dir));
-  copy_capabilities(libvirt_capabilities_cache(state), dir / "cache" / kCapsSub);
+  if (!how.capabilities_cache.empty())
+    copy_capabilities(how.capabilities_cache, dir / "cache" / kCapsSub);
 
   progress.phase("starting a private libvirtd (" + (dir / "run").string() + ")");
-  state.record({kPrivateLibvirtdKind, name, dir.string()});
+  if (how.before_start) how.before_start();
 
   // Everything the child needs is built before fork: it may not allocate.
   std::vector<std::string> sources;
   for (const auto& b : kBinds) sources.push_back((dir / b.ours).string());
-  const std::string logd_pid = (dir / "run" / "virtlogd.pid").string();
-  const std::string virtd_pid = (dir / "run" / "libvirtd.pid").string();
   // Inside the namespace the pidfiles are at /run/libvirt/…, the same files.
   const char* virtlogd_argv[] = {virtlogd.c_str(), "-d", "-p", "/run/libvirt/virtlogd.pid", nullptr};
   const char* libvirtd_argv[] = {libvirtd.c_str(), "-d", "-p", "/run/libvirt/libvirtd.pid", nullptr};
@@ -303,10 +302,10 @@ Expected<std::string> ensure_private_libvirtd(LabState& state, Progress& progres
                        : code == 15 ? "executing libvirtd"
                                     : "starting libvirtd (exit status " + std::to_string(code) + ")";
     return Failure::error("private libvirtd: " + step + " failed; see " +
-                          (dir / "log").string() + " and run `dcslab down` to clean up");
+                          (dir / "log").string() + " and " + how.clean_up);
   }
 
-  auto up = poll_until<bool>(clock, limit, 100ms,
+  auto up = poll_until<bool>(clock, how.limit, 100ms,
                              "the private libvirtd to answer on " + (dir / "run/libvirt-sock").string(),
                              [&](std::string* why) -> std::optional<bool> {
                                if (answers(uri)) return true;
@@ -319,13 +318,11 @@ Expected<std::string> ensure_private_libvirtd(LabState& state, Progress& progres
     f.message += "; its log: " + (dir / "log/libvirtd.log").string();
     return f;
   }
-  state.set("libvirt_uri", uri);
   progress.done("private libvirtd answering at " + uri);
   return uri;
 }
 
-Expected<void> stop_private_libvirtd(LabState& state, const Resource& r, Clock& clock) {
-  const fs::path dir = r.data.empty() ? private_libvirtd_dir(state) : fs::path(r.data);
+Expected<void> stop_private_libvirtd(const fs::path& dir, Clock& clock) {
   // libvirtd first: it may still write through virtlogd while it shuts down.
   for (const char* name : {"libvirtd", "virtlogd"}) {
     const pid_t pid = read_pid(dir / "run" / (std::string(name) + ".pid"));
@@ -334,6 +331,33 @@ Expected<void> stop_private_libvirtd(LabState& state, const Resource& r, Clock& 
   }
   std::error_code ec;
   fs::remove_all(dir / "run", ec);
+  return {};
+}
+
+Expected<std::string> ensure_private_libvirtd(LabState& state, Progress& progress, Clock& clock,
+                                              std::chrono::seconds limit) {
+  const fs::path dir = private_libvirtd_dir(state);
+  const std::string uri = private_libvirtd_uri(dir);
+  const std::string name = "dcslab-" + state.lab_name() + "-libvirtd";
+  if (state.has(kPrivateLibvirtdKind, name) && answers(uri)) {
+    state.set("libvirt_uri", uri);
+    return uri;
+  }
+  PrivateLibvirtdStart how;
+  how.limit = limit;
+  how.capabilities_cache = libvirt_capabilities_cache(state);
+  // In the ledger before the daemon exists, so `down` stops it whatever happens next.
+  how.before_start = [&] { state.record({kPrivateLibvirtdKind, name, dir.string()}); };
+  how.clean_up = "run `dcslab down` to clean up";
+  auto started = start_private_libvirtd(dir, how, progress, clock);
+  if (!started) return started.error();
+  state.set("libvirt_uri", *started);
+  return started;
+}
+
+Expected<void> stop_private_libvirtd(LabState& state, const Resource& r, Clock& clock) {
+  const fs::path dir = r.data.empty() ? private_libvirtd_dir(state) : fs::path(r.data);
+  DCSLAB_TRY(stop_private_libvirtd(dir, clock));
   state.forget(r);
   if (state.get("libvirt_uri") == private_libvirtd_uri(dir)) state.set("libvirt_uri", "");
   return {};

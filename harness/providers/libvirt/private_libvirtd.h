@@ -14,12 +14,14 @@
 //  - libvirt resolves its compiled-in QEMU user ("libvirt-qemu") at start-up, before it
 //    reads qemu.conf, and refuses to start when that user does not exist (it is made by
 //    libvirt-daemon-system, which hosts without a system libvirtd lack). The namespace
-//    therefore sees a copy of /etc/passwd and /etc/group with that user added; the host's
-//    files are never changed.
+//    therefore sees a copy of /etc/passwd and /etc/group with that user added (and
+//    libvirt-dnsmasq, which a DHCP network's dnsmasq drops to); the host's files are
+//    never changed.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "base/clock.h"
@@ -47,6 +49,30 @@ void keep_libvirt_capabilities(const LabState& state);
 // we can tell); a private daemon refuses to start there.
 bool in_host_network_namespace();
 
+// How start_private_libvirtd starts one.
+struct PrivateLibvirtdStart {
+  std::chrono::seconds limit{60};              // until it answers
+  std::filesystem::path capabilities_cache;    // seeds its QEMU capabilities (empty: none)
+  std::function<void()> before_start;          // called just before the daemons start
+  std::string clean_up = "stop it with `dcslab libvirtd stop DIR`";  // said on failure
+};
+
+// Starts a private libvirtd with its folders under `dir` (run/, lib/, cache/, etc/, log/,
+// nss/) in the current network namespace, which must not be the host's. Returns its URI
+// (private_libvirtd_uri(dir)). The lab's daemon is ensure_private_libvirtd's; this is
+// also `dcslab libvirtd start DIR`, for scripts that need a libvirtd of their own in a
+// namespace they made (bench/vagrant_up.sh).
+Expected<std::string> start_private_libvirtd(const std::filesystem::path& dir,
+                                             const PrivateLibvirtdStart& how, Progress& progress,
+                                             Clock& clock = RealClock::instance());
+
+// Stops the daemons started with `dir` (SIGTERM, wait, SIGKILL), after checking that each
+// pid really is that daemon (its mount namespace has dir/run on /run/libvirt: a pid
+// from a stale pidfile may belong to anyone by now), and removes dir/run. Succeeds when
+// they are already gone.
+Expected<void> stop_private_libvirtd(const std::filesystem::path& dir,
+                                     Clock& clock = RealClock::instance());
+
 // Starts the lab's private libvirtd (or finds it answering) in the current network
 // namespace. Records the ledger resource before starting and sets the LabState fact
 // "libvirt_uri". Returns the URI.
@@ -54,10 +80,8 @@ Expected<std::string> ensure_private_libvirtd(LabState& state, Progress& progres
                                               Clock& clock = RealClock::instance(),
                                               std::chrono::seconds limit = std::chrono::seconds(60));
 
-// Stops the daemons of the ledger resource `r` (SIGTERM, wait, SIGKILL), after checking
-// that each pid really is that daemon (its mount namespace has our run folder on
-// /run/libvirt: a pid from a stale pidfile may belong to anyone by now). Forgets `r` and
-// clears "libvirt_uri". Succeeds when they are already gone.
+// Stops the daemons of the ledger resource `r` (as above), forgets `r` and clears
+// "libvirt_uri". Succeeds when they are already gone.
 Expected<void> stop_private_libvirtd(LabState& state, const Resource& r,
                                      Clock& clock = RealClock::instance());
 
