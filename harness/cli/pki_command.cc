@@ -7,9 +7,7 @@
 
 namespace dcslab {
 
-namespace {
-
-constexpr const char* kPkiUsage = R"(usage: dcslab [--lab FILE] pki COMMAND
+const char* const kPkiHelp = R"(usage: dcslab pki init | issue NODE... | show FILE...
 
   init [--key SPEC] [--days N]        the lab's CA (/CN=dcs-ca) in <lab state>/pki; kept if it exists
   issue [OPTIONS] NODE...             a key, CSR and certificate per node, signed by the lab CA,
@@ -21,7 +19,11 @@ constexpr const char* kPkiUsage = R"(usage: dcslab [--lab FILE] pki COMMAND
       --variant V                     valid (default), other-ca (signed by a second CA),
                                       expired (validity over): material to show refusals
   show FILE...                        subject, issuer, SANs, validity, SHA-256 fingerprint
+
+The CA key stays on the host, in the lab's state folder.
 )";
+
+namespace {
 
 [[noreturn]] void bad(const std::string& m) { throw BadInput("pki " + m + " (see dcslab pki --help)"); }
 
@@ -68,21 +70,16 @@ Args parse(const std::string& sub, const std::vector<std::string>& args, bool ce
   return a;
 }
 
-int infrastructure(const Failure& f) {
-  std::fprintf(stderr, "dcslab: %s\n", f.message.c_str());
-  return 3;
-}
-
 }  // namespace
 
-int cmd_pki(const Lab& lab, const LabState& state, const std::vector<std::string>& args) {
+int cmd_pki(Context& ctx) {
+  const auto& args = ctx.args();
   if (args.empty()) bad("expected init, issue or show");
   const std::string sub = args[0];
   const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (sub == "--help" || sub == "-h" || sub == "help") {
-    std::fputs(kPkiUsage, stdout);
-    return 0;
-  }
+  const Lab& lab = ctx.lab();
+  const LabState& state = ctx.state();
+  auto infrastructure = [&](const Failure& f) { return infrastructure_failure(ctx, f.message); };
   const PkiDir pki(lab_pki_dir(state));
 
   if (sub == "init") {

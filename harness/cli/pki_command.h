@@ -7,14 +7,11 @@
 // Bad arguments and unknown nodes throw BadInput (exit status 2).
 #pragma once
 
-#include <string>
-#include <vector>
-
-#include "lab/lab.h"
-#include "lab/state.h"
+#include "cli/command.h"
 
 namespace dcslab {
 
-int cmd_pki(const Lab& lab, const LabState& state, const std::vector<std::string>& args);
+extern const char* const kPkiHelp;
+int cmd_pki(Context& ctx);
 
 }  // namespace dcslab

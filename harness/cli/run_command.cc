@@ -1,8 +1,8 @@
 #include "cli/run_command.h"
-#include "base/paths.h"
 
 #include <algorithm>
 #include <ctime>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -11,15 +11,20 @@
 #include <sstream>
 
 #include "base/error.h"
-#include "lab/fault.h"
 #include "base/interrupt.h"
-#include "control/lab_ops.h"
-#include "run/matrix.h"
-#include "run/parallel.h"
+#include "base/paths.h"
 #include "base/process.h"
 #include "base/redact.h"
+#include "base/text.h"
+#include "cli/command.h"
+#include "control/lab_ops.h"
+#include "control/ssh_lab_control.h"
+#include "lab/fault.h"
+#include "providers/registry.h"
 #include "report/report_console.h"
 #include "report/report_files.h"
+#include "run/matrix.h"
+#include "run/parallel.h"
 #include "run/run_sequence.h"
 #include "run/runner.h"
 #include "scenario/scenario.h"
@@ -28,7 +33,7 @@ namespace fs = std::filesystem;
 
 namespace dcslab {
 
-const char* const kRunUsage = R"(usage: dcslab run [OPTIONS] [SCENARIO.yaml|DIR]...
+const char* const kRunHelp = R"(usage: dcslab run [OPTIONS] [SCENARIO.yaml|DIR]...
 
 Runs scenarios (a folder: its *.yaml, sorted; default: scenarios/) on the lab, bringing
 it up first if needed. Every file is checked before anything boots. A step's actions:
@@ -46,7 +51,9 @@ relogin, pki_issue, expect_tls, writer, check_writes, fault (docs/SCENARIOS.md).
   --artifacts DIR     per-step output and diagnostics (default: <lab state>/runs/<time>/;
                       with --down: $DCSLAB_HOME/runs/<lab>-<time>/)
   --lab FILE          run on this lab file instead of the scenarios' own
-  --suite S, --name N the lab's Debian suite and name (as dcslab's global options)
+  --suite S, --name N the lab's Debian suite and name
+  --provider P, --isolated   how the lab is brought up (these five are dcslab's global
+                      options, before or after `run`)
   --parallel N        spread scenarios that do not require each other over N labs of
                       their own (<lab>-1..N, each isolated), run at once, one report;
                       the labs are taken down at the end
@@ -138,6 +145,22 @@ std::vector<fs::path> yaml_in(const fs::path& dir) {
   return files;
 }
 
+// A scenario file, its lab loaded and checked as every lab dcslab uses is (the provider
+// registry's check of its provider section), with the lab errors placed as the scenario
+// loader places them (at the scenario's `lab:` key when it has one).
+Scenario load_checked_scenario(const fs::path& file, const std::optional<fs::path>& lab_override) {
+  std::ifstream in(file);
+  if (!in || fs::is_directory(file)) throw BadInput(file.string() + ": cannot read scenario file");
+  std::stringstream text;
+  text << in.rdbuf();
+  const LabResolver resolve = default_lab_resolver(file, lab_override);
+  return parse_scenario(text.str(), file, [&](const std::string& value) {
+    auto lab = resolve(value);
+    check_provider_section(lab.first);
+    return lab;
+  });
+}
+
 std::string timestamp_folder() {
   const std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -155,7 +178,7 @@ class Catalog {
   const Scenario& add_file(const fs::path& file) {
     const auto key = fs::absolute(file).lexically_normal().string();
     if (auto it = by_file_.find(key); it != by_file_.end()) return scenarios_.at(it->second);
-    Scenario sc = load_scenario(file, lab_);
+    Scenario sc = load_checked_scenario(file, lab_);
     if (auto it = scenarios_.find(sc.name); it != scenarios_.end())
       throw BadInput(file.string() + ": name: scenario \"" + sc.name + "\" is also defined in " +
                      it->second.file.string());
@@ -229,6 +252,44 @@ class Catalog {
   std::set<std::string> resolved_;
 };
 
+// The three report files of a run, or of a matrix of runs.
+struct ReportFiles {
+  std::string junit, json, transcript;
+};
+
+ReportFiles report_files(const RunReport& report) {
+  return {junit_xml(report), json_report(report), transcript_markdown(report)};
+}
+
+// Into the artifacts folder always, and wherever --junit, --json and --transcript ask.
+void write_reports(const ReportFiles& files, const fs::path& artifacts, const RunArgs& a) {
+  write_text_file(artifacts / "junit.xml", files.junit);
+  write_text_file(artifacts / "report.json", files.json);
+  write_text_file(artifacts / "transcript.md", files.transcript);
+  if (a.junit) write_text_file(*a.junit, files.junit);
+  if (a.json) write_text_file(*a.json, files.json);
+  if (a.transcript) write_text_file(*a.transcript, files.transcript);
+}
+
+bool is_default_lab_file(const fs::path& file) {
+  std::error_code ec;
+  return fs::weakly_canonical(file, ec) == fs::weakly_canonical(default_lab_file(), ec);
+}
+
+// How a pasted command reaches the run's lab: its lab file unless the default one, its
+// name when the run renamed it (--name, a matrix cell, a lab of --parallel), and the
+// provider, suite and isolation dcslab was given.
+LabAddress run_lab_address(const RunArgs& a, const Scenario& first, const Lab& run_lab,
+                           const RunEnv& env) {
+  LabAddress address = LabAddress::of(env.global);
+  address.lab_file = a.lab                                ? a.lab
+                     : is_default_lab_file(first.lab_file) ? std::nullopt
+                                                           : std::optional(fs::absolute(first.lab_file));
+  address.name = run_lab.name == first.lab.name ? "" : run_lab.name;
+  address.suite = a.suite.value_or("");
+  return address;
+}
+
 // `run --parallel N` (parallel.h): the selected scenarios in groups that do not require
 // each other, each group a child `dcslab run` on a lab of its own; one merged report.
 int run_on_parallel_labs(const RunArgs& a, const std::vector<fs::path>& paths,
@@ -279,20 +340,17 @@ int run_on_parallel_labs(const RunArgs& a, const std::vector<fs::path>& paths,
     if (!sc.error.empty() && sc.steps.empty()) env.out << "== " << sc.name << " (" << sc.lab << "): " << sc.error << "\n";
   ConsoleReporter console(env.out, locale_is_utf8());
   console.run_finished(report);
-
-  const std::string junit = junit_xml(report), json = json_report(report),
-                    transcript = transcript_markdown(report);
-  write_text_file(plan.artifacts / "junit.xml", junit);
-  write_text_file(plan.artifacts / "report.json", json);
-  write_text_file(plan.artifacts / "transcript.md", transcript);
-  if (a.junit) write_text_file(*a.junit, junit);
-  if (a.json) write_text_file(*a.json, json);
-  if (a.transcript) write_text_file(*a.transcript, transcript);
+  write_reports(report_files(report), plan.artifacts, a);
   env.out << "artifacts: " << plan.artifacts.string() << " (each lab's in a folder of its own)\n";
-  if (a.keep)
-    for (const auto& r : runs)
-      env.out << "lab " << r.lab << " kept: dcslab --lab " << plan.lab_file.string() << " --name "
-              << r.lab << " ssh " << first.lab.nodes.front().name << "\n";
+  if (a.keep) {
+    // Each lab has its own name; its file is the run's.
+    LabAddress address = run_lab_address(a, first, run_lab, env);
+    address.lab_file = plan.lab_file;
+    for (const auto& r : runs) {
+      address.name = r.lab;
+      env.out << "lab " << r.lab << " kept: " << address.command("ssh " + first.lab.nodes.front().name) << "\n";
+    }
+  }
   return status;
 }
 
@@ -365,35 +423,17 @@ int run_matrix(const RunArgs& a, const std::vector<std::string>& args,
   }
 
   env.out << "\nmatrix " << name << ":\n" << matrix_table(order, results);
-  const std::string junit = matrix_junit_xml(name, results), json = matrix_json(dims, results);
-  std::string transcript;
+  ReportFiles files{matrix_junit_xml(name, results), matrix_json(dims, results), ""};
   for (const auto& r : results)
-    if (r.error.empty()) transcript += transcript_markdown(r.report) + "\n";
-  write_text_file(dir / "junit.xml", junit);
-  write_text_file(dir / "report.json", json);
-  write_text_file(dir / "transcript.md", transcript);
-  if (a.junit) write_text_file(*a.junit, junit);
-  if (a.json) write_text_file(*a.json, json);
-  if (a.transcript) write_text_file(*a.transcript, transcript);
+    if (r.error.empty()) files.transcript += transcript_markdown(r.report) + "\n";
+  write_reports(files, dir, a);
   env.out << "artifacts: " << dir.string() << " (each cell's in a folder of its own)\n";
   return matrix_exit_status(results);
 }
 
-int run_checked(const std::vector<std::string>& args, const LabControlFactory& make_lab_control,
-                const RunEnv& env, MatrixCellResult* cell) {
-  const RunArgs a = parse_args(args);
-  if (a.help) {
-    env.out << kRunUsage;
-    return 0;
-  }
-
-  // 1. Load and check every file, and everything it requires, before anything boots.
-  std::vector<fs::path> paths = a.paths;
-  if (paths.empty()) {
-    paths.push_back(fs::exists("scenarios") ? fs::path("scenarios")
-                                            : data_dir() / "scenarios");
-  }
-  Catalog catalog(a.lab);
+// Loads every file given (a folder: its *.yaml) and what each requires, all checked
+// before anything boots. Returns the scenarios given, by name, in order.
+std::vector<std::string> load_scenarios(Catalog& catalog, const std::vector<fs::path>& paths) {
   std::vector<std::string> given;
   for (const auto& p : paths) {
     if (!fs::exists(p)) throw BadInput(p.string() + ": no such scenario file or folder");
@@ -408,14 +448,15 @@ int run_checked(const std::vector<std::string>& args, const LabControlFactory& m
     std::vector<std::string> stack;
     catalog.resolve_requires(name, stack);
   }
+  return given;
+}
 
-  // 2. Select.
+// The scenarios given that --only and --tags select, in the order given.
+std::vector<std::string> select_scenarios(const Catalog& catalog, const std::vector<std::string>& given,
+                                          const RunArgs& a) {
   for (const auto& o : a.only)
-    if (std::find(given.begin(), given.end(), o) == given.end()) {
-      std::string valid;
-      for (const auto& g : given) valid += (valid.empty() ? "" : ", ") + g;
-      throw BadInput("run: --only: no scenario named \"" + o + "\" (valid: " + valid + ")");
-    }
+    if (std::find(given.begin(), given.end(), o) == given.end())
+      throw BadInput("run: --only: no scenario named \"" + o + "\" (valid: " + join(given, ", ") + ")");
   std::vector<std::string> selected;
   for (const auto& name : given) {
     const Scenario& sc = catalog.get(name);
@@ -427,38 +468,27 @@ int run_checked(const std::vector<std::string>& args, const LabControlFactory& m
       continue;
     selected.push_back(name);
   }
+  return selected;
+}
 
-  if (a.list) {
-    for (const auto& name : selected) {
-      const Scenario& sc = catalog.get(name);
-      env.out << sc.name << "  (" << sc.steps.size() << " steps, lab " << sc.lab.name << ")";
-      if (!sc.tags.empty()) {
-        env.out << "  tags:";
-        for (const auto& t : sc.tags) env.out << " " << t;
-      }
-      if (!catalog.requires_of(name).empty()) {
-        env.out << "  requires:";
-        for (const auto& r : catalog.requires_of(name)) env.out << " " << r;
-      }
-      if (!sc.from.empty()) env.out << "  from: " << sc.from;
-      env.out << "\n    " << sc.file.string();
-      if (!sc.description.empty()) {
-        const auto nl = sc.description.find('\n');
-        env.out << ": " << sc.description.substr(0, nl);
-      }
-      env.out << "\n";
-    }
-    return 0;
+// `run --list`: name, steps, lab, tags, requires, file and first line of the description.
+int list_scenarios(const Catalog& catalog, const std::vector<std::string>& selected, std::ostream& out) {
+  for (const auto& name : selected) {
+    const Scenario& sc = catalog.get(name);
+    out << sc.name << "  (" << sc.steps.size() << " steps, lab " << sc.lab.name << ")";
+    if (!sc.tags.empty()) out << "  tags: " << join(sc.tags, " ");
+    if (!catalog.requires_of(name).empty()) out << "  requires: " << join(catalog.requires_of(name), " ");
+    if (!sc.from.empty()) out << "  from: " << sc.from;
+    out << "\n    " << sc.file.string();
+    if (!sc.description.empty()) out << ": " << sc.description.substr(0, sc.description.find('\n'));
+    out << "\n";
   }
-  if (selected.empty()) throw BadInput("run: no scenario matches --only/--tags");
+  return 0;
+}
 
-  // The run order: each scenario after what it requires.
-  const ScenarioGraph graph{
-      [&](const std::string& n) -> const Scenario& { return catalog.get(n); },
-      [&](const std::string& n) -> const std::vector<std::string>& { return catalog.requires_of(n); }};
-  const std::vector<std::string> order = run_order(graph, selected);
-
-  // One lab per run: the scenarios' states build on each other.
+// One lab per run (the scenarios' states build on each other), and every secret a
+// scenario takes from the environment set.
+void check_run_lab(const Catalog& catalog, const std::vector<std::string>& order) {
   const Scenario& first = catalog.get(order.front());
   for (const auto& n : order) {
     const Scenario& sc = catalog.get(n);
@@ -471,13 +501,11 @@ int run_checked(const std::vector<std::string>& args, const LabControlFactory& m
         throw BadInput(sc.file.string() + ": secrets." + s.name + ": environment variable " +
                        s.env + " is not set");
   }
+}
 
-  // The seed first, so even a run that fails to bring the lab up can be replayed.
-  const std::uint64_t seed = a.seed ? *a.seed : random_seed();
-  env.out << "seed " << seed << ": replay with --seed " << seed << "\n";
-
-  // The lab: the scenarios', with the global --name and --suite, and a matrix cell's values.
-  Lab run_lab = first.lab;
+// The scenarios' lab with the run's --name and --suite.
+Lab run_lab_of(const Lab& lab, const RunArgs& a) {
+  Lab run_lab = lab;
   if (a.name) {
     if (!valid_lab_name(*a.name))
       throw BadInput("run: --name: \"" + *a.name + "\" must be lower-case letters, digits and '-', at most 32");
@@ -489,47 +517,47 @@ int run_checked(const std::vector<std::string>& args, const LabControlFactory& m
       throw BadInput("run: --suite: unknown suite \"" + *a.suite + "\" (valid: bullseye, bookworm, trixie, forky)");
     run_lab.image.suite = *a.suite;
   }
-  // --matrix: the whole run once per cell (each cell comes back here with `cell` set).
-  if (!a.matrix.empty()) return run_matrix(a, args, paths, order, run_lab, seed, make_lab_control, env);
-  if (cell) run_lab = apply_cell(run_lab, cell->cell);
+  return run_lab;
+}
 
-  // --parallel N: independent scenarios on labs of their own, each a child dcslab.
-  if (a.parallel > 0) return run_on_parallel_labs(a, paths, selected, graph, first, run_lab, seed, env);
-  if (a.keep && !cell)
-    throw BadInput("run: --keep is for --parallel and --matrix (a run keeps its lab unless --down)");
-  // A matrix cell's lab goes after its cell unless --keep.
+// The run's artifacts: --artifacts; else beside the lab's state, or, when the lab goes
+// down at the end (which removes that folder), in $DCSLAB_HOME/runs/ so the evidence
+// outlives the lab.
+fs::path artifacts_folder(const RunArgs& a, LabControl& lab, bool down) {
+  const fs::path state_dir = lab.state().dir();  // $DCSLAB_HOME/labs/<lab>
+  if (a.artifacts) return *a.artifacts;
+  if (down) return state_dir.parent_path().parent_path() / "runs" / (lab.lab().name + "-" + timestamp_folder());
+  return state_dir / "runs" / timestamp_folder();
+}
+
+// The run on one lab: bring it up, run the scenarios in order, write the reports, and
+// take the lab down if asked (--down, or a matrix cell without --keep).
+int run_on_lab(const RunArgs& a, const ScenarioGraph& graph, const std::vector<std::string>& selected,
+               const Lab& run_lab, const LabAddress& address, std::uint64_t seed,
+               const LabControlFactory& make_lab_control, const RunEnv& env, MatrixCellResult* cell) {
   const bool down = a.down || (cell && !a.keep);
-
-  // 2. The lab.
   std::unique_ptr<LabControl> lab = make_lab_control(run_lab);
   if (auto up = lab->ensure_up(env.progress); !up) {
-    env.err << "dcslab: the lab could not come up: " << up.error().message << "\n";
+    const std::string why = "the lab could not come up: " + up.error().message;
+    env.err << "dcslab: " << complete_suggestions(why, address, lab_command_names()) << "\n";
     if (cell) {
-      cell->error = "the lab could not come up: " + up.error().message;
+      cell->error = why;
       if (down && !lab->down(env.progress)) env.err << "dcslab: lab down failed too\n";
     }
     return 3;
   }
 
-  // 3. Run.
-  // Default: beside the lab's state; with --down, which removes that folder, in
-  // $DCSLAB_HOME/runs/ so the evidence outlives the lab.
-  const fs::path state_dir = lab->state().dir();  // $DCSLAB_HOME/labs/<lab>
-  const fs::path artifacts =
-      a.artifacts ? *a.artifacts
-      : down      ? state_dir.parent_path().parent_path() / "runs" /
-                     (lab->lab().name + "-" + timestamp_folder())
-                  : state_dir / "runs" / timestamp_folder();
+  const fs::path artifacts = artifacts_folder(a, *lab, down);
   fs::create_directories(artifacts);
   Redactor redactor;
-  ConsoleReporter console(env.out, locale_is_utf8());
+  // A lab that stays up is pointed at with the command that reaches it.
+  ConsoleReporter console(env.out, locale_is_utf8(), down ? "" : address.dcslab());
   ArtifactsReporter files(artifacts);
   RunnerOptions options;
   options.keep_going = a.keep_going;
   options.artifacts_dir = artifacts;
   options.seed = seed;
   Runner runner(*lab, env.clock, env.progress, redactor, {&console, &files}, options);
-
   RunReport report;
   report.lab = lab->lab().name;
   report.started_at = utc_now_iso();
@@ -539,28 +567,62 @@ int run_checked(const std::vector<std::string>& args, const LabControlFactory& m
   run_sequence(graph, selected, *lab, runner, env.progress, env.out, report);
   report.seconds = std::chrono::duration<double>(env.clock.now() - start).count();
   console.run_finished(report);
-
-  // 4. Reports: always into the artifacts folder, and where asked.
-  const std::string junit = junit_xml(report), json = json_report(report),
-                    transcript = transcript_markdown(report);
-  write_text_file(artifacts / "junit.xml", junit);
-  write_text_file(artifacts / "report.json", json);
-  write_text_file(artifacts / "transcript.md", transcript);
-  if (a.junit) write_text_file(*a.junit, junit);
-  if (a.json) write_text_file(*a.json, json);
-  if (a.transcript) write_text_file(*a.transcript, transcript);
+  write_reports(report_files(report), artifacts, a);
   env.out << "artifacts: " << artifacts.string() << "\n";
   if (cell) cell->report = report;
 
   if (down) {
     if (auto d = lab->down(env.progress); !d) {
-      env.err << "dcslab: lab down failed: " << d.error().message << "\n";
+      env.err << "dcslab: lab down failed: " << complete_suggestions(d.error().message, address, lab_command_names()) << "\n";
       return 3;
     }
     env.out << "lab " << lab->lab().name << " torn down" << (a.down ? " (--down)" : " (matrix cell)") << "\n";
   }
   if (report.infrastructure_failed()) return 3;
   return report.failed() ? 1 : 0;
+}
+
+int run_checked(const std::vector<std::string>& args, const LabControlFactory& make_lab_control,
+                const RunEnv& env, MatrixCellResult* cell) {
+  const RunArgs a = parse_args(args);
+  if (a.help) {
+    env.out << kRunHelp;
+    return 0;
+  }
+  // 1. Load and check every file, and everything it requires, before anything boots.
+  std::vector<fs::path> paths = a.paths;
+  if (paths.empty()) paths.push_back(fs::exists("scenarios") ? fs::path("scenarios") : data_dir() / "scenarios");
+  Catalog catalog(a.lab);
+  const std::vector<std::string> given = load_scenarios(catalog, paths);
+
+  // 2. Select, and order: each scenario after what it requires, all on one lab.
+  const std::vector<std::string> selected = select_scenarios(catalog, given, a);
+  if (a.list) return list_scenarios(catalog, selected, env.out);
+  if (selected.empty()) throw BadInput("run: no scenario matches --only/--tags");
+  const ScenarioGraph graph{
+      [&](const std::string& n) -> const Scenario& { return catalog.get(n); },
+      [&](const std::string& n) -> const std::vector<std::string>& { return catalog.requires_of(n); }};
+  const std::vector<std::string> order = run_order(graph, selected);
+  check_run_lab(catalog, order);
+  const Scenario& first = catalog.get(order.front());
+
+  // The seed first, so even a run that fails to bring the lab up can be replayed.
+  const std::uint64_t seed = a.seed ? *a.seed : random_seed();
+  env.out << "seed " << seed << ": replay with --seed " << seed << "\n";
+
+  // 3. The lab: the scenarios', with --name and --suite, and a matrix cell's values.
+  Lab run_lab = run_lab_of(first.lab, a);
+  // --matrix: the whole run once per cell (each cell comes back here with `cell` set).
+  if (!a.matrix.empty()) return run_matrix(a, args, paths, order, run_lab, seed, make_lab_control, env);
+  if (cell) run_lab = apply_cell(run_lab, cell->cell);
+  // --parallel N: independent scenarios on labs of their own, each a child dcslab.
+  if (a.parallel > 0) return run_on_parallel_labs(a, paths, selected, graph, first, run_lab, seed, env);
+  if (a.keep && !cell)
+    throw BadInput("run: --keep is for --parallel and --matrix (a run keeps its lab unless --down)");
+
+  // 4. Run.
+  return run_on_lab(a, graph, selected, run_lab, run_lab_address(a, first, run_lab, env), seed,
+                    make_lab_control, env, cell);
 }
 
 }  // namespace
@@ -578,11 +640,36 @@ int run_command(const std::vector<std::string>& args, const LabControlFactory& m
   }
 }
 
-int run_command(const std::vector<std::string>& args, const LabControlFactory& make_lab_control,
-                const std::vector<std::string>& self) {
+namespace {
+
+// This binary with the global options every lab of `run --parallel` gets (not --lab,
+// which run forwards, nor --name and --isolated, which each lab gets its own of).
+std::vector<std::string> self_argv(const GlobalOptions& g) {
+  std::vector<std::string> self{fs::canonical("/proc/self/exe").string()};
+  if (!g.provider.empty()) self.insert(self.end(), {"--provider", g.provider});
+  if (!g.suite.empty()) self.insert(self.end(), {"--suite", g.suite});
+  if (g.verbose) self.emplace_back("-v");
+  return self;
+}
+
+}  // namespace
+
+int cmd_run(Context& ctx) {
+  const GlobalOptions& g = ctx.global();
+  std::vector<std::string> args = ctx.args();
+  // run applies --lab, --name and --suite itself, before a matrix's cells apply theirs.
+  if (g.lab) args.insert(args.begin(), {"--lab", g.lab->string()});
+  if (!g.name.empty()) args.insert(args.begin(), {"--name", g.name});
+  if (!g.suite.empty()) args.insert(args.begin(), {"--suite", g.suite});
+  UpOptions up;
+  up.isolated = g.isolated;
   ConsoleProgress progress;
-  RunEnv env{std::cout, std::cerr, progress, RealClock::instance(), self};
-  return run_command(args, make_lab_control, env);
+  RunEnv env{std::cout, std::cerr, progress, RealClock::instance(), self_argv(g), {}, g};
+  return run_command(args, [&](const Lab& run_lab) -> std::unique_ptr<LabControl> {
+    Lab lab = with_provider_option(run_lab, g);
+    if (g.provider.empty()) use_recorded_provider(lab, LabState(dcslab_home(), lab.name));
+    return std::make_unique<SshLabControl>(lab, up);
+  }, env);
 }
 
 }  // namespace dcslab

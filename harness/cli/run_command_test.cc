@@ -44,13 +44,13 @@ class RunCommandTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(home_); }
 
-  int run(std::vector<std::string> args) {
+  int run(std::vector<std::string> args, const GlobalOptions& global = {}) {
     out_.str("");
     err_.str("");
-    RunEnv env{out_, err_, progress_, clock_};
-    return run_command(args, [this](const Lab& lab) -> std::unique_ptr<LabControl> {
+    RunEnv env{out_, err_, progress_, clock_, {}, {}, global};
+    return run_command(args, [&](const Lab& lab) -> std::unique_ptr<LabControl> {
       ++factory_calls_;
-      EXPECT_EQ(lab.name, "dcs");
+      EXPECT_EQ(lab.name, global.name.empty() ? "dcs" : global.name);
       return std::make_unique<Forward>(*fake_);
     }, env);
   }
@@ -102,6 +102,37 @@ TEST_F(RunCommandTest, FailingFixtureExitsOneWithOneJunitFailure) {
   EXPECT_TRUE(fs::exists(artifacts / "transcript.md"));
   EXPECT_EQ(fake_->ups, 1);
   EXPECT_EQ(fake_->downs, 0);  // kept for inspection
+}
+
+// `dcslab --name ux --provider nspawn --isolated run FILE` that fails points at its own
+// lab, not the default one; with --down there is no lab left to point at.
+TEST_F(RunCommandTest, AKeptLabIsPointedAtWithTheOptionsThatReachIt) {
+  script_.on("hostname", {0, "dcs-00\n", ""});
+  script_.on("echo", {0, "etcd is not installed\n", ""});
+  GlobalOptions g;
+  g.name = "ux";
+  g.provider = "nspawn";
+  g.isolated = true;
+  const std::string failing = (kSource / "fixtures/scenarios/failing.yaml").string();
+  EXPECT_EQ(run({"--name", "ux", failing, "--artifacts", (home_ / "a").string()}, g), 1) << err_.str();
+  EXPECT_NE(out_.str().find("lab kept for inspection: dcslab --name ux --provider nspawn --isolated "
+                            "ssh dcs-00\n"),
+            std::string::npos)
+      << out_.str();
+
+  // Another lab file than the default one is named too, whether --lab or the scenario's.
+  EXPECT_EQ(run({"--lab", (kSource / "fixtures/labs/dcs.yaml").string(), "--name", "ux", failing,
+                 "--artifacts", (home_ / "b").string()},
+                g),
+            1);
+  EXPECT_NE(out_.str().find("lab kept for inspection: dcslab --lab " +
+                            (kSource / "fixtures/labs/dcs.yaml").string() + " --name ux"),
+            std::string::npos)
+      << out_.str();
+
+  EXPECT_EQ(run({"--name", "ux", failing, "--down", "--artifacts", (home_ / "c").string()}, g), 1);
+  EXPECT_EQ(out_.str().find("lab kept for inspection"), std::string::npos) << out_.str();
+  EXPECT_NE(out_.str().find(" torn down (--down)"), std::string::npos) << out_.str();
 }
 
 TEST_F(RunCommandTest, DefaultArtifactsGoToTheLabStateFolder) {

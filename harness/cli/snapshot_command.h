@@ -3,14 +3,11 @@
 // exists already, or a provider without memory snapshots; 3 infrastructure failure.
 #pragma once
 
-#include <string>
-#include <vector>
-
-#include "lab/lab.h"
-#include "lab/state.h"
+#include "cli/command.h"
 
 namespace dcslab {
 
-int cmd_snapshot(const Lab& lab, LabState& state, const std::vector<std::string>& args);
+extern const char* const kSnapshotHelp;
+int cmd_snapshot(Context& ctx);
 
 }  // namespace dcslab

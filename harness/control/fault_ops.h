@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <string>
-#include <vector>
 
 #include "base/error.h"
 #include "lab/fault.h"
@@ -32,17 +31,10 @@ struct FaultTiming {
   std::string output;  // kill: what the command printed
 };
 
-// The whole fault as the CLI runs it; the lab must be up (its namespace is entered
+// The whole fault as `dcslab fault` (cli/fault_command.cc) runs it; the lab must be up (its namespace is entered
 // here, so call it before any thread starts). kill needs `unit`.
 Expected<FaultTiming> lab_fault(const Lab& lab, LabState& state, const std::string& node,
                                 FaultKind kind, const std::string& unit,
                                 std::chrono::seconds ssh_timeout, Progress& progress);
-
-extern const char* const kFaultUsage;
-
-// `dcslab fault NODE crash|start|pause|resume|partition|heal|kill [UNIT]`. Exit status:
-// 0 done; 1 kill's command failed on the node; 2 bad arguments or a fault the node's
-// state does not allow (pausing a node that is off); 3 the lab or provider failed.
-int cmd_fault(const Lab& lab, LabState& state, const std::vector<std::string>& args);
 
 }  // namespace dcslab

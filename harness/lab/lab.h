@@ -50,10 +50,15 @@ struct ImageSpec {
   std::string suite = "bookworm";
 };
 
+// The lab file's provider section as written. Which types exist and what each accepts
+// is the provider registry's to check (providers/registry.h), not the loader's.
 struct ProviderSpec {
-  std::string type = "libvirt";          // libvirt | nspawn | virtualbox
+  std::string type = "libvirt";          // a provider's name in the registry
   std::string uri = "qemu:///system";    // libvirt connection URI
   Accel accel = Accel::Auto;
+  // Where the lab file gave type and uri ("lab.yaml:11:9"), so the registry's errors name
+  // the line; empty when defaulted or set from the command line.
+  std::string type_at, uri_at;
 };
 
 // Who dcslab logs in as on the nodes: the lab document's user, with passwordless sudo
@@ -79,13 +84,9 @@ struct Lab {
 
 // Loads and checks a lab file. Throws BadInput naming file:line:column and the key
 // for unknown keys, wrong types, duplicate names or addresses, an address outside the
-// network or equal to the host's.
+// network or equal to the host's. The provider section's values are the registry's to
+// check (check_provider_section).
 Lab load_lab(const std::filesystem::path& file);
-
-// A libvirt URI that reaches another machine: a host part (qemu+ssh://host/system) or a
-// network transport (+ssh, +tcp, +tls, +libssh, +libssh2). qemu:///system,
-// qemu+unix:///...?socket=... and test:///default are local.
-bool libvirt_uri_is_remote(const std::string& uri);
 
 // A MAC address for `node`'s NIC on the lab network, the same on every run and host:
 // the hypervisor's OUI ("52:54:00" QEMU, "08:00:27" VirtualBox) and the low 24 bits of

@@ -1,8 +1,6 @@
 #include "providers/provider.h"
 
-#include "providers/libvirt/libvirt_provider.h"
-#include "providers/nspawn/nspawn_provider.h"
-#include "providers/virtualbox/virtualbox_provider.h"
+#include "base/error.h"
 
 namespace dcslab {
 
@@ -34,12 +32,9 @@ Expected<void> Provider::resume(const std::string& n, Progress&) { return no_fau
 Expected<void> Provider::partition(const std::string& n, Progress&) { return no_fault(*this, "partition", n); }
 Expected<void> Provider::heal(const std::string& n, Progress&) { return no_fault(*this, "heal", n); }
 
-// The one place that maps the lab file's provider type to an implementation.
-std::unique_ptr<Provider> create_provider(const Lab& lab, LabState& state) {
-  if (lab.provider.type == "libvirt") return make_libvirt_provider(lab, state);
-  if (lab.provider.type == "nspawn") return make_nspawn_provider(lab, state);
-  if (lab.provider.type == "virtualbox") return make_virtualbox_provider(lab, state);
-  throw Fatal("unknown provider type \"" + lab.provider.type + "\"");
+void bad_provider_section(const Lab& lab, const std::string& at, const std::string& key,
+                          const std::string& what) {
+  throw BadInput((at.empty() ? lab.file.string() : at) + ": " + key + ": " + what);
 }
 
 }  // namespace dcslab

@@ -101,8 +101,15 @@ class Provider {
   virtual Expected<void> heal(const std::string& node, Progress& progress);
 };
 
-// Creates the provider the lab file names. Unknown types are rejected when the lab is
-// loaded, so this only fails when a provider cannot work here (Fatal, saying why).
+// Creates the provider the lab names (through the registry, providers/registry.h). Labs
+// are checked (check_provider_section) before use, so this only fails when a provider
+// cannot work here (Fatal, saying why).
 std::unique_ptr<Provider> create_provider(const Lab& lab, LabState& state);
+
+// A provider section a provider cannot use: throws BadInput "<where>: <key>: <what>",
+// where `at` is the position the lab loader kept for the key (ProviderSpec::type_at,
+// uri_at), or the lab file when the value did not come from it.
+[[noreturn]] void bad_provider_section(const Lab& lab, const std::string& at,
+                                       const std::string& key, const std::string& what);
 
 }  // namespace dcslab

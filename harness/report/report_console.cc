@@ -104,11 +104,11 @@ void ConsoleReporter::scenario_finished(const ScenarioResult& s) {
     out_ << "== " << s.name << ": FAILED (" << passed << " of " << total << " steps passed";
     if (!s.not_run.empty()) out_ << ", " << s.not_run.size() << " not run";
     out_ << ") in " << secs(s.seconds) << "\n";
-    // The lab stays up: point at the first failed node.
+    // A lab that stays up: point at the first failed node.
     for (const auto& st : s.steps)
       for (const auto& n : st.nodes)
-        if (!n.passed) {
-          out_ << "   lab kept for inspection: dcslab ssh " << n.node << "\n";
+        if (!n.passed && !lab_command_.empty()) {
+          out_ << "   lab kept for inspection: " << lab_command_ << " ssh " << n.node << "\n";
           out_.flush();
           return;
         }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <ostream>
+#include <string>
 
 #include "report/report_model.h"
 
@@ -14,7 +15,11 @@ bool locale_is_utf8();
 
 class ConsoleReporter : public Reporter {
  public:
-  ConsoleReporter(std::ostream& out, bool utf8) : out_(out), utf8_(utf8) {}
+  // `lab_command` is how the user reaches the run's lab ("dcslab --name ux"): a failed
+  // scenario points at `<lab_command> ssh NODE`. Empty when the lab is taken down after
+  // the run: then there is nothing to point at.
+  ConsoleReporter(std::ostream& out, bool utf8, std::string lab_command = "dcslab")
+      : out_(out), utf8_(utf8), lab_command_(std::move(lab_command)) {}
   void scenario_started(const ScenarioResult& s) override;
   void step_finished(const ScenarioResult& s, const StepResult& step) override;
   void scenario_finished(const ScenarioResult& s) override;
@@ -26,6 +31,7 @@ class ConsoleReporter : public Reporter {
  private:
   std::ostream& out_;
   bool utf8_;
+  std::string lab_command_;
 };
 
 }  // namespace dcslab

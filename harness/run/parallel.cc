@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/process.h"
 #include "lab/state.h"
 
 namespace dcslab {
@@ -286,7 +287,9 @@ int run_parallel(const ParallelPlan& plan, const std::vector<LabRun>& runs,
       for (const auto& d : done)
         if (d.exit_status != 0)
           out << "dcslab: lab " << d.lab << " could not be taken down (exit " << d.exit_status
-              << "); run: dcslab --name " << d.lab << " down\n";
+              << "); run: "
+              << join_argv({"dcslab", "--lab", plan.lab_file.string(), "--name", d.lab, "down"})
+              << "\n";
     }
   }
   merged = merge_reports(runs, outcomes);
