@@ -77,7 +77,7 @@ Expected<void> prepare_dirs(const fs::path& dir) {
   // bring the host's bridge (virbr0, its dnsmasq) into this namespace.
   for (const char* autostart : {"qemu/networks/autostart", "storage/autostart"})
     fs::remove_all(dir / "etc" / autostart, ec);
-  DCSLAB_TRY_ASSIGN(passwd, read_file("/etc/passwd"));
+  DCSLAB_TRY_ASSIGN(auto passwd, read_file("/etc/passwd"));
   DCSLAB_TRY(write_file(dir / "nss/passwd",
                         with_entry(with_entry(passwd, "libvirt-qemu",
                                               "libvirt-qemu:x:64055:64055:Libvirt Qemu:"
@@ -85,7 +85,7 @@ Expected<void> prepare_dirs(const fs::path& dir) {
                                    "libvirt-dnsmasq",
                                    "libvirt-dnsmasq:x:64056:64056:Libvirt Dnsmasq:"
                                    "/var/lib/libvirt/dnsmasq:/usr/sbin/nologin")));
-  DCSLAB_TRY_ASSIGN(group, read_file("/etc/group"));
+  DCSLAB_TRY_ASSIGN(auto group, read_file("/etc/group"));
   DCSLAB_TRY(write_file(dir / "nss/group",
                         with_entry(with_entry(group, "libvirt-qemu", "libvirt-qemu:x:64055:"),
                                    "libvirt-dnsmasq", "libvirt-dnsmasq:x:64056:")));
