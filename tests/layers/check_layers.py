@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The layers of harness/ and the arrows between them, checked on every build.
 
-Each folder of harness/ is a layer and a CMake library. A source file may include
+Each folder of harness/ is a layer and a CMake library; a subfolder that is not a layer
+of its own (run/actions/) belongs to its parent's. A source file may include
 headers of its own folder and of the layers its folder lists below, and only the outside
 libraries its folder lists; a unit test (*_test.cc) may also include testing/. A wrong
 arrow fails the build, naming the file, the line and the rule (ARCHITECTURE.md draws the
@@ -54,8 +55,12 @@ INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 
 
 def layer_of(path):
+    """The layer a file or header path belongs to: its folder's, or for a subfolder that
+    is not a layer itself (run/actions/), its nearest parent's."""
     folder = os.path.dirname(path)
-    return folder if folder in LAYERS else None
+    while folder and folder not in LAYERS:
+        folder = os.path.dirname(folder)
+    return folder or None
 
 
 def check_file(root, rel):
@@ -75,8 +80,8 @@ def check_file(root, rel):
                 continue
             quote, target = m.groups()
             if quote == '"':
-                target_layer = os.path.dirname(target)
-                if target_layer not in LAYERS:
+                target_layer = layer_of(target)
+                if target_layer is None:
                     errors.append(f"{rel}:{lineno}: includes \"{target}\": name a header by its "
                                   "layer folder (\"base/error.h\")")
                 elif target_layer not in allowed:
