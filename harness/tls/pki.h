@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "lab/cert_kinds.h"
 #include "lab/lab.h"
 #include "lab/state.h"
 
@@ -49,15 +50,6 @@ using BignumPtr = std::unique_ptr<BIGNUM, decltype(&BN_free)>;
 
 // The last OpenSSL error(s) as text, and the queue cleared ("what: reason").
 std::string openssl_error(const std::string& what);
-
-struct KeySpec {
-  enum class Type { Rsa, EcP256 };
-  Type type = Type::Rsa;
-  int bits = 4096;  // RSA only
-  // "rsa:4096", "rsa:2048", "ec:p256" (also "rsa" = 4096, "ec" = P-256). nullopt otherwise.
-  static std::optional<KeySpec> parse(const std::string& text);
-  std::string str() const;
-};
 
 // Generates a key. RSA below 2048 bits is refused except for tests (min_rsa_bits).
 Expected<PKey> generate_key(const KeySpec& spec, int min_rsa_bits = 2048);
@@ -195,12 +187,6 @@ class PkiDir {
 std::filesystem::path lab_pki_dir(const LabState& state);
 inline std::filesystem::path other_ca_dir(const LabState& s) { return lab_pki_dir(s) / "other-ca"; }
 inline std::filesystem::path expired_dir(const LabState& s) { return lab_pki_dir(s) / "expired"; }
-
-// What a scenario may push or present: the lab's own certificate, or negative material
-// to show a server refusing it (signed by a second CA; or by the lab CA, but expired).
-enum class CertVariant { Valid, OtherCa, Expired };
-std::optional<CertVariant> parse_cert_variant(const std::string& text);  // valid, other-ca, expired
-const char* cert_variant_name(CertVariant v);
 
 // Makes sure the lab PKI holds `who`'s material of that variant (creating the CA(s) on
 // first use) and returns the folder with ca.crt (the CA it chains to), <host>.crt and
