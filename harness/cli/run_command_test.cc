@@ -22,13 +22,15 @@ class Forward : public LabControl {
   const Lab& lab() const override { return f_.lab(); }
   LabState& state() override { return f_.state(); }
   Expected<void> ensure_up(Progress& p) override { return f_.ensure_up(p); }
-  Expected<std::shared_ptr<Transport>> connect(const std::string& n, const std::string& u,
-                                               bool fresh) override {
-    return f_.connect(n, u, fresh);
-  }
-  Expected<void> reboot(const std::string& n, Progress& p) override { return f_.reboot(n, p); }
   fs::path console_log(const std::string& n) override { return f_.console_log(n); }
-  Expected<void> down(Progress& p) override { return f_.down(p); }
+
+ protected:
+  Expected<std::shared_ptr<Transport>> open_session(const std::string& n,
+                                                    const std::string& u) override {
+    return f_.open_session(n, u);
+  }
+  Expected<void> reboot_node(const std::string& n, Progress& p) override { return f_.reboot(n, p); }
+  Expected<void> take_down(Progress& p) override { return f_.down(p); }
 
  private:
   FakeLabControl& f_;

@@ -30,35 +30,23 @@ Expected<void> SshLabControl::ensure_up(Progress& progress) {
   return {};
 }
 
-Expected<std::shared_ptr<Transport>> SshLabControl::connect(const std::string& node,
-                                                            const std::string& user, bool fresh) {
-  const auto key = std::make_pair(node, user);
-  {
-    std::lock_guard lock(mu_);
-    if (!fresh)
-      if (auto it = sessions_.find(key); it != sessions_.end()) return it->second;
-  }
+Expected<std::shared_ptr<Transport>> SshLabControl::open_session(const std::string& node,
+                                                                 const std::string& user) {
   auto t = connect_node(lab_, state_, node, user);
   if (!t) return t.error();
-  std::shared_ptr<Transport> shared(std::move(*t));
-  std::lock_guard lock(mu_);
-  sessions_[key] = shared;
-  return shared;
+  return std::shared_ptr<Transport>(std::move(*t));
 }
 
 // A reboot from inside the guest, then `up` again: a VM comes back by itself, a
 // container's machine ends with its reboot and `up` starts it again on the same layer.
-Expected<void> SshLabControl::reboot(const std::string& node, Progress& progress) {
+Expected<void> SshLabControl::reboot_node(const std::string& node, Progress& progress) {
   auto t = connect(node, "root", true);
   if (!t) return t.error();
   ExecOptions o;
   o.timeout = std::chrono::seconds(10);
   // The connection drops as the node goes down: no exit status to check.
   (void)(*t)->exec("systemctl reboot", o);
-  {
-    std::lock_guard lock(mu_);
-    std::erase_if(sessions_, [&](const auto& kv) { return kv.first.first == node; });
-  }
+  drop_sessions(node);
   progress.phase("rebooting " + node);
   // Wait for SSH to go away before waiting for it to come back.
   const Node* n = lab_.find_node(node);
@@ -78,11 +66,8 @@ Expected<void> SshLabControl::reboot(const std::string& node, Progress& progress
 // The provider call under a lock (the nodes of a multi-node fault step arrive in
 // parallel and share the ledger), the SSH wait outside it, so three nodes started
 // together boot together. The namespace was entered by ensure_up.
-Expected<void> SshLabControl::fault(const std::string& node, FaultKind kind, Progress& progress) {
-  if (fault_breaks_sessions(kind)) {
-    std::lock_guard lock(mu_);
-    std::erase_if(sessions_, [&](const auto& kv) { return kv.first.first == node; });
-  }
+Expected<void> SshLabControl::inject_fault(const std::string& node, FaultKind kind,
+                                           Progress& progress) {
   {
     std::lock_guard lock(fault_mu_);
     auto provider = create_provider(lab_, state_);
@@ -114,27 +99,17 @@ Expected<void> SshLabControl::snapshot_save(const std::string& name, Progress& p
   return {};
 }
 
-// The sessions opened before are dead (the guests' TCP state went back in time). A
-// clock correction over SSH opened fresh ones as tux, which later steps reuse; after one
-// through the guest agents, steps open theirs as they need them.
-Expected<void> SshLabControl::snapshot_revert(const std::string& name, Progress& progress) {
-  {
-    std::lock_guard lock(mu_);
-    sessions_.clear();
-  }
+// A clock correction over SSH opened fresh sessions as tux, which later steps reuse;
+// after one through the guest agents, steps open theirs as they need them.
+Expected<void> SshLabControl::revert_snapshot(const std::string& name, Progress& progress) {
   auto r = lab_snapshot_revert(lab_, state_, name, progress);
   if (!r) return r.error();
-  std::lock_guard lock(mu_);
   for (auto& fix : r->clocks)
-    if (fix.session) sessions_[{fix.node, "tux"}] = std::move(fix.session);
+    if (fix.session) keep_session(fix.node, "tux", std::move(fix.session));
   return {};
 }
 
-Expected<void> SshLabControl::down(Progress& progress) {
-  {
-    std::lock_guard lock(mu_);
-    sessions_.clear();
-  }
+Expected<void> SshLabControl::take_down(Progress& progress) {
   return lab_down(lab_, state_, progress);
 }
 

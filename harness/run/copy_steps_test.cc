@@ -33,17 +33,18 @@ TEST(CopyLoad, OneFileWithModeAndOwner) {
       owner: etcd:etcd
 )");
   const Step& st = sc.steps[0];
-  EXPECT_EQ(st.action, Action::Copy);
-  EXPECT_STREQ(action_name(Action::Copy), "copy");
+  ASSERT_TRUE(std::holds_alternative<CopySpec>(st.action));
+  EXPECT_STREQ(action_name(st.action), "copy");
+  const CopySpec& copy = std::get<CopySpec>(st.action);
   EXPECT_EQ(st.on, std::vector<std::string>{"dcs-01"});
-  ASSERT_EQ(st.copy.from.size(), 1u);
-  EXPECT_EQ(st.copy.from[0].node, "{{ node.name }}");
-  EXPECT_EQ(st.copy.from[0].path, "/etc/dcs/cert/{{ node.name }}.csr");
-  EXPECT_EQ(st.copy.to.node, "dcs-00");
-  EXPECT_EQ(st.copy.to.path, "/etc/dcs/cert/");
-  EXPECT_EQ(st.copy.mode, 0640);
-  EXPECT_EQ(st.copy.owner, "etcd");  // owner: USER:GROUP, as chown takes it
-  EXPECT_EQ(st.copy.group, "etcd");
+  ASSERT_EQ(copy.from.size(), 1u);
+  EXPECT_EQ(copy.from[0].node, "{{ node.name }}");
+  EXPECT_EQ(copy.from[0].path, "/etc/dcs/cert/{{ node.name }}.csr");
+  EXPECT_EQ(copy.to.node, "dcs-00");
+  EXPECT_EQ(copy.to.path, "/etc/dcs/cert/");
+  EXPECT_EQ(copy.mode, 0640);
+  EXPECT_EQ(copy.owner, "etcd");  // owner: USER:GROUP, as chown takes it
+  EXPECT_EQ(copy.group, "etcd");
   EXPECT_EQ(st.name, "copy {{ node.name }}:/etc/dcs/cert/{{ node.name }}.csr to dcs-00:/etc/dcs/cert/");
 }
 
@@ -57,13 +58,14 @@ steps:
   - copy: {from: "{{ vars.src }}:/tmp/a", to: dcs-01:/tmp/b}
 )");
   const Step& a = sc.steps[0];
+  const CopySpec& a_copy = std::get<CopySpec>(a.action);
   // Without `on` the step runs on the (first) source's node.
   EXPECT_EQ(a.on, std::vector<std::string>{"dcs-00"});
-  ASSERT_EQ(a.copy.from.size(), 2u);
-  EXPECT_EQ(a.copy.from[1].path, "/etc/dcs/cert/dcs-01.crt");
-  EXPECT_FALSE(a.copy.mode);  // the source's mode
-  EXPECT_EQ(a.copy.owner, "");
-  EXPECT_EQ(a.copy.group, "etcd");
+  ASSERT_EQ(a_copy.from.size(), 2u);
+  EXPECT_EQ(a_copy.from[1].path, "/etc/dcs/cert/dcs-01.crt");
+  EXPECT_FALSE(a_copy.mode);  // the source's mode
+  EXPECT_EQ(a_copy.owner, "");
+  EXPECT_EQ(a_copy.group, "etcd");
   EXPECT_EQ(a.name, "copy dcs-00:/etc/dcs/cert/ca.crt and 1 more to dcs-01:/etc/dcs/cert/");
   // A vars template as the source's node: resolved when the step runs, as `on:` is.
   EXPECT_EQ(sc.steps[1].on_template, "{{ vars.src }}");

@@ -24,6 +24,8 @@ namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
+const FaultSpec& fault_of(const Step& st) { return std::get<FaultSpec>(st.action); }
+
 TEST(Fault, NamesRoundTrip) {
   for (const auto& name : fault_names()) {
     auto k = parse_fault_kind(name);
@@ -111,17 +113,17 @@ TEST_F(FaultScenarioTest, LoaderReadsEveryForm) {
       "  - {on: {except: dcs-01}, run: hostname}\n"
       "  - {on: {except: '{{ vars.leader }}'}, run: hostname}\n");
   ASSERT_EQ(sc.steps.size(), 9u);
-  EXPECT_EQ(sc.steps[0].action, Action::Fault);
-  EXPECT_EQ(sc.steps[0].fault.kind, FaultKind::Crash);
+  ASSERT_TRUE(std::holds_alternative<FaultSpec>(sc.steps[0].action));
+  EXPECT_EQ(fault_of(sc.steps[0]).kind, FaultKind::Crash);
   EXPECT_EQ(sc.steps[0].name, "crash");
-  EXPECT_EQ(sc.steps[1].fault.kind, FaultKind::Pause);
+  EXPECT_EQ(fault_of(sc.steps[1]).kind, FaultKind::Pause);
   EXPECT_THAT(sc.steps[1].on, ElementsAre("dcs-01", "dcs-02"));
-  EXPECT_TRUE(sc.steps[2].fault.pick_random);
-  EXPECT_EQ(sc.steps[2].fault.count, 2);
+  EXPECT_TRUE(fault_of(sc.steps[2]).pick_random);
+  EXPECT_EQ(fault_of(sc.steps[2]).count, 2);
   EXPECT_EQ(sc.steps[2].capture, "victims");
-  EXPECT_EQ(sc.steps[3].fault.node, "{{ vars.victims }}");
+  EXPECT_EQ(fault_of(sc.steps[3]).node, "{{ vars.victims }}");
   EXPECT_EQ(sc.steps[3].on.size(), 3u);  // no on: every node a candidate
-  EXPECT_EQ(sc.steps[4].fault.unit, "etcd");
+  EXPECT_EQ(fault_of(sc.steps[4]).unit, "etcd");
   EXPECT_EQ(sc.steps[4].name, "kill etcd");
   EXPECT_EQ(sc.steps[6].on_template, "{{ vars.leader }}");
   EXPECT_FALSE(sc.steps[6].on_except);
@@ -129,7 +131,7 @@ TEST_F(FaultScenarioTest, LoaderReadsEveryForm) {
   EXPECT_TRUE(sc.steps[7].on_template.empty());
   EXPECT_TRUE(sc.steps[8].on_except);
   EXPECT_EQ(sc.steps[8].on_template, "{{ vars.leader }}");
-  EXPECT_EQ(std::string(action_name(Action::Fault)), "fault");
+  EXPECT_EQ(std::string(action_name(sc.steps[0].action)), "fault");
 }
 
 TEST_F(FaultScenarioTest, LoaderErrorsNameLineColumnAndKey) {

@@ -171,9 +171,8 @@ class Sequence {
   bool revert_to(const std::string& name, const std::string& state) {
     if (!states_.count(state)) return false;
     const auto t0 = std::chrono::steady_clock::now();
+    // Whatever happens, the sessions opened before are dropped (LabControl).
     auto r = lab_.snapshot_revert(state, progress_);
-    // Whatever happened, the sessions opened before may be dead.
-    runner_.reset_sessions();
     if (!r) {
       out_ << "== " << name << ": from " << state << ": the revert failed (" << r.error().message
            << "); its requires run instead\n";

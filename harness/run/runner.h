@@ -20,6 +20,7 @@
 #include "base/redact.h"
 #include "report/report_model.h"
 #include "scenario/scenario.h"
+#include "run/actions/node_step.h"
 #include "run/writer_steps.h"
 
 namespace dcslab {
@@ -53,19 +54,15 @@ class Runner {
   // like any other.
   ScenarioResult not_run(const Scenario& sc, const std::string& why);
 
-  // Forgets every open session: after a snapshot revert they are dead.
-  void reset_sessions();
-
  private:
-  struct Attempt;
   StepResult run_step(const Scenario& sc, const Step& st, int index,
                       const std::map<std::string, std::string>& secrets, bool* infra);
   NodeResult run_on_node(const Scenario& sc, const Step& st, const std::string& node,
                          const std::map<std::string, std::string>& secrets, bool* infra);
+  // The step's `when` on this node: false when its part ends there (skipped, or the
+  // etcd version could not be told).
+  bool when_holds(NodeStep& step);
   void collect_diagnostics(NodeResult& nr);
-  Expected<std::shared_ptr<Transport>> transport(const std::string& node, const std::string& user,
-                                                 bool fresh);
-  void forget_transports(const std::string& node);
   NodeResult record(NodeResult nr) const;  // redacts
   // The nodes a step runs on: `on`, or resolved now (an `on:` template, a fault's node
   // or its random pick, which *note describes).
@@ -81,8 +78,7 @@ class Runner {
   Redactor& redactor_;
   std::vector<Reporter*> reporters_;
   RunnerOptions options_;
-  std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, std::shared_ptr<Transport>> transports_;
+  std::mutex mu_;  // captures_
   Writers writers_;  // writer / check_writes: the scenario's background writers
   FaultRng rng_;     // the run's seeded choices
   // capture: name -> node -> value ("" for a value captured on a one-node step, which

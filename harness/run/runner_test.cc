@@ -172,8 +172,11 @@ TEST_F(RunnerTest, RebootAndReloginGoThroughLabControl) {
                      "  - {on: dcs-00, run: id -nG}\n  - {on: dcs-00, reboot: true}\n"
                      "  - {on: dcs-00, run: id -nG}\n");
   EXPECT_TRUE(r.passed);
+  // Sessions opened: the first; relogin's fresh one, which the next run reuses; one
+  // after the reboot dropped it.
   EXPECT_EQ(lab_->connects,
-            (std::vector<std::string>{"dcs-00/tux", "dcs-00/tux/fresh", "dcs-00/tux"}));
+            (std::vector<std::string>{"dcs-00/tux", "dcs-00/tux", "dcs-00/tux"}));
+  EXPECT_EQ(r.steps[1].nodes[0].command, "relogin as tux (a fresh SSH session)");
   EXPECT_EQ(lab_->reboots, std::vector<std::string>{"dcs-00"});
 }
 

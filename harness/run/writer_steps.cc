@@ -391,7 +391,7 @@ void add_failures(const CheckResult& res, std::vector<std::string>* failures) {
 
 }  // namespace
 
-Expected<CommandResult> Writers::check(const WriterSpec& spec, const std::string& scenario,
+Expected<CommandResult> Writers::check(const CheckWritesSpec& spec, const std::string& scenario,
                                        const fs::path& artifacts_dir,
                                        const Redactor& redactor, std::string* command,
                                        std::vector<std::string>* failures) {
@@ -403,7 +403,7 @@ Expected<CommandResult> Writers::check(const WriterSpec& spec, const std::string
   lock.unlock();
   const auto t0 = RealClock::instance().now();
   e.writer->stop();
-  const FinalCheck c{*e.writer, *e.client, t0 + spec.check_timeout, e.writer->options().timeout};
+  const FinalCheck c{*e.writer, *e.client, t0 + spec.timeout, e.writer->options().timeout};
   const History written = e.writer->history();
   read_back(c, written);
   std::map<std::string, std::string> status_error;

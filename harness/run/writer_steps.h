@@ -65,7 +65,7 @@ class Writers {
   // check_writes: exit status 0 when the history passes; out: counts, hashes, findings;
   // *failures: what did not hold. The history goes to artifacts_dir (when not empty).
   // The file: <artifacts_dir>/writes-<scenario>-<name>.json.
-  Expected<CommandResult> check(const WriterSpec& spec, const std::string& scenario,
+  Expected<CommandResult> check(const CheckWritesSpec& spec, const std::string& scenario,
                                 const std::filesystem::path& artifacts_dir,
                                 const Redactor& redactor, std::string* command,
                                 std::vector<std::string>* failures);

@@ -178,10 +178,9 @@ TEST(Writers, CheckReadsBackEveryKeyAndSavesTheHistory) {
   std::filesystem::remove_all(dir);
   Redactor redactor;
   redactor.add("pw");
-  WriterSpec spec;
-  spec.op = WriterSpec::Op::Check;
+  CheckWritesSpec spec;
   spec.name = "w1";
-  spec.check_timeout = 5s;
+  spec.timeout = 5s;
   std::string command;
   std::vector<std::string> failures;
   auto r = writers.check(spec, "faults", dir, redactor, &command, &failures);
@@ -209,7 +208,7 @@ TEST(Writers, CheckReadsBackEveryKeyAndSavesTheHistory) {
     std::lock_guard lock(etcd.mu);
     etcd.kvs.erase(etcd.kvs.begin());
   }
-  WriterSpec again = spec;
+  CheckWritesSpec again = spec;
   auto writer2 = std::make_unique<Writer>(o, client, RealClock::instance());
   for (int i = 0; i < 6; ++i) writer2->step();
   {

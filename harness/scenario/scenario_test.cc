@@ -91,7 +91,7 @@ steps:
   EXPECT_EQ(s0.line, 10);
   EXPECT_EQ(s0.on, std::vector<std::string>{"dcs-00"});
   EXPECT_EQ(s0.user, "tux");
-  EXPECT_EQ(s0.action, Action::Run);
+  ASSERT_TRUE(std::holds_alternative<RunSpec>(s0.action));
   EXPECT_EQ(s0.name, "etcdctl --endpoints={{ vars.endpoint }} \\ ...");
   EXPECT_EQ(s0.timeout, std::chrono::seconds(30));
   ASSERT_TRUE(s0.until);
@@ -104,15 +104,15 @@ steps:
   const Step& s1 = sc.steps[1];
   EXPECT_EQ(s1.on, (std::vector<std::string>{"dcs-00", "dcs-01", "dcs-02"}));
   EXPECT_EQ(s1.user, "root");
-  EXPECT_EQ(s1.put.mode, 0640);
-  EXPECT_EQ(s1.put.owner, "etcd");
+  EXPECT_EQ(std::get<PutSpec>(s1.action).mode, 0640);
+  EXPECT_EQ(std::get<PutSpec>(s1.action).owner, "etcd");
   EXPECT_EQ(sc.steps[2].on, (std::vector<std::string>{"dcs-02", "dcs-01"}));
   EXPECT_EQ(sc.steps[2].expect.out.size(), 1u);
-  EXPECT_EQ(sc.steps[3].wait.port, 2379);
-  EXPECT_EQ(sc.steps[4].wait.unit, "etcd");
-  EXPECT_EQ(sc.steps[4].wait.timeout, std::chrono::minutes(2));
-  EXPECT_EQ(sc.steps[5].action, Action::Reboot);
-  EXPECT_EQ(sc.steps[6].action, Action::Relogin);
+  EXPECT_EQ(std::get<WaitForPortSpec>(sc.steps[3].action).port, 2379);
+  EXPECT_EQ(std::get<WaitForUnitSpec>(sc.steps[4].action).unit, "etcd");
+  EXPECT_EQ(std::get<WaitForUnitSpec>(sc.steps[4].action).timeout, std::chrono::minutes(2));
+  EXPECT_TRUE(std::holds_alternative<RebootSpec>(sc.steps[5].action));
+  EXPECT_TRUE(std::holds_alternative<ReloginSpec>(sc.steps[6].action));
   EXPECT_EQ(sc.steps[7].expect.exit.kind, ExitExpect::Kind::Nonzero);
 }
 
@@ -176,8 +176,8 @@ TEST(Scenario, PutFromReadsTheLocalFileVerbatim) {
   const Scenario sc = parse_scenario("steps:\n  - {on: dcs-00, put: {path: /etc/dcs/etcd, from: etcd.conf}}\n",
                                      dir / "s.yaml", test_lab());
   EXPECT_EQ(sc.name, "s");  // the file's stem
-  EXPECT_EQ(sc.steps[0].put.content, "ETCD_NAME='{{ not a template }}'\n");
-  EXPECT_FALSE(sc.steps[0].put.content_is_template);
+  EXPECT_EQ(std::get<PutSpec>(sc.steps[0].action).content, "ETCD_NAME='{{ not a template }}'\n");
+  EXPECT_FALSE(std::get<PutSpec>(sc.steps[0].action).content_is_template);
   fs::remove_all(dir);
 }
 

@@ -21,10 +21,10 @@ TEST(ScenarioWriter, DefaultsAreTheLabDocumentsLayout) {
       "  - check_writes: w1\n");
   ASSERT_EQ(sc.steps.size(), 3u);
   const Step& s = sc.steps[0];
-  EXPECT_EQ(s.action, Action::Writer);
+  ASSERT_TRUE(std::holds_alternative<WriterSpec>(s.action));
   EXPECT_EQ(s.on, std::vector<std::string>{"dcs-00"});  // `on` may be left out
   EXPECT_EQ(s.name, "writer w1 starts");
-  const WriterSpec& w = s.writer;
+  const WriterSpec& w = std::get<WriterSpec>(s.action);
   EXPECT_EQ(w.op, WriterSpec::Op::Start);
   EXPECT_EQ(w.endpoints, (std::vector<std::string>{"dcs-00", "dcs-01", "dcs-02"}));
   EXPECT_EQ(w.interval, std::chrono::milliseconds(100));
@@ -35,14 +35,15 @@ TEST(ScenarioWriter, DefaultsAreTheLabDocumentsLayout) {
   EXPECT_EQ(w.user, "");
   EXPECT_EQ(w.ca, "node:/etc/dcs/cert/ca.crt");
   EXPECT_EQ(w.sign_with, "node:/etc/dcs/cert/ca.key");
-  EXPECT_EQ(sc.steps[1].writer.op, WriterSpec::Op::Stop);
+  EXPECT_EQ(std::get<WriterSpec>(sc.steps[1].action).op, WriterSpec::Op::Stop);
   EXPECT_EQ(sc.steps[1].name, "writer w1 stops");
-  EXPECT_EQ(sc.steps[2].action, Action::CheckWrites);
-  EXPECT_EQ(sc.steps[2].writer.op, WriterSpec::Op::Check);
-  EXPECT_EQ(sc.steps[2].writer.name, "w1");
-  EXPECT_EQ(sc.steps[2].writer.check_timeout, std::chrono::minutes(1));
-  EXPECT_STREQ(action_name(Action::Writer), "writer");
-  EXPECT_STREQ(action_name(Action::CheckWrites), "check_writes");
+  ASSERT_TRUE(std::holds_alternative<CheckWritesSpec>(sc.steps[2].action));
+  EXPECT_EQ(sc.steps[2].name, "check_writes w1");
+  EXPECT_EQ(std::get<CheckWritesSpec>(sc.steps[2].action).name, "w1");
+  EXPECT_EQ(std::get<CheckWritesSpec>(sc.steps[2].action).timeout, std::chrono::minutes(1));
+  EXPECT_STREQ(action_name(sc.steps[0].action), "writer");
+  EXPECT_STREQ(action_name(sc.steps[1].action), "writer");
+  EXPECT_STREQ(action_name(sc.steps[2].action), "check_writes");
 }
 
 TEST(ScenarioWriter, EveryOption) {
@@ -64,7 +65,7 @@ TEST(ScenarioWriter, EveryOption) {
       "      timeout: 5s\n"
       "      tls: {ca: lab, cert: node:/etc/dcs/cert/w.crt, key: node:/etc/dcs/cert/w.key}\n"
       "  - check_writes: {name: w-2, timeout: 2m}\n");
-  const WriterSpec& w = sc.steps[0].writer;
+  const WriterSpec& w = std::get<WriterSpec>(sc.steps[0].action);
   EXPECT_EQ(sc.steps[0].on, std::vector<std::string>{"dcs-01"});
   EXPECT_EQ(sc.steps[0].name, "writes through two members");
   EXPECT_EQ(w.name, "w-2");
@@ -81,7 +82,7 @@ TEST(ScenarioWriter, EveryOption) {
   EXPECT_EQ(w.cert, "node:/etc/dcs/cert/w.crt");
   EXPECT_EQ(w.key, "node:/etc/dcs/cert/w.key");
   EXPECT_EQ(w.sign_with, "");  // a given certificate: nothing to sign
-  EXPECT_EQ(sc.steps[1].writer.check_timeout, std::chrono::minutes(2));
+  EXPECT_EQ(std::get<CheckWritesSpec>(sc.steps[1].action).timeout, std::chrono::minutes(2));
 }
 
 TEST(ScenarioWriter, StrictErrors) {

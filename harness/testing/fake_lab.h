@@ -153,19 +153,20 @@ class FakeLabControl : public LabControl {
     if (!up_failure.empty()) return Failure::error(up_failure);
     return {};
   }
-  Expected<std::shared_ptr<Transport>> connect(const std::string& node, const std::string& user,
-                                               bool fresh) override {
+  // Public here (protected in LabControl): a test's forwarding LabControl opens through it.
+  Expected<std::shared_ptr<Transport>> open_session(const std::string& node,
+                                                    const std::string& user) override {
     std::lock_guard lock(mu_);
-    connects.push_back(node + "/" + user + (fresh ? "/fresh" : ""));
+    connects.push_back(node + "/" + user);
     if (unreachable.count(node)) return Failure::timeout(node + " does not answer SSH");
     return std::shared_ptr<Transport>(std::make_shared<FakeTransport>(script_, node, user));
   }
-  Expected<void> reboot(const std::string& node, Progress&) override {
+  Expected<void> reboot_node(const std::string& node, Progress&) override {
     std::lock_guard lock(mu_);
     reboots.push_back(node);
     return {};
   }
-  Expected<void> fault(const std::string& node, FaultKind kind, Progress&) override {
+  Expected<void> inject_fault(const std::string& node, FaultKind kind, Progress&) override {
     std::lock_guard lock(mu_);
     faults.push_back(std::string(fault_name(kind)) + " " + node);
     if (auto it = fault_failures.find(faults.back()); it != fault_failures.end())
@@ -175,7 +176,7 @@ class FakeLabControl : public LabControl {
   std::filesystem::path console_log(const std::string& node) override {
     return state_.dir() / "nodes" / node / "console.log";
   }
-  Expected<void> down(Progress&) override {
+  Expected<void> take_down(Progress&) override {
     std::lock_guard lock(mu_);
     ++downs;
     return {};
@@ -195,7 +196,7 @@ class FakeLabControl : public LabControl {
     record_snapshot_facts(state_, name);
     return {};
   }
-  Expected<void> snapshot_revert(const std::string& name, Progress&) override {
+  Expected<void> revert_snapshot(const std::string& name, Progress&) override {
     std::lock_guard lock(mu_);
     snapshot_calls.push_back("revert " + name);
     if (!memory_snapshots) return Failure::refused("fake: no memory snapshots");
@@ -209,7 +210,7 @@ class FakeLabControl : public LabControl {
   int ups = 0, downs = 0;
   std::string up_failure;
   std::set<std::string> unreachable;
-  std::vector<std::string> connects, reboots;
+  std::vector<std::string> connects, reboots;  // connects: sessions opened, "node/user"
   std::vector<std::string> faults;                     // "crash dcs-01", in call order
   std::map<std::string, std::string> fault_failures;  // "pause dcs-02" -> refusal message
   bool memory_snapshots = true;
