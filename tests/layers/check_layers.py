@@ -22,6 +22,7 @@ LAYERS = {
     "tls": (["base", "lab"], ["openssl"]),
     "check": (["base"], ["nlohmann"]),
     "etcd": (["base", "tls", "check"], ["nlohmann"]),
+    "pg": (["base"], ["libpq", "nlohmann"]),
     "providers": (["base", "lab", "providers/libvirt", "providers/nspawn",
                    "providers/virtualbox"], []),
     "providers/libvirt": (["base", "lab", "providers"], ["libvirt", "pugixml", "nlohmann"]),
@@ -30,11 +31,11 @@ LAYERS = {
     "control": (["base", "ssh", "lab", "providers"], ["nlohmann"]),
     "report": (["base"], ["pugixml", "nlohmann"]),
     "scenario": (["base", "ssh", "lab"], ["yaml-cpp", "nlohmann"]),
-    "run": (["base", "ssh", "lab", "tls", "check", "etcd", "report", "scenario"],
+    "run": (["base", "ssh", "lab", "tls", "check", "etcd", "pg", "report", "scenario"],
             ["nlohmann"]),
-    "cli": (["base", "ssh", "lab", "tls", "check", "etcd", "providers", "control", "report",
-             "scenario", "run"], ["boost", "spdlog", "nlohmann"]),
-    "testing": (["base", "ssh", "lab", "tls", "check", "etcd", "providers", "control",
+    "cli": (["base", "ssh", "lab", "tls", "check", "etcd", "pg", "providers", "control",
+             "report", "scenario", "run"], ["boost", "spdlog", "nlohmann"]),
+    "testing": (["base", "ssh", "lab", "tls", "check", "etcd", "pg", "providers", "control",
                  "report", "scenario", "run"], ["openssl", "nlohmann"]),
 }
 # Outside libraries, by the first part of their include path.
@@ -42,6 +43,9 @@ OUTSIDE = {
     "spdlog": "spdlog", "fmt": "fmt", "openssl": "openssl", "libssh": "libssh",
     "yaml-cpp": "yaml-cpp", "nlohmann": "nlohmann", "libvirt": "libvirt",
     "pugixml.hpp": "pugixml", "boost": "boost", "gtest": "gtest", "gmock": "gmock",
+    # libpq: Debian's libpq-dev puts libpq-fe.h in /usr/include/postgresql (pkg-config's
+    # -I), so it is <libpq-fe.h>; <postgresql/libpq-fe.h> names the same header.
+    "libpq-fe.h": "libpq", "libpq-events.h": "libpq", "postgresql": "libpq",
 }
 TEST_ONLY = ["gtest", "gmock"]
 # Every layer logs through spdlog (fmt comes with it); base links it for all.
