@@ -281,28 +281,36 @@ PgCheckResult check_pg_history(const PgHistory& h, const PgCheckOptions& options
                                 ms(options.max_unavailable_ms)});
   }
 
-  // Per fault: the gap around it, the recovery, the primaries before and after.
+  // Per fault: the longest gap in its reach, the recovery, the primaries before and after.
   std::vector<PgGap> all_gaps = gaps;
   if (!acks.empty()) all_gaps.push_back(res.leading);
+  std::map<std::int64_t, const PgWrite*> by_id;
+  for (const PgWrite* w : acks) by_id[w->id] = w;
   for (const auto& f : h.faults) {
     PgFaultFigures ff;
     ff.name = f.name;
     ff.start_ms = f.start_ms;
     ff.end_ms = std::max(f.start_ms, f.end_ms);
+    double limit = 1e300;  // the next fault's start
+    for (const auto& g : h.faults)
+      if (g.start_ms > f.start_ms) limit = std::min(limit, g.start_ms);
     for (const auto& g : all_gaps)
-      if (g.from_ms <= ff.end_ms && g.to_ms >= ff.start_ms && g.ms() > ff.longest.ms()) ff.longest = g;
+      if (g.to_ms >= ff.start_ms && g.from_ms < limit && g.ms() > ff.longest.ms()) ff.longest = g;
     const PgWrite* before = nullptr;
-    const PgWrite* recovered = nullptr;
-    const PgWrite* after = nullptr;
-    for (const PgWrite* w : acks) {
+    for (const PgWrite* w : acks)
       if (w->end_ms <= ff.start_ms) before = w;
-      if (!recovered && w->start_ms >= ff.start_ms) recovered = w;
-      if (!after && w->start_ms >= ff.end_ms) after = w;
-    }
     if (before) ff.tenure_before = spans[tenure_of[before->id]].t.str();
+    const PgWrite* after = nullptr;
+    if (ff.longest.before_write) after = by_id[ff.longest.before_write];
+    if (!after && !ff.longest.open)
+      for (const PgWrite* w : acks)
+        if (w->start_ms >= ff.end_ms) {
+          after = w;
+          break;
+        }
     if (after) ff.tenure_after = spans[tenure_of[after->id]].t.str();
-    if (recovered) ff.first_ack_after_ms = recovered->end_ms - ff.start_ms;
-    const double window_end = std::max(ff.end_ms, recovered ? recovered->end_ms : last_end);
+    if (ff.longest.before_write) ff.recovery_ms = ff.longest.to_ms - ff.start_ms;
+    const double window_end = std::max(ff.end_ms, ff.longest.to_ms);
     for (const auto& w : h.writes) {
       if (w.start_ms < ff.start_ms || w.start_ms > window_end) continue;
       switch (w.outcome) {
@@ -408,7 +416,7 @@ std::string pg_history_json(const PgHistory& h, const PgCheckResult* result) {
              {"start_ms", round1(f.start_ms)},
              {"end_ms", round1(f.end_ms)},
              {"longest", gap_json(f.longest)},
-             {"first_ack_after_ms", round1(f.first_ack_after_ms)},
+             {"recovery_ms", round1(f.recovery_ms)},
              {"acknowledged", f.acknowledged},
              {"failed", f.failed},
              {"indeterminate", f.indeterminate}};

@@ -47,7 +47,7 @@
 // application saw it; with the lower bound, from the ack to the start of the next write
 // that succeeded), and an open window at the end when no write succeeded after the last
 // acknowledged one before the writer stopped. Per fault mark (given by the caller: a fault
-// window's start and end on the history's clock), the figures around it.
+// window's start and end on the history's clock), the figures after it (PgFaultFigures).
 #pragma once
 
 #include <cstdint>
@@ -130,14 +130,20 @@ struct PgGap {
   double ms() const { return to_ms - from_ms; }
 };
 
+// A fault's effect may come after its window (a kill takes hold after the command that
+// sent it returned; a lease runs out later): its figures cover the time from its start
+// to the next fault's start (or the end).
 struct PgFaultFigures {
   std::string name;
   double start_ms = 0, end_ms = 0;
-  PgGap longest;                    // the longest gap that meets the fault window
-  double first_ack_after_ms = -1;   // from the fault's start to the first acknowledgement
-                                    // of a write started after it (-1: none)
-  std::string tenure_before, tenure_after;  // of the last ack before, the first after
-  int acknowledged = 0, failed = 0, indeterminate = 0;  // writes started in the window
+  PgGap longest;                    // the longest gap that ends after the fault's start
+                                    // and begins before the next fault's
+  double recovery_ms = -1;          // from the fault's start to the ack that ended that
+                                    // gap (-1: none came, the gap is open)
+  std::string tenure_before, tenure_after;  // of the last ack before the fault, and of the
+                                            // ack that ended the gap
+  int acknowledged = 0, failed = 0, indeterminate = 0;  // writes started from the fault's
+                                                        // start to the end of the gap
 };
 
 struct PgFinding {

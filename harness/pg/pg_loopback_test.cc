@@ -313,8 +313,8 @@ TEST(PgLoopback, APromotedStandbyIsANewTimelineAndNothingIsLost) {
   EXPECT_EQ(r.lost, 0);
   ASSERT_EQ(r.faults.size(), 1u);
   EXPECT_EQ(r.faults[0].tenure_after, "pg-b/timeline 2");
-  std::printf("failover on loopback: %s\n  longest %.1f ms (lower %.1f), fault to first ack %.1f ms\n",
-              r.summary().c_str(), r.longest.ms(), r.longest.lower_ms, r.faults[0].first_ack_after_ms);
+  std::printf("failover on loopback: %s\n  longest %.1f ms (lower %.1f), fault to recovery %.1f ms\n",
+              r.summary().c_str(), r.longest.ms(), r.longest.lower_ms, r.faults[0].recovery_ms);
 }
 
 TEST(PgLoopback, AnOldPrimaryNeverFencedIsASplitBrain) {

@@ -48,13 +48,29 @@ std::vector<RoleWindow> RoleTimeline::two_leaders() const {
 
 std::vector<RoleWindow> RoleTimeline::no_leader() const {
   if (spans.empty()) return {};
-  double first = spans.front().from_ms, last = 0;
+  // The period every node was sampled in: the nodes' threads start and stop a little
+  // apart, and a leader not sampled yet (or any more) is not a time without one.
+  std::map<std::string, std::pair<double, double>> sampled;
   std::vector<std::pair<double, double>> leaders;
   for (const auto& s : spans) {
-    first = std::min(first, s.from_ms);
-    last = std::max(last, s.to_ms);
+    auto [it, added] = sampled.try_emplace(s.node, s.from_ms, s.to_ms);
+    if (!added) {
+      it->second.first = std::min(it->second.first, s.from_ms);
+      it->second.second = std::max(it->second.second, s.to_ms);
+    }
     if (s.role == PatroniRole::Leader) leaders.emplace_back(s.from_ms, s.to_ms);
   }
+  double first = -1e300, last = 1e300;
+  for (const auto& [node, period] : sampled) {
+    first = std::max(first, period.first);
+    last = std::min(last, period.second);
+  }
+  if (first >= last) return {};
+  for (auto& [from, to] : leaders) {
+    from = std::max(from, first);
+    to = std::min(to, last);
+  }
+  std::erase_if(leaders, [](const auto& l) { return l.first > l.second; });
   std::sort(leaders.begin(), leaders.end());
   std::vector<RoleWindow> out;
   double covered = first;

@@ -66,8 +66,8 @@ struct RoleTimeline {
   std::vector<RoleChange> changes() const;
   // Overlapping leader spans of distinct nodes.
   std::vector<RoleWindow> two_leaders() const;
-  // Times within the sampled period in which no node's span said leader, from the last
-  // sample of one leader span to the first of the next.
+  // Times within the period every node was sampled in when no node's span said leader,
+  // from the last sample of one leader span to the first of the next.
   std::vector<RoleWindow> no_leader() const;
 };
 
