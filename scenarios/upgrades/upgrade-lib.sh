@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell functions the upgrade scenarios (scenarios/upgrades/*.yaml) run on the nodes.
 # Each scenario puts this file on every node as /usr/local/lib/dcslab/upgrade-lib.sh;
 # a step sources it. What it prints is what the scenario's expectations match, so
@@ -8,6 +9,8 @@
 # (0600, put there by the scenario) as ETCDCTL_PASSWORD, so that a step can run many
 # etcdctl commands without a prompt for each.
 
+# The node's own file (written by the lab document's steps), not one of this repository.
+# shellcheck source=/dev/null
 source ~/.etcdvars
 if [ -n "${ETCDCTL_USER:-}" ] && [ -r ~/.etcd-root-password ]; then
   ETCDCTL_PASSWORD=$(cat ~/.etcd-root-password)
@@ -117,11 +120,11 @@ count_on_each_member() {
 # version's member issued (token_matrix), which `endpoint hashkv --cluster` would
 # use for all.
 hashkv_same_revision() {
-  local rev url tries out hashes
+  local rev url out hashes
   rev=$(etcdctl put upgrade/hashkv-marker "$(date -u +%FT%TZ)" -w fields | sed -n 's/^"Revision" : //p')
   [ -n "$rev" ] || { echo "hashkv: the marker write failed" >&2; return 1; }
   for url in $(member_urls); do
-    for tries in $(seq 1 60); do
+    for _ in $(seq 1 60); do
       [ "$(on_member "$url" get --consistency=s -w fields upgrade/hashkv-marker |
         sed -n 's/^"ModRevision" : //p')" = "$rev" ] && break
       sleep 1

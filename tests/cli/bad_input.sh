@@ -11,8 +11,9 @@ n=0
 for f in "$SRC"/fixtures/bad/lab-*.yaml; do
   expected="$f$(head -1 "$f" | sed 's/^# expect-error: //')"
   for cmd in up status down "exec dcs-00 -- true"; do
+    read -ra argv <<<"$cmd"
     set +e
-    err=$("$DCSLAB" --lab "$f" $cmd 2>&1 >/dev/null)
+    err=$("$DCSLAB" --lab "$f" "${argv[@]}" 2>&1 >/dev/null)
     rc=$?
     set -e
     [ "$rc" = 2 ] || { echo "FAIL: $cmd with $f exited $rc, not 2: $err"; exit 1; }
