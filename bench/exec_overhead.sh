@@ -11,32 +11,39 @@ runs=${1:-3}
 n=${N:-200}
 providers=${PROVIDERS:-nspawn}
 machine=$(machine_line)
-labs=()
-trap 'for l in "${labs[@]}"; do "$DCSLAB" --lab "$l" down >/dev/null 2>&1; done; rm -rf "$BENCH_TMP"' EXIT
+up=()  # the providers whose lab this run brought up
+cleanup() {
+  local p
+  for p in "${up[@]}"; do "$DCSLAB" --lab "$SEED_LAB" --name "bench-exec-$p" --provider "$p" down >/dev/null 2>&1; done
+  rm -rf "$BENCH_TMP"
+}
+trap cleanup EXIT
 
 rows=""
 for provider in $providers; do
-  lab=$(bench_lab "bench-exec-$provider" "$provider")
-  labs+=("$lab")
-  "$DCSLAB" --lab "$lab" down >/dev/null 2>&1 || true
+  name=bench-exec-$provider
+  lab=(--lab "$SEED_LAB" --name "$name" --provider "$provider")
+  up+=("$provider")
+  "$DCSLAB" "${lab[@]}" down >/dev/null 2>&1 || true
   echo "lab up ($provider)"
-  "$DCSLAB" --lab "$lab" up --isolated >/dev/null 2>&1
+  "$DCSLAB" "${lab[@]}" up --isolated >/dev/null 2>&1
   cfg=$BENCH_TMP/ssh_config-$provider
   # ControlMaster first: the first value ssh reads for an option is the one it uses.
   { printf 'Host *\n  ControlMaster auto\n  ControlPath %s/cm-%%C\n  ControlPersist 10m\n  LogLevel ERROR\n\n' "$BENCH_TMP"
-    "$DCSLAB" --lab "$lab" ssh-config; } >"$cfg"
+    "$DCSLAB" "${lab[@]}" ssh-config; } >"$cfg"
   ssh -F "$cfg" dcs-00 true  # the master connection
-  "$DCSLAB" --lab "$lab" exec dcs-00 -- true  # starts the lab's exec multiplexer
-  [ -S "${DCSLAB_HOME:-$HOME/.local/share/dcslab}/labs/$(basename "$lab" .yaml)/exec-mux.sock" ] || { echo "no exec multiplexer socket" >&2; exit 1; }
-  [ -S "$(ls "$BENCH_TMP"/cm-* 2>/dev/null | head -1)" ] || { echo "no ControlMaster socket" >&2; exit 1; }
+  "$DCSLAB" "${lab[@]}" exec dcs-00 -- true  # starts the lab's exec multiplexer
+  [ -S "${DCSLAB_HOME:-$HOME/.local/share/dcslab}/labs/$name/exec-mux.sock" ] || { echo "no exec multiplexer socket" >&2; exit 1; }
+  masters=("$BENCH_TMP"/cm-*)
+  [ -S "${masters[0]}" ] || { echo "no ControlMaster socket" >&2; exit 1; }
   dc=() ; ss=()
   for r in $(seq "$runs"); do
     echo "run $r: $n x dcslab exec, $n x ssh (ControlMaster), $provider"
-    t=$(now); for _ in $(seq "$n"); do "$DCSLAB" --lab "$lab" exec dcs-00 -- true; done; dc+=("$(elapsed "$t")")
+    t=$(now); for _ in $(seq "$n"); do "$DCSLAB" "${lab[@]}" exec dcs-00 -- true; done; dc+=("$(elapsed "$t")")
     t=$(now); for _ in $(seq "$n"); do ssh -F "$cfg" dcs-00 true; done; ss+=("$(elapsed "$t")")
   done
   ssh -F "$cfg" -O exit dcs-00 2>/dev/null || true
-  "$DCSLAB" --lab "$lab" down >/dev/null
+  "$DCSLAB" "${lab[@]}" down >/dev/null
   md=$(echo "${dc[*]}" | median); ms=$(echo "${ss[*]}" | median)
   ratio=$(awk -v a="$md" -v b="$ms" 'BEGIN {printf "%.2f", a / b}')
   per_d=$(awk -v a="$md" -v n="$n" 'BEGIN {printf "%.1f", a * 1000 / n}')

@@ -12,22 +12,22 @@ runs=${1:-3}
 upgrades=${UPGRADES:-10-rolling-noauth 30-rolling-auth}
 provider=${PROVIDER:-nspawn}
 machine=$(machine_line)
-lab=$(bench_lab bench-faults "$provider")
-trap '"$DCSLAB" --lab "$lab" down >/dev/null 2>&1; rm -rf "$BENCH_TMP"' EXIT
+lab=(--lab "$SEED_LAB" --name bench-faults --provider "$provider")
+trap '"$DCSLAB" "${lab[@]}" down >/dev/null 2>&1; rm -rf "$BENCH_TMP"' EXIT
 "$DCSLAB" image build >/dev/null
 
 # run_on_fresh_lab NAME SCENARIO... : a run on a new lab; its JSON report is $BENCH_TMP/NAME.json
 run_on_fresh_lab() {
   local name=$1; shift
-  "$DCSLAB" --lab "$lab" down >/dev/null 2>&1 || true
+  "$DCSLAB" "${lab[@]}" down >/dev/null 2>&1 || true
   local t; t=$(now)
   set +e
-  "$DCSLAB" --isolated --lab "$lab" run --seed 4242 "$@" --json "$BENCH_TMP/$name.json" \
+  "$DCSLAB" --isolated "${lab[@]}" run --seed 4242 "$@" --json "$BENCH_TMP/$name.json" \
     --transcript "$BENCH_TMP/$name.md" >"$BENCH_TMP/$name.log" 2>&1
   local rc=$?
   set -e
-  echo "$(elapsed "$t")" >"$BENCH_TMP/$name.wall"
-  "$DCSLAB" --lab "$lab" down >/dev/null
+  elapsed "$t" >"$BENCH_TMP/$name.wall"
+  "$DCSLAB" "${lab[@]}" down >/dev/null
   if [ "$rc" != 0 ]; then
     # A failed run is a finding, not noise: reported in the section, left out of medians.
     echo "run $name failed (exit $rc); its log ends:" >&2

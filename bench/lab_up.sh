@@ -11,12 +11,16 @@ runs=${1:-3}
 dcslab=$DCSLAB
 tmp=$BENCH_TMP
 machine=$(machine_line)
-trap 'for f in "$tmp"/*.yaml; do [ -e "$f" ] && "$dcslab" --lab "$f" down >/dev/null 2>&1; done; rm -rf "$tmp"' EXIT
+# on PROVIDER ARGS...: dcslab on the seed's lab on PROVIDER, named bench-<provider>.
+on() { "$dcslab" --lab "$SEED_LAB" --name "bench-$1" --provider "$1" "${@:2}"; }
+cleanup() {
+  local p
+  for p in libvirt nspawn; do on "$p" down >/dev/null 2>&1; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
 
 fmt() { printf '%.2f' "$1"; }
-
-# lab file for a provider, named bench-<provider>
-lab_for() { bench_lab "bench-$1" "$1"; }
 
 declare -A raw med
 measure() {  # measure KEY COMMAND...: one timed run appended to raw[KEY]
@@ -32,28 +36,25 @@ echo "image build, cached ($runs runs)"
 for _ in $(seq "$runs"); do measure image_cached "$dcslab" image build; done
 
 for provider in libvirt nspawn; do
-  lab=$(lab_for "$provider")
   echo "lab up, $provider ($runs runs)"
   for _ in $(seq "$runs"); do
-    measure "up_$provider" "$dcslab" --lab "$lab" up --isolated
-    "$dcslab" --lab "$lab" down >/dev/null
+    measure "up_$provider" on "$provider" up --isolated
+    on "$provider" down >/dev/null
   done
 done
 
-lab=$(lab_for libvirt)
 echo "snapshot save / revert, libvirt ($runs runs)"
-"$dcslab" --lab "$lab" up --isolated >/dev/null 2>&1
+on libvirt up --isolated >/dev/null 2>&1
 for i in $(seq "$runs"); do
-  measure snap_save "$dcslab" --lab "$lab" snapshot save "b$i"
-  measure snap_revert "$dcslab" --lab "$lab" snapshot revert "b$i"
-  measure exec_after_revert "$dcslab" --lab "$lab" exec dcs-00 -- true
+  measure snap_save on libvirt snapshot save "b$i"
+  measure snap_revert on libvirt snapshot revert "b$i"
+  measure exec_after_revert on libvirt exec dcs-00 -- true
 done
-"$dcslab" --lab "$lab" down >/dev/null
+on libvirt down >/dev/null
 
-lab=$(lab_for nspawn)
 echo "seed suite with boot, nspawn ($runs runs)"
 for _ in $(seq "$runs"); do
-  measure suite_nspawn "$dcslab" --isolated --lab "$lab" run scenarios/seed/ --down
+  measure suite_nspawn on nspawn --isolated run scenarios/seed/ --down
 done
 
 for k in "${!raw[@]}"; do med[$k]=$(echo "${raw[$k]}" | median); done

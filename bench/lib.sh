@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the benchmarks (sourced). Each benchmark writes one section of
 # docs/PERFORMANCE.md, between "<!-- bench:NAME -->" and "<!-- /bench:NAME -->", and
 # leaves the other sections as they are, so each can be rerun on its own:
@@ -12,19 +13,18 @@ if [ -z "${DCSLAB:-}" ]; then
   DCSLAB=$PWD/build/harness/dcslab
 fi
 PERF=docs/PERFORMANCE.md
+# shellcheck disable=SC2034  # for the benchmarks that source this file
 BENCH_TMP=$(mktemp -d)
+# The seed's lab. A benchmark runs it under a name of its own and on the provider it
+# measures with dcslab's global options: --lab "$SEED_LAB" --name NAME --provider P.
+# shellcheck disable=SC2034  # for the benchmarks that source this file
+SEED_LAB=$PWD/fixtures/labs/dcs.yaml
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.3f", b - a}'; }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 fmt2() { printf '%.2f' "$1"; }
 list2() { for v in $1; do printf '%s ' "$(fmt2 "$v")"; done; }
-
-# bench_lab NAME PROVIDER: a lab file for the seed's lab under another name.
-bench_lab() {
-  sed -e "s/^name: dcs$/name: $1/" -e "s/^  type: libvirt$/  type: $2/" fixtures/labs/dcs.yaml >"$BENCH_TMP/$1.yaml"
-  echo "$BENCH_TMP/$1.yaml"
-}
 
 # The machine and its load, for the section's header.
 machine_line() {

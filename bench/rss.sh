@@ -9,9 +9,9 @@
 runs=${1:-3}
 provider=${PROVIDER:-nspawn}
 machine=$(machine_line)
-lab=$(bench_lab "bench-rss-$provider" "$provider")
-trap '"$DCSLAB" --lab "$lab" down >/dev/null 2>&1; rm -rf "$BENCH_TMP"' EXIT
-"$DCSLAB" --lab "$lab" down >/dev/null 2>&1 || true
+lab=(--lab "$SEED_LAB" --name "bench-rss-$provider" --provider "$provider")
+trap '"$DCSLAB" "${lab[@]}" down >/dev/null 2>&1; rm -rf "$BENCH_TMP"' EXIT
+"$DCSLAB" "${lab[@]}" down >/dev/null 2>&1 || true
 
 # peak KEY COMMAND...: runs COMMAND under /usr/bin/time -v and appends its maximum
 # resident set size in MiB to raw[KEY].
@@ -27,10 +27,10 @@ peak() {
 
 for r in $(seq "$runs"); do
   echo "run $r: up, seed suite, exec ($provider)"
-  peak up "$DCSLAB" --lab "$lab" up --isolated
-  peak exec "$DCSLAB" --lab "$lab" exec dcs-00 -- true
-  peak suite "$DCSLAB" --lab "$lab" run scenarios/seed/
-  "$DCSLAB" --lab "$lab" down >/dev/null
+  peak up "$DCSLAB" "${lab[@]}" up --isolated
+  peak exec "$DCSLAB" "${lab[@]}" exec dcs-00 -- true
+  peak suite "$DCSLAB" "${lab[@]}" run scenarios/seed/
+  "$DCSLAB" "${lab[@]}" down >/dev/null
 done
 
 row() {

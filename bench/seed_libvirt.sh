@@ -12,31 +12,31 @@
 . "$(dirname "$0")/lib.sh"
 runs=${1:-3}
 machine=$(machine_line)
-lab=$(bench_lab bench-seed libvirt)
-trap '"$DCSLAB" --lab "$lab" down >/dev/null 2>&1; rm -rf "$BENCH_TMP"' EXIT
-"$DCSLAB" --lab "$lab" down >/dev/null 2>&1 || true
+lab=(--lab "$SEED_LAB" --name bench-seed --provider libvirt)
+trap '"$DCSLAB" "${lab[@]}" down >/dev/null 2>&1; rm -rf "$BENCH_TMP"' EXIT
+"$DCSLAB" "${lab[@]}" down >/dev/null 2>&1 || true
 
 run_logged() { "$@" >"$BENCH_TMP/last.log" 2>&1 || { cat "$BENCH_TMP/last.log" >&2; exit 1; }; }
 
 cold=(); warm=(); rev_total=(); rev_mem=(); rev_clk=()
 for r in $(seq "$runs"); do
   echo "run $r: cold (up, suite, down)"
-  t=$(now); run_logged "$DCSLAB" --isolated --lab "$lab" run scenarios/seed/ --down; cold+=("$(elapsed "$t")")
+  t=$(now); run_logged "$DCSLAB" --isolated "${lab[@]}" run scenarios/seed/ --down; cold+=("$(elapsed "$t")")
 done
 echo "up once, saved as fresh"
-run_logged "$DCSLAB" --lab "$lab" up --isolated
-run_logged "$DCSLAB" --lab "$lab" snapshot save fresh
+run_logged "$DCSLAB" "${lab[@]}" up --isolated
+run_logged "$DCSLAB" "${lab[@]}" snapshot save fresh
 for r in $(seq "$runs"); do
   echo "run $r: from the snapshot (revert, suite)"
   t=$(now)
-  run_logged "$DCSLAB" --lab "$lab" snapshot revert fresh
+  run_logged "$DCSLAB" "${lab[@]}" snapshot revert fresh
   rev_total+=("$(elapsed "$t")")
   rev_mem+=("$(sed -n 's/.* reverted to fresh in \([0-9.]*\) s.*/\1/p' "$BENCH_TMP/last.log")")
   rev_clk+=("$(sed -n 's/.*clocks set from the host in \([0-9.]*\) s.*/\1/p' "$BENCH_TMP/last.log")")
-  run_logged "$DCSLAB" --lab "$lab" run scenarios/seed/ --json "$BENCH_TMP/warm-$r.json"
+  run_logged "$DCSLAB" "${lab[@]}" run scenarios/seed/ --json "$BENCH_TMP/warm-$r.json"
   warm+=("$(elapsed "$t")")
 done
-"$DCSLAB" --lab "$lab" down >/dev/null
+"$DCSLAB" "${lab[@]}" down >/dev/null
 
 mc=$(echo "${cold[*]}" | median); mw=$(echo "${warm[*]}" | median)
 mr=$(echo "${rev_total[*]}" | median)

@@ -36,7 +36,7 @@ sock=$lvd/run/libvirt-sock
 uri="qemu:///system?socket=$sock"
 pool=$cache/pool                           # storage pool "default": the box's volume
 project=$BENCH_TMP/project                 # the Vagrantfile vagrant up reads
-dlab=$(bench_lab bench-vagrant-dcslab libvirt)
+dlab=(--lab "$SEED_LAB" --name bench-vagrant-dcslab --provider libvirt)
 export VAGRANT_HOME=$cache/vagrant.d VAGRANT_DEFAULT_PROVIDER=libvirt
 export VAGRANT_CHECKPOINT_DISABLE=1 VAGRANT_BOX_UPDATE_CHECK_DISABLE=1 VAGRANT_NO_COLOR=1
 mkdir -p "$cache" "$pool" "$VAGRANT_HOME"
@@ -58,7 +58,7 @@ cleanup() {
   trap - EXIT INT TERM
   echo "cleaning up"
   [ -f "$project/Vagrantfile" ] && [ -S "$sock" ] && vg destroy -f >/dev/null 2>&1
-  "$DCSLAB" --lab "$dlab" down >/dev/null 2>&1
+  "$DCSLAB" "${dlab[@]}" down >/dev/null 2>&1
   if [ -S "$sock" ]; then  # whatever vagrant left: domains, networks, the pool
     local d n
     for d in $(virsh -q -c "$uri" list --all --name); do
@@ -73,8 +73,13 @@ cleanup() {
   daemon_stop "$lvd/run/virtlogd.pid"
   if [ -n "$ns" ] && ip netns list | grep -qx "$ns\( .*\)\?"; then
     local pids
-    pids=$(ip netns pids "$ns")           # anything still in our namespace (dnsmasq, qemu)
-    [ -z "$pids" ] || { kill $pids 2>/dev/null; sleep 2; kill -9 $(ip netns pids "$ns") 2>/dev/null; }
+    mapfile -t pids < <(ip netns pids "$ns")  # anything still in our namespace (dnsmasq, qemu)
+    if [ ${#pids[@]} -gt 0 ]; then
+      kill "${pids[@]}" 2>/dev/null
+      sleep 2
+      mapfile -t pids < <(ip netns pids "$ns")
+      [ ${#pids[@]} -eq 0 ] || kill -9 "${pids[@]}" 2>/dev/null
+    fi
     ip netns del "$ns"
   fi
   # The pool keeps only the box's volume; a machine's overlay is vagrant's, per up.
@@ -85,7 +90,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- the box ---------------------------------------------------------------------------
-vagrant_key=$(ls /usr/share/rubygems-integration/all/gems/vagrant-*/keys/vagrant.pub 2>/dev/null | head -n1)
+vagrant_keys=(/usr/share/rubygems-integration/all/gems/vagrant-*/keys/vagrant.pub)
+vagrant_key=${vagrant_keys[0]}
 [ -f "$vagrant_key" ] || { echo "vagrant_up.sh: Vagrant's insecure public key (keys/vagrant.pub) not found" >&2; exit 1; }
 
 # The files the box adds to the image, by path in the guest (contents below).
@@ -215,6 +221,7 @@ grep -q '^libvirt-qemu:' "$lvd/nss/passwd" || echo 'libvirt-qemu:x:64055:64055:L
 grep -q '^libvirt-qemu:' "$lvd/nss/group" || echo 'libvirt-qemu:x:64055:' >>"$lvd/nss/group"
 grep -q '^libvirt-dnsmasq:' "$lvd/nss/passwd" || echo 'libvirt-dnsmasq:x:64056:64056:Libvirt Dnsmasq:/var/lib/libvirt/dnsmasq:/usr/sbin/nologin' >>"$lvd/nss/passwd"
 grep -q '^libvirt-dnsmasq:' "$lvd/nss/group" || echo 'libvirt-dnsmasq:x:64056:' >>"$lvd/nss/group"
+# shellcheck disable=SC2016  # the inner shell expands them, with the folder as its $1
 in_ns unshare --mount --propagation private sh -ec '
   d=$1
   for b in run:/run/libvirt lib:/var/lib/libvirt cache:/var/cache/libvirt etc:/etc/libvirt \
@@ -258,9 +265,10 @@ check_vagrant_lab() {
   vg ssh-config >"$cfg" 2>/dev/null
   for i in 0 1 2; do
     out=$(in_ns ssh -F "$cfg" -o BatchMode=yes "dcs-0$i" 'hostname -f; ip -4 -o addr show' 2>&1) || true
-    grep -qx "dcs-0$i.patroni.mydomain" <<<"$out" && grep -q " inet 192.168.56.1$i/24 " <<<"$out" ||
-      { echo "vagrant_up.sh: after vagrant up, dcs-0$i is not dcs-0$i.patroni.mydomain with 192.168.56.1$i/24:" >&2
-        echo "$out" >&2; exit 1; }
+    if ! grep -qx "dcs-0$i.patroni.mydomain" <<<"$out" || ! grep -q " inet 192.168.56.1$i/24 " <<<"$out"; then
+      echo "vagrant_up.sh: after vagrant up, dcs-0$i is not dcs-0$i.patroni.mydomain with 192.168.56.1$i/24:" >&2
+      echo "$out" >&2; exit 1
+    fi
   done
 }
 
@@ -297,14 +305,14 @@ vagrant_once() {
 dcslab_once() {
   local t
   t=$(now)
-  "$DCSLAB" --lab "$dlab" up --isolated >"$cache/last-dcslab-up.log" 2>&1 || { tail -n 30 "$cache/last-dcslab-up.log" >&2; exit 1; }
+  "$DCSLAB" "${dlab[@]}" up --isolated >"$cache/last-dcslab-up.log" 2>&1 || { tail -n 30 "$cache/last-dcslab-up.log" >&2; exit 1; }
   dt+=("$(elapsed "$t")")
-  "$DCSLAB" --lab "$dlab" down >/dev/null 2>&1
+  "$DCSLAB" "${dlab[@]}" down >/dev/null 2>&1
   echo "  dcslab up: ${dt[-1]} s"
 }
 
 vt=() dt=()
-"$DCSLAB" --lab "$dlab" down >/dev/null 2>&1 || true
+"$DCSLAB" "${dlab[@]}" down >/dev/null 2>&1 || true
 for r in $(seq "$runs"); do
   echo "run $r of $runs"
   if [ $((r % 2)) -eq 1 ]; then vagrant_once; dcslab_once; else dcslab_once; vagrant_once; fi
@@ -332,7 +340,7 @@ vl_version=$(dpkg-query -W -f='${Version}' vagrant-libvirt)
   echo
   echo "Written by \`bench/vagrant_up.sh $runs\` on $(date -u +%Y-%m-%d) — $machine."
   echo "Each run: \`vagrant up\` of dcs-00..02 (parallel, as vagrant-libvirt does by default) and"
-  echo "\`dcslab --lab <fixtures/labs/dcs.yaml renamed> up --isolated\`, the order alternating,"
+  echo "\`dcslab --lab fixtures/labs/dcs.yaml --name <lab> --provider libvirt up --isolated\`, the order alternating,"
   echo "each from nothing to three nodes reachable over SSH (the command returns); wall clock,"
   echo "median of $runs runs. Both under TCG, 2 vCPUs and 1024 MiB a node, on one 2-core host;"
   echo "load average at the end: $load_end."
