@@ -11,7 +11,7 @@ require_cmd systemd-nspawn mmdebstrap ip python3 nsenter
 
 name=e2e-faults
 e2e_lab "$name" nspawn
-lab() { "$DCSLAB" --lab "$E2E_LAB" "$@"; }
+lab() { "$DCSLAB" "${E2E_LAB[@]}" "$@"; }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
 step "up"
@@ -48,7 +48,9 @@ for _ in $(seq 30); do
   [ "$pid2" != 0 ] && [ "$pid2" != "$pid1" ] && break
   sleep 0.5
 done
-[ "$pid2" != "$pid1" ] && [ "$pid2" != 0 ] || fail "fault-sleeper was not restarted after kill ($pid1 -> $pid2)"
+if [ "$pid2" = "$pid1" ] || [ "$pid2" = 0 ]; then
+  fail "fault-sleeper was not restarted after kill ($pid1 -> $pid2)"
+fi
 echo "ok: main process $pid1 killed, restarted as $pid2"
 lab exec dcs-00 -- sudo systemctl stop fault-sleeper
 set +e; msg=$(lab fault dcs-00 kill fault-sleeper 2>&1); rc=$?; set -e
@@ -71,7 +73,7 @@ expect_eq "the disk survived the crash" "$(lab exec dcs-02 -- cat /home/tux/befo
 step "scenarios/faults on the seed's three-member cluster (seed 4242)"
 start=$(date +%s)
 set +e
-"$DCSLAB" --isolated --lab "$E2E_LAB" run --seed 4242 "$SRC/scenarios/faults" \
+"$DCSLAB" --isolated "${E2E_LAB[@]}" run --seed 4242 "$SRC/scenarios/faults" \
   --junit "$out/faults.xml" --transcript "$out/faults.md" --json "$out/faults.json" >"$out/faults.log" 2>&1
 rc=$?
 set -e
@@ -86,7 +88,7 @@ echo "seed suite + faults: $(( $(date +%s) - start )) s"
 head -n1 "$out/faults.log" | grep -qx 'seed 4242: replay with --seed 4242' || fail "the seed is not printed first"
 grep -q 'seed 4242: replay with --seed 4242' "$out/faults.md" || fail "the transcript lacks the seed"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["seed"] == 4242, d.get("seed")' "$out/faults.json"
-{ read -r suites tests failures skipped; read -r names; } < <(junit_summary "$out/faults.xml")
+{ read -r _ _ failures _; read -r names; } < <(junit_summary "$out/faults.xml")
 expect_eq "JUnit failures" "$failures" 0
 for s in full-disaster leader-crash minority-partition quorum-loss; do
   echo " $names " | grep -q " $s " || fail "JUnit lacks $s: $names"
@@ -101,7 +103,7 @@ picks() { grep -oE '(partition|crash) dcs-0[0-2] \([^;]*; picked at random' "$1"
 first=$(picks "$out/faults.md")
 [ -n "$first" ] || fail "no random picks in the transcript"
 set +e
-"$DCSLAB" --lab "$E2E_LAB" run --seed 4242 "$SRC/scenarios/faults/minority-partition.yaml" \
+"$DCSLAB" "${E2E_LAB[@]}" run --seed 4242 "$SRC/scenarios/faults/minority-partition.yaml" \
   "$SRC/scenarios/faults/quorum-loss.yaml" --transcript "$out/again.md" >"$out/again.log" 2>&1
 rc=$?
 set -e

@@ -1,11 +1,15 @@
-# Shared by the end-to-end tests. Each test makes a lab file of its own (a unique lab
-# name, so nothing collides with a user's labs), runs the lab isolated in a network
-# namespace that dcslab creates, and checks afterwards that nothing the lab made is left.
+# shellcheck shell=bash
+# Shared by the end-to-end tests. Each test runs the seed's lab under a name of its own
+# (dcslab's --name, so nothing collides with a user's labs) on the provider it tests
+# (--provider), isolated in a network namespace that dcslab creates, and checks
+# afterwards that nothing the lab made is left.
 set -euo pipefail
 
 DCSLAB=${DCSLAB:?DCSLAB must point at the dcslab binary}
 SRC=${DCSLAB_SOURCE_DIR:?DCSLAB_SOURCE_DIR must point at the source tree}
 export DCSLAB_HOME=${DCSLAB_HOME:-$HOME/.local/share/dcslab}
+# The seed's lab file, which every test's lab is made from.
+SEED_LAB=$SRC/fixtures/labs/dcs.yaml
 
 # Exit status 77 makes ctest report a skip. In CI a skip is a failure: CI must provide
 # what the test needs.
@@ -28,29 +32,20 @@ require_cmd() {
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "--- $*"; }
 
-# make_lab NAME PROVIDER: writes the seed's lab under another name, with PROVIDER.
-make_lab() {
-  local name=$1 provider=$2 file
-  file=$(mktemp /tmp/dcslab-e2e-XXXXXX.yaml)
-  sed -e "s/^name: dcs$/name: $name/" -e "s/^  type: libvirt$/  type: $provider/" \
-    "$SRC/fixtures/labs/dcs.yaml" >"$file"
-  grep -q "^name: $name$" "$file" || fail "could not make lab file $file"
-  echo "$file"
-}
-
-# e2e_lab NAME PROVIDER: lab NAME's file in $E2E_LAB (make_lab) and a scratch folder in
-# $out; on exit the lab is taken down and both are removed. A previous run's leftovers of
-# the lab are taken down first, and the image is built.
+# e2e_lab NAME PROVIDER: dcslab's global options for lab NAME (the seed's lab on
+# PROVIDER) in the array E2E_LAB, and a scratch folder in $out; on exit the lab is taken
+# down and the folder removed. A previous run's leftovers of the lab are taken down
+# first, and the image is built.
 e2e_lab() {
-  E2E_LAB=$(make_lab "$1" "$2")
+  E2E_LAB=(--lab "$SEED_LAB" --name "$1" --provider "$2")
   out=$(mktemp -d)
   trap e2e_cleanup EXIT
-  "$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
+  "$DCSLAB" "${E2E_LAB[@]}" down >/dev/null 2>&1 || true
   "$DCSLAB" image build >/dev/null
 }
 e2e_cleanup() {
-  "$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
-  rm -rf "$E2E_LAB" "$out"
+  "$DCSLAB" "${E2E_LAB[@]}" down >/dev/null 2>&1 || true
+  [ -z "${out:-}" ] || rm -rf "$out"
 }
 
 # expect_eq WHAT ACTUAL EXPECTED
@@ -77,43 +72,38 @@ expect_nothing_left() {
 lab_up_checks() {
   local provider=$1 name=$2 machine_kind=$3
   # Global, for the EXIT trap.
-  E2E_LAB=$(make_lab "$name" "$provider")
-  local lab=$E2E_LAB
-  cleanup() {
-    "$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
-    rm -f "$E2E_LAB"
-  }
-  trap cleanup EXIT
-  "$DCSLAB" --lab "$lab" down >/dev/null 2>&1 || true   # a previous run's leftovers
+  E2E_LAB=(--lab "$SEED_LAB" --name "$name" --provider "$provider")
+  trap e2e_cleanup EXIT
+  "$DCSLAB" "${E2E_LAB[@]}" down >/dev/null 2>&1 || true   # a previous run's leftovers
 
   step "image"
-  "$DCSLAB" --lab "$lab" image build
+  "$DCSLAB" "${E2E_LAB[@]}" image build
 
   step "up on $provider (isolated: a network namespace of its own)"
-  "$DCSLAB" --lab "$lab" up --isolated
+  "$DCSLAB" "${E2E_LAB[@]}" up --isolated
 
   step "identity over SSH"
   for i in 0 1 2; do
-    expect_eq "dcs-0$i hostname -f" "$("$DCSLAB" --lab "$lab" exec dcs-0$i -- hostname -f)" \
+    expect_eq "dcs-0$i hostname -f" "$("$DCSLAB" "${E2E_LAB[@]}" exec dcs-0$i -- hostname -f)" \
       "dcs-0$i.patroni.mydomain"
   done
-  addr=$("$DCSLAB" --lab "$lab" exec dcs-02 -- ip -4 -o addr)
+  addr=$("$DCSLAB" "${E2E_LAB[@]}" exec dcs-02 -- ip -4 -o addr)
   echo "$addr" | grep -q ' 192\.168\.56\.12/24 ' || fail "dcs-02 lacks 192.168.56.12/24: $addr"
   echo "ok: dcs-02 holds 192.168.56.12/24"
-  set +e; "$DCSLAB" --lab "$lab" exec dcs-00 -- sh -c 'exit 7'; rc=$?; set -e
+  set +e; "$DCSLAB" "${E2E_LAB[@]}" exec dcs-00 -- sh -c 'exit 7'; rc=$?; set -e
   expect_eq "exec passes on the remote exit status" "$rc" 7
-  expect_eq "status" "$("$DCSLAB" --lab "$lab" status | awk '{print $2}' | sort -u)" running
+  expect_eq "status" "$("$DCSLAB" "${E2E_LAB[@]}" status | awk '{print $2}' | sort -u)" running
 
   step "exec reuses the lab's SSH sessions through its exec multiplexer"
   local mux_dir="$DCSLAB_HOME/labs/$name" mux_pid
   [ -S "$mux_dir/exec-mux.sock" ] || fail "no exec multiplexer socket after the first exec"
   mux_pid=$(cut -d' ' -f1 "$mux_dir/exec-mux.pid")
   grep -q "exec-mux" "/proc/$mux_pid/cmdline" || fail "exec-mux.pid names no multiplexer ($mux_pid)"
-  expect_eq "exec through the multiplexer" "$("$DCSLAB" --lab "$lab" exec dcs-01 -- hostname)" dcs-01
-  "$DCSLAB" --lab "$lab" exec dcs-00 -- sleep 312 &
+  expect_eq "exec through the multiplexer" "$("$DCSLAB" "${E2E_LAB[@]}" exec dcs-01 -- hostname)" dcs-01
+  "$DCSLAB" "${E2E_LAB[@]}" exec dcs-00 -- sleep 312 &
   local exec_pid=$!
   for _ in $(seq 1 100); do
-    "$DCSLAB" --lab "$lab" exec dcs-00 -- pgrep -f '^sleep 312' >/dev/null && break
+    "$DCSLAB" "${E2E_LAB[@]}" exec dcs-00 -- pgrep -f '^sleep 312' >/dev/null && break
     sleep 0.1
   done
   kill -INT "$exec_pid"
@@ -121,28 +111,28 @@ lab_up_checks() {
   expect_eq "exit status of an exec stopped by Ctrl-C" "$rc" 130
   # The multiplexer notices the hang-up within a poll (100 ms) and kills the command.
   for _ in $(seq 1 50); do
-    "$DCSLAB" --lab "$lab" exec dcs-00 -- pgrep -f '^sleep 312' >/dev/null || break
+    "$DCSLAB" "${E2E_LAB[@]}" exec dcs-00 -- pgrep -f '^sleep 312' >/dev/null || break
     sleep 0.1
   done
-  set +e; "$DCSLAB" --lab "$lab" exec dcs-00 -- pgrep -af '^sleep 312'; rc=$?; set -e
+  set +e; "$DCSLAB" "${E2E_LAB[@]}" exec dcs-00 -- pgrep -af '^sleep 312'; rc=$?; set -e
   expect_eq "the interrupted command is gone from dcs-00 (pgrep's status)" "$rc" 1
 
   step "scenarios/smoke.yaml on $provider"
-  "$DCSLAB" --lab "$lab" run "$SRC/scenarios/smoke.yaml"
+  "$DCSLAB" "${E2E_LAB[@]}" run "$SRC/scenarios/smoke.yaml"
 
   step "a tampered pinned host key is refused"
   pub="$DCSLAB_HOME/labs/$name/nodes/dcs-01/ssh_host_ed25519_key.pub"
   cp "$pub" "$pub.orig"
   ssh-keygen -q -t ed25519 -N '' -f "/tmp/dcslab-e2e-other-$$" >/dev/null
   cp "/tmp/dcslab-e2e-other-$$.pub" "$pub"
-  set +e; msg=$("$DCSLAB" --lab "$lab" exec dcs-01 -- true 2>&1); rc=$?; set -e
+  set +e; msg=$("$DCSLAB" "${E2E_LAB[@]}" exec dcs-01 -- true 2>&1); rc=$?; set -e
   mv "$pub.orig" "$pub"; rm -f "/tmp/dcslab-e2e-other-$$"*
   expect_eq "exit status with a wrong host key" "$rc" 3
   echo "$msg" | grep -qi 'host key' || fail "message does not explain the host key mismatch: $msg"
   echo "ok: refused: $msg"
 
   step "down"
-  "$DCSLAB" --lab "$lab" down
+  "$DCSLAB" "${E2E_LAB[@]}" down
   expect_nothing_left "$name"
   case "$(awk '{print $3}' "/proc/$mux_pid/stat" 2>/dev/null)" in
     "" | Z) ;;
@@ -151,7 +141,7 @@ lab_up_checks() {
   echo "ok: the exec multiplexer stopped with down"
 
   step "down after an up killed midway"
-  "$DCSLAB" --lab "$lab" up --isolated >/tmp/dcslab-e2e-killed-$$.log 2>&1 &
+  "$DCSLAB" "${E2E_LAB[@]}" up --isolated >/tmp/dcslab-e2e-killed-$$.log 2>&1 &
   up_pid=$!
   for _ in $(seq 1 600); do
     grep -q "\"$machine_kind\"" "$DCSLAB_HOME/labs/$name/resources.json" 2>/dev/null && break
@@ -162,7 +152,7 @@ lab_up_checks() {
   grep -q "\"$machine_kind\"" "$DCSLAB_HOME/labs/$name/resources.json" ||
     fail "the killed up had not recorded a machine: $(cat /tmp/dcslab-e2e-killed-$$.log)"
   rm -f /tmp/dcslab-e2e-killed-$$.log
-  "$DCSLAB" --lab "$lab" down
+  "$DCSLAB" "${E2E_LAB[@]}" down
   expect_nothing_left "$name"
 }
 
@@ -198,13 +188,13 @@ PY
 # seed_suite_checks PROVIDER LAB-NAME OUT-DIR: the whole of scenarios/seed/ on a fresh
 # isolated lab of PROVIDER (boot included): all eight pass, JUnit has no failure, the
 # transcript shows what the lab document shows the machines print, the root password
-# reaches no report; then down leaves nothing. $E2E_LAB must be the lab file.
+# reaches no report; then down leaves nothing. E2E_LAB must hold the lab (e2e_lab).
 seed_suite_checks() {
   local provider=$1 name=$2 out=$3 start rc seconds suites tests failures skipped names secret
   step "the whole suite on a fresh $provider lab (boot included)"
   start=$(date +%s.%N)
   set +e
-  "$DCSLAB" --isolated --lab "$E2E_LAB" run "$SRC/scenarios/seed" \
+  "$DCSLAB" --isolated "${E2E_LAB[@]}" run "$SRC/scenarios/seed" \
     --junit "$out/seed.xml" --transcript "$out/seed.md" --json "$out/seed.json" >"$out/seed.log" 2>&1
   rc=$?
   set -e
@@ -248,7 +238,7 @@ seed_suite_checks() {
   echo "ok: the root password is in no report, transcript or artifact"
 
   step "down"
-  "$DCSLAB" --lab "$E2E_LAB" down
+  "$DCSLAB" "${E2E_LAB[@]}" down
   expect_nothing_left "$name"
   echo "ok: seed suite on $provider with boot: ${seconds}s"
 }

@@ -12,16 +12,16 @@ require_root
 require_cmd systemd-nspawn mmdebstrap ip python3
 
 name=e2e-matrix
-E2E_LAB=$(make_lab "$name" nspawn)
+E2E_LAB=(--lab "$SEED_LAB" --name "$name" --provider nspawn)
+# Each cell's lab, <name>-<suite>.
+cell() { "$DCSLAB" --lab "$SEED_LAB" --name "$name-$1" --provider nspawn "${@:2}"; }
 out=$(mktemp -d)
 cleanup() {
-  for s in bookworm trixie; do
-    "$DCSLAB" --lab "$E2E_LAB" --name "$name-$s" down >/dev/null 2>&1 || true
-  done
-  rm -rf "$E2E_LAB" "$out"
+  for s in bookworm trixie; do cell "$s" down >/dev/null 2>&1 || true; done
+  rm -rf "$out"
 }
 trap cleanup EXIT
-for s in bookworm trixie; do "$DCSLAB" --lab "$E2E_LAB" --name "$name-$s" down >/dev/null 2>&1 || true; done
+for s in bookworm trixie; do cell "$s" down >/dev/null 2>&1 || true; done
 
 step "images for both suites (cached by the recipe's hash)"
 for s in bookworm trixie; do
@@ -33,7 +33,7 @@ done
 step "bad --matrix arguments exit 2 and make nothing"
 for arg in "suite=" "os=bookworm" "suite=bookworm,,trixie" "suite=buster"; do
   set +e
-  err=$("$DCSLAB" --isolated --lab "$E2E_LAB" run --matrix "$arg" "$SRC/scenarios/seed" 2>&1 >/dev/null)
+  err=$("$DCSLAB" --isolated "${E2E_LAB[@]}" run --matrix "$arg" "$SRC/scenarios/seed" 2>&1 >/dev/null)
   rc=$?
   set -e
   expect_eq "exit status of --matrix $arg" "$rc" 2
@@ -46,7 +46,7 @@ done
 step "the seed suite on bookworm and trixie"
 start=$(date +%s)
 set +e
-"$DCSLAB" --isolated --lab "$E2E_LAB" run --matrix suite=bookworm,trixie "$SRC/scenarios/seed" \
+"$DCSLAB" --isolated "${E2E_LAB[@]}" run --matrix suite=bookworm,trixie "$SRC/scenarios/seed" \
   --junit "$out/matrix.xml" --json "$out/matrix.json" --transcript "$out/matrix.md" >"$out/matrix.log" 2>&1
 rc=$?
 set -e

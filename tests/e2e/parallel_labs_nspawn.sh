@@ -11,23 +11,22 @@ require_cmd systemd-nspawn mmdebstrap ip
 
 A=e2e-para-a
 B=e2e-para-b
-LAB_A=$(make_lab "$A" nspawn)
-LAB_B=$(make_lab "$B" nspawn)
+# on NAME ARGS...: dcslab on lab NAME, the seed's lab on nspawn.
+on() { "$DCSLAB" --lab "$SEED_LAB" --name "$1" --provider nspawn "${@:2}"; }
 cleanup() {
-  "$DCSLAB" --lab "$LAB_A" down >/dev/null 2>&1 || true
-  "$DCSLAB" --lab "$LAB_B" down >/dev/null 2>&1 || true
-  rm -f "$LAB_A" "$LAB_B"
+  on "$A" down >/dev/null 2>&1 || true
+  on "$B" down >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
-for l in "$LAB_A" "$LAB_B"; do "$DCSLAB" --lab "$l" down >/dev/null 2>&1 || true; done
+cleanup
 
 step "image"
-"$DCSLAB" --lab "$LAB_A" image build
+on "$A" image build
 
 step "both labs up at once, isolated"
-"$DCSLAB" --lab "$LAB_A" up --isolated >/tmp/dcslab-e2e-para-a-$$.log 2>&1 &
+on "$A" up --isolated >/tmp/dcslab-e2e-para-a-$$.log 2>&1 &
 pa=$!
-"$DCSLAB" --lab "$LAB_B" up --isolated >/tmp/dcslab-e2e-para-b-$$.log 2>&1 &
+on "$B" up --isolated >/tmp/dcslab-e2e-para-b-$$.log 2>&1 &
 pb=$!
 wait "$pa" || { cat /tmp/dcslab-e2e-para-a-$$.log; fail "lab $A did not come up"; }
 wait "$pb" || { cat /tmp/dcslab-e2e-para-b-$$.log; fail "lab $B did not come up"; }
@@ -35,19 +34,18 @@ rm -f /tmp/dcslab-e2e-para-[ab]-$$.log
 
 step "same addresses, different machines"
 for i in 0 1 2; do
-  a=$("$DCSLAB" --lab "$LAB_A" exec dcs-0$i -- cat /etc/machine-id)
-  b=$("$DCSLAB" --lab "$LAB_B" exec dcs-0$i -- cat /etc/machine-id)
-  [ -n "$a" ] && [ "$a" != "$b" ] || fail "dcs-0$i: machine-id '$a' in $A and '$b' in $B"
-  expect_eq "$A dcs-0$i hostname" "$("$DCSLAB" --lab "$LAB_A" exec dcs-0$i -- hostname)" "dcs-0$i"
+  a=$(on "$A" exec dcs-0$i -- cat /etc/machine-id)
+  b=$(on "$B" exec dcs-0$i -- cat /etc/machine-id)
+  if [ -z "$a" ] || [ "$a" = "$b" ]; then fail "dcs-0$i: machine-id '$a' in $A and '$b' in $B"; fi
+  expect_eq "$A dcs-0$i hostname" "$(on "$A" exec dcs-0$i -- hostname)" "dcs-0$i"
   expect_eq "$B dcs-0$i address" \
-    "$("$DCSLAB" --lab "$LAB_B" exec dcs-0$i -- ip -4 -o addr show dev host0 | awk '{print $4}')" \
+    "$(on "$B" exec dcs-0$i -- ip -4 -o addr show dev host0 | awk '{print $4}')" \
     "192.168.56.1$i/24"
 done
 
 step "from each lab's dcs-00, 192.168.56.11 is that lab's own dcs-01 (its pinned host key)"
-for pair in "$A:$LAB_A" "$B:$LAB_B"; do
-  name=${pair%%:*}; file=${pair#*:}
-  seen=$("$DCSLAB" --lab "$file" exec dcs-00 -- ssh-keyscan -t ed25519 192.168.56.11 2>/dev/null |
+for name in "$A" "$B"; do
+  seen=$(on "$name" exec dcs-00 -- ssh-keyscan -t ed25519 192.168.56.11 2>/dev/null |
     awk '{print $3}')
   own=$(awk '{print $2}' "$DCSLAB_HOME/labs/$name/nodes/dcs-01/ssh_host_ed25519_key.pub")
   [ -n "$seen" ] || fail "$name: dcs-00 could not reach 192.168.56.11"
@@ -58,18 +56,18 @@ done
   fail "both labs' dcs-01 have the same host key; the check above proves nothing"
 
 step "a marker written in $A is not in $B"
-"$DCSLAB" --lab "$LAB_A" exec dcs-01 -- "echo $A > marker"
-expect_eq "$A marker" "$("$DCSLAB" --lab "$LAB_A" exec dcs-01 -- cat marker)" "$A"
-set +e; "$DCSLAB" --lab "$LAB_B" exec dcs-01 -- test -e marker; rc=$?; set -e
+on "$A" exec dcs-01 -- "echo $A > marker"
+expect_eq "$A marker" "$(on "$A" exec dcs-01 -- cat marker)" "$A"
+set +e; on "$B" exec dcs-01 -- test -e marker; rc=$?; set -e
 expect_eq "$B has no marker (test -e exit)" "$rc" 1
 
 step "down $A leaves $B running"
-"$DCSLAB" --lab "$LAB_A" down
+on "$A" down
 expect_nothing_left "$A"
-expect_eq "$B status" "$("$DCSLAB" --lab "$LAB_B" status | awk '{print $2}' | sort -u)" running
-expect_eq "$B dcs-00 still answers" "$("$DCSLAB" --lab "$LAB_B" exec dcs-00 -- hostname)" dcs-00
+expect_eq "$B status" "$(on "$B" status | awk '{print $2}' | sort -u)" running
+expect_eq "$B dcs-00 still answers" "$(on "$B" exec dcs-00 -- hostname)" dcs-00
 [ -d /run/systemd/nspawn/propagate/dcslab-$B-dcs-00 ] ||
   fail "$B's nspawn propagate folder vanished with $A's down"
-"$DCSLAB" --lab "$LAB_B" down
+on "$B" down
 expect_nothing_left "$B"
 echo "PASS parallel_labs_nspawn"

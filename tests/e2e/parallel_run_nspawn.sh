@@ -11,25 +11,30 @@ require_root
 require_cmd systemd-nspawn mmdebstrap ip python3
 
 name=e2e-flpar
-E2E_LAB=$(make_lab "$name" nspawn)
+E2E_LAB=(--lab "$SEED_LAB" --name "$name" --provider nspawn)
+# The run's labs, <name>-1 and <name>-2.
+group_lab() { "$DCSLAB" --lab "$SEED_LAB" --name "$name-$1" --provider nspawn "${@:2}"; }
 out=$(mktemp -d)
 cleanup() {
-  [ -n "${watch_pid:-}" ] && kill "$watch_pid" 2>/dev/null
-  for i in 1 2; do "$DCSLAB" --lab "$E2E_LAB" --name "$name-$i" down >/dev/null 2>&1 || true; done
-  rm -rf "$E2E_LAB" "$out"
+  if [ -n "${watch_pid:-}" ]; then kill "$watch_pid" 2>/dev/null || true; fi
+  for i in 1 2; do group_lab "$i" down >/dev/null 2>&1 || true; done
+  rm -rf "$out"
 }
 trap cleanup EXIT
-for i in 1 2; do "$DCSLAB" --lab "$E2E_LAB" --name "$name-$i" down >/dev/null 2>&1 || true; done
-"$DCSLAB" --lab "$E2E_LAB" image build >/dev/null
+for i in 1 2; do group_lab "$i" down >/dev/null 2>&1 || true; done
+"$DCSLAB" "${E2E_LAB[@]}" image build >/dev/null
 
 step "two independent groups on two labs at once"
 # Which of the two namespaces exist, every 0.2 s: both at once proves the labs overlapped.
-( while :; do echo "$(ip netns list | grep -o "dcslab-$name-[12]" | sort | tr '\n' ' ')"; sleep 0.2; done ) \
-  >"$out/netns.log" 2>/dev/null &
+( while :; do
+    seen=$(ip netns list | grep -o "dcslab-$name-[12]" | sort | tr '\n' ' ') || true  # none: ""
+    echo "$seen"
+    sleep 0.2
+  done ) >"$out/netns.log" 2>/dev/null &
 watch_pid=$!
 start=$(date +%s.%N)
 set +e
-"$DCSLAB" --lab "$E2E_LAB" run --parallel 2 "$SRC/scenarios/smoke.yaml" "$SRC/fixtures/e2e/from-state.yaml" \
+"$DCSLAB" "${E2E_LAB[@]}" run --parallel 2 "$SRC/scenarios/smoke.yaml" "$SRC/fixtures/e2e/from-state.yaml" \
   --junit "$out/run.xml" --artifacts "$out/artifacts" >"$out/run.log" 2>&1
 rc=$?
 set -e
@@ -49,7 +54,7 @@ echo "ok: both labs' namespaces existed at the same time"
 fallback="from from-ready: no lab snapshots here (nspawn machines have no memory snapshots; use provider libvirt); its requires ran as usual"
 expect_eq "fallback lines" "$(grep -cF -- "$fallback" "$out/run.log")" 1
 
-{ read -r suites tests failures skipped; read -r names; } < <(junit_summary "$out/run.xml")
+{ read -r suites tests failures _; read -r names; } < <(junit_summary "$out/run.xml")
 expect_eq "merged JUnit testsuites" "$(echo "$names" | tr ' ' '\n' | sort | tr '\n' ' ')" "from-setup from-state smoke "
 expect_eq "merged JUnit failures" "$failures" 0
 [ "$tests" -ge 15 ] || fail "merged JUnit has only $tests testcases"

@@ -17,7 +17,7 @@ e2e_lab "$name" nspawn
 t0=$(date +%s)
 
 step "pki-tls scenario"
-"$DCSLAB" --isolated --lab "$E2E_LAB" run "$SRC/fixtures/e2e/pki-tls.yaml" \
+"$DCSLAB" --isolated "${E2E_LAB[@]}" run "$SRC/fixtures/e2e/pki-tls.yaml" \
   --junit "$out/pki.xml" --transcript "$out/pki.md" --json "$out/pki.json" | tee "$out/pki.log"
 t1=$(date +%s)
 failures=$(python3 - "$out/pki.xml" <<'PY'
@@ -33,11 +33,11 @@ step "the lab PKI on the host"
 pki="$DCSLAB_HOME/labs/$name/pki"
 openssl verify -CAfile "$pki/ca.crt" "$pki/dcs-00.crt" | grep -q ': OK$' || fail "openssl verify"
 echo "ok: openssl verify accepts dcs-00.crt"
-expect_eq "SANs" "$("$DCSLAB" --lab "$E2E_LAB" pki show "$pki/dcs-00.crt" | sed -n 's/^SANs: *//p')" \
+expect_eq "SANs" "$("$DCSLAB" "${E2E_LAB[@]}" pki show "$pki/dcs-00.crt" | sed -n 's/^SANs: *//p')" \
   "IP:192.168.56.10, IP:127.0.0.1, DNS:localhost, DNS:dcs-00, DNS:dcs-00.patroni.mydomain"
 expect_eq "modes" "$(cd "$pki" && stat -c '%n %a' ca.key ca.crt dcs-00.key dcs-00.crt dcs-00.csr dcs-00.ext | tr '\n' ' ')" \
   "ca.key 600 ca.crt 640 dcs-00.key 640 dcs-00.crt 640 dcs-00.csr 644 dcs-00.ext 644 "
-set +e; "$DCSLAB" --lab "$E2E_LAB" exec dcs-00 -- sudo test -e /etc/dcs/cert/ca.key; rc=$?; set -e
+set +e; "$DCSLAB" "${E2E_LAB[@]}" exec dcs-00 -- sudo test -e /etc/dcs/cert/ca.key; rc=$?; set -e
 expect_eq "the CA key is not on the node (test -e exit status)" "$rc" 1
 
 step "no private key in any report"
@@ -47,7 +47,7 @@ body=$(sed -n 2p "$pki/dcs-00.key")
 echo "ok: no key material in reports, transcript or artifacts"
 
 step "down"
-"$DCSLAB" --lab "$E2E_LAB" down
+"$DCSLAB" "${E2E_LAB[@]}" down
 expect_nothing_left "$name"
 echo "timing: scenario (lab up + etcd + TLS) $((t1 - t0)) s, total $(( $(date +%s) - t0 )) s"
 echo "PASS pki_tls_nspawn"

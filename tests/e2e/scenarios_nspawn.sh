@@ -22,7 +22,7 @@ PY
 }
 
 step "smoke passes"
-"$DCSLAB" --isolated --lab "$E2E_LAB" run "$SRC/scenarios/smoke.yaml" \
+"$DCSLAB" --isolated "${E2E_LAB[@]}" run "$SRC/scenarios/smoke.yaml" \
   --junit "$out/smoke.xml" --transcript "$out/smoke.md" --json "$out/smoke.json" | tee "$out/smoke.log"
 read -r tests failures < <(junit_counts "$out/smoke.xml")
 [ "$tests" -ge 10 ] || fail "smoke JUnit has only $tests testcases"
@@ -36,18 +36,19 @@ echo "ok: the generated secret is in no report, transcript or artifact"
 
 step "a failing scenario exits 1 with expected vs observed"
 set +e
-"$DCSLAB" --lab "$E2E_LAB" run "$SRC/fixtures/scenarios/failing.yaml" --junit "$out/failing.xml" >"$out/failing.log" 2>&1
+"$DCSLAB" "${E2E_LAB[@]}" run "$SRC/fixtures/scenarios/failing.yaml" --junit "$out/failing.xml" >"$out/failing.log" 2>&1
 rc=$?
 set -e
 cat "$out/failing.log"
 expect_eq "exit status of a failing scenario" "$rc" 1
-grep -qi 'expected' "$out/failing.log" && grep -qi 'observed' "$out/failing.log" ||
+if ! grep -qi 'expected' "$out/failing.log" || ! grep -qi 'observed' "$out/failing.log"; then
   fail "no expected/observed in the failure output"
+fi
 read -r tests failures < <(junit_counts "$out/failing.xml")
 expect_eq "failing JUnit failures" "$failures" 1
-expect_eq "lab kept after the failure" "$("$DCSLAB" --lab "$E2E_LAB" status | awk '{print $2}' | sort -u)" running
+expect_eq "lab kept after the failure" "$("$DCSLAB" "${E2E_LAB[@]}" status | awk '{print $2}' | sort -u)" running
 
 step "run --down removes the lab"
-"$DCSLAB" --lab "$E2E_LAB" run "$SRC/scenarios/smoke.yaml" --only smoke --down >/dev/null
+"$DCSLAB" "${E2E_LAB[@]}" run "$SRC/scenarios/smoke.yaml" --only smoke --down >/dev/null
 expect_nothing_left "$name"
 echo "PASS scenarios_nspawn"

@@ -13,13 +13,13 @@ name=e2e-seed
 e2e_lab "$name" nspawn
 
 step "the order a folder run takes"
-"$DCSLAB" --lab "$E2E_LAB" run "$SRC/scenarios/seed" --list | tee "$out/list.txt"
+"$DCSLAB" "${E2E_LAB[@]}" run "$SRC/scenarios/seed" --list | tee "$out/list.txt"
 expect_eq "scenarios, in order" "$(grep -o '^[a-z-]*' "$out/list.txt" | paste -sd' ')" \
   "install environment tls auth kv backup-restore env-vars replication"
 grep -q '^kv .*requires: auth$' "$out/list.txt" || fail "kv does not require auth"
 
 step "a scenario run alone on a fresh lab runs what it requires first; --down"
-"$DCSLAB" --isolated --lab "$E2E_LAB" run "$SRC/scenarios/seed/50-kv.yaml" --down | tee "$out/kv.log"
+"$DCSLAB" --isolated "${E2E_LAB[@]}" run "$SRC/scenarios/seed/50-kv.yaml" --down | tee "$out/kv.log"
 expect_eq "scenarios run for kv alone" \
   "$(grep -o '^== [a-z-]*: passed' "$out/kv.log" | awk '{print $2}' | tr -d : | paste -sd' ')" \
   "install environment tls auth kv"

@@ -8,15 +8,10 @@ require_root
 require_cmd libvirtd virtlogd qemu-system-x86_64 mmdebstrap ip iptables python3 bc
 
 name=e2e-snap
-E2E_LAB=$(make_lab "$name" libvirt)
-lab=$E2E_LAB
-cleanup() {
-  "$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
-  rm -f "$E2E_LAB"
-}
-trap cleanup EXIT
-"$DCSLAB" --lab "$lab" down >/dev/null 2>&1 || true   # a previous run's leftovers
-d() { "$DCSLAB" --lab "$lab" "$@"; }
+E2E_LAB=(--lab "$SEED_LAB" --name "$name" --provider libvirt)
+trap e2e_cleanup EXIT
+d() { "$DCSLAB" "${E2E_LAB[@]}" "$@"; }
+d down >/dev/null 2>&1 || true   # a previous run's leftovers
 
 step "image and up (isolated)"
 d image build
@@ -56,7 +51,7 @@ for i in 0 1 2; do
   before=$(date +%s)
   guest=$(d exec dcs-0$i -- date +%s)
   after=$(date +%s)
-  [ "$guest" -ge $((before - 2)) ] && [ "$guest" -le $((after + 2)) ] ||
+  (( guest >= before - 2 && guest <= after + 2 )) ||
     fail "dcs-0$i clock $guest is off the host's [$before, $after] after the revert"
   echo "ok: dcs-0$i clock $guest within the host's [$before, $after]"
 done
@@ -89,7 +84,7 @@ expect_eq "second run: scenarios run (no requires)" \
   "from-state"
 for i in 0 1 2; do
   before=$(date +%s); guest=$(d exec dcs-0$i -- date +%s); after=$(date +%s)
-  [ "$guest" -ge $((before - 2)) ] && [ "$guest" -le $((after + 2)) ] ||
+  (( guest >= before - 2 && guest <= after + 2 )) ||
     fail "dcs-0$i clock $guest is off the host's [$before, $after] after the run's revert"
 done
 echo "ok: clocks follow the host after the run's revert"

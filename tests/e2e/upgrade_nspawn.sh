@@ -10,14 +10,10 @@ require_root
 require_cmd systemd-nspawn mmdebstrap ip python3
 
 name=e2e-upg
-E2E_LAB=$(make_lab "$name" nspawn)
+E2E_LAB=(--lab "$SEED_LAB" --name "$name" --provider nspawn)
 out=$(mktemp -d)
-cleanup() {
-  "$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
-  rm -rf "$E2E_LAB" "$out"
-}
-trap cleanup EXIT
-"$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
+trap e2e_cleanup EXIT
+"$DCSLAB" "${E2E_LAB[@]}" down >/dev/null 2>&1 || true
 
 step "the image carries the next suite's etcd"
 "$DCSLAB" image build >"$out/image.log"
@@ -29,7 +25,7 @@ expect_eq "etcd upgrade in the image" \
 step "rolling upgrade with authentication on a fresh lab"
 start=$(date +%s)
 set +e
-"$DCSLAB" --isolated --lab "$E2E_LAB" run "$SRC/scenarios/upgrades/30-rolling-auth.yaml" \
+"$DCSLAB" --isolated "${E2E_LAB[@]}" run "$SRC/scenarios/upgrades/30-rolling-auth.yaml" \
   --junit "$out/upgrade.xml" --transcript "$out/upgrade.md" >"$out/upgrade.log" 2>&1
 rc=$?
 set -e
@@ -73,7 +69,7 @@ secret=$(cat "$DCSLAB_HOME/labs/$name/secrets/root_password")
 echo "ok: the root password is in no report, transcript or artifact"
 
 step "down"
-"$DCSLAB" --lab "$E2E_LAB" down
+"$DCSLAB" "${E2E_LAB[@]}" down
 expect_nothing_left "$name"
 echo "ok: rolling upgrade with auth on nspawn, seed included: ${seconds}s"
 echo "PASS upgrade_nspawn"

@@ -17,7 +17,7 @@ name=e2e-vbox-qemu
 node=dcs-00
 vm=dcslab-$name-$node
 E2E_FAKE=$(mktemp -d /tmp/dcslab-e2e-vbox-XXXXXX)
-E2E_LAB=$(mktemp /tmp/dcslab-e2e-vbox-XXXXXX.yaml)
+E2E_LAB_FILE=$(mktemp /tmp/dcslab-e2e-vbox-XXXXXX.yaml)
 export DCSLAB_FAKE_VBOX_DIR=$E2E_FAKE
 export DCSLAB_VBOXMANAGE=$SRC/fixtures/vbox/qemu-VBoxManage
 # The stand-in's kernel driver: a file, as /dev/vboxdrv would be a device.
@@ -25,18 +25,18 @@ export DCSLAB_VBOXDRV=$E2E_FAKE/vboxdrv
 : >"$DCSLAB_VBOXDRV"
 
 cleanup() {
-  "$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
+  "$DCSLAB" --lab "$E2E_LAB_FILE" down >/dev/null 2>&1 || true
   # A QEMU that down could not stop (the pid files are the stand-in's).
   for p in "$E2E_FAKE"/qemu-*.pid; do
-    [ -f "$p" ] && kill -9 "$(cat "$p")" 2>/dev/null || true
+    if [ -f "$p" ]; then kill -9 "$(cat "$p")" 2>/dev/null || true; fi
   done
   ip netns delete "dcslab-$name" 2>/dev/null || true
-  rm -rf "$E2E_FAKE" "$E2E_LAB"
+  rm -rf "$E2E_FAKE" "$E2E_LAB_FILE"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-cat >"$E2E_LAB" <<EOF
+cat >"$E2E_LAB_FILE" <<EOF
 # One node of the seed's lab as VirtualBox VMs (VBoxManage played by QEMU).
 name: $name
 network:
@@ -55,17 +55,17 @@ nodes:
   - name: $node
     ip: 192.168.56.10
 EOF
-"$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true   # a previous run's leftovers
+"$DCSLAB" --lab "$E2E_LAB_FILE" down >/dev/null 2>&1 || true   # a previous run's leftovers
 
 step "image"
-image=$("$DCSLAB" --lab "$E2E_LAB" image build | tail -n1)
+image=$("$DCSLAB" --lab "$E2E_LAB_FILE" image build | tail -n1)
 [ -f "$image/disk.qcow2" ] || fail "image build printed no image folder: $image"
 fresh_vdi=no
 [ -f "$image/bootable.vdi" ] || fresh_vdi=yes
 
 step "up --isolated, provider virtualbox, VBoxManage played by QEMU (TCG)"
 start=$(date +%s.%N)
-"$DCSLAB" --lab "$E2E_LAB" up --isolated --timeout 600 2>&1 | tee "$E2E_FAKE/up.log"
+"$DCSLAB" --lab "$E2E_LAB_FILE" up --isolated --timeout 600 2>&1 | tee "$E2E_FAKE/up.log"
 up_seconds=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
 ssh_seconds=$(sed -n "s/.*$node SSH ready in \([0-9.]*\) s.*/\1/p" "$E2E_FAKE/up.log")
 [ -n "$ssh_seconds" ] || fail "up did not report $node SSH-ready"
@@ -93,7 +93,7 @@ echo "$qemu_args" | grep -q -- 'virtio-net-pci,netdev=nic2,mac=.*,addr=0x8' ||
 echo "ok: QEMU boots the disk (no -kernel), virtio NIC at 00:08.0"
 
 step "the node over SSH: identity, address, boot loader"
-x() { "$DCSLAB" --lab "$E2E_LAB" exec "$node" -- "$@"; }
+x() { "$DCSLAB" --lab "$E2E_LAB_FILE" exec "$node" -- "$@"; }
 expect_eq "hostname -f" "$(x hostname -f)" "$node.patroni.mydomain"
 addr=$(x ip -4 -o addr show dev enp0s8)
 echo "$addr" | grep -q ' 192\.168\.56\.10/24 ' || fail "enp0s8 lacks 192.168.56.10/24: $addr"
@@ -123,14 +123,14 @@ grep -q "applied identity of $node from /run/dcslab/identity.tar" "$console" ||
 echo "ok: identity disk read by the initrd, applied by dcslab-identity"
 set +e; x sh -c 'exit 7'; rc=$?; set -e
 expect_eq "exec passes on the remote exit status" "$rc" 7
-expect_eq "status" "$("$DCSLAB" --lab "$E2E_LAB" status | awk '{print $2}')" running
+expect_eq "status" "$("$DCSLAB" --lab "$E2E_LAB_FILE" status | awk '{print $2}')" running
 expect_eq "OpenSSH with the pinned host key (dcslab ssh)" \
-  "$("$DCSLAB" --lab "$E2E_LAB" ssh "$node" -- hostname)" "$node"
+  "$("$DCSLAB" --lab "$E2E_LAB_FILE" ssh "$node" -- hostname)" "$node"
 expect_eq "the base VDI is untouched (writes go to the differencing disk)" \
   "$(stat -c %Y "$image/bootable.vdi")" "$base_mtime"
 
 step "down"
-"$DCSLAB" --lab "$E2E_LAB" down
+"$DCSLAB" --lab "$E2E_LAB_FILE" down
 expect_nothing_left "$name"
 python3 - "$E2E_FAKE/state.json" <<'PY' || fail "VirtualBox (the fake) still has something of the lab"
 import json, sys

@@ -17,10 +17,10 @@ require_root
 require_cmd systemd-nspawn mmdebstrap ip python3
 
 out=$(mktemp -d)
-E2E_LAB=
+E2E_LAB=()
 cleanup() {
-  [ -z "$E2E_LAB" ] || "$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
-  rm -rf "$E2E_LAB" "$out"
+  [ ${#E2E_LAB[@]} -eq 0 ] || "$DCSLAB" "${E2E_LAB[@]}" down >/dev/null 2>&1 || true
+  rm -rf "$out"
 }
 trap cleanup EXIT
 
@@ -28,14 +28,14 @@ trap cleanup EXIT
 # must pass, with member hashes taken by METHOD.
 writes() {
   local name=$1 scenario=$2 history=$3 method=$4 start rc secret
-  E2E_LAB=$(make_lab "$name" nspawn)
-  "$DCSLAB" --lab "$E2E_LAB" down >/dev/null 2>&1 || true
-  "$DCSLAB" --lab "$E2E_LAB" image build >/dev/null
+  E2E_LAB=(--lab "$SEED_LAB" --name "$name" --provider nspawn)
+  "$DCSLAB" "${E2E_LAB[@]}" down >/dev/null 2>&1 || true
+  "$DCSLAB" "${E2E_LAB[@]}" image build >/dev/null
 
   step "$scenario on a fresh lab (what it requires first)"
   start=$(date +%s)
   set +e
-  "$DCSLAB" --isolated --lab "$E2E_LAB" run "$SRC/fixtures/e2e/$scenario" \
+  "$DCSLAB" --isolated "${E2E_LAB[@]}" run "$SRC/fixtures/e2e/$scenario" \
     --artifacts "$out/$name" >"$out/$name.log" 2>&1
   rc=$?
   set -e
@@ -76,10 +76,9 @@ PY
   fi
 
   step "down"
-  "$DCSLAB" --lab "$E2E_LAB" down
+  "$DCSLAB" "${E2E_LAB[@]}" down
   expect_nothing_left "$name"
-  rm -f "$E2E_LAB"
-  E2E_LAB=
+  E2E_LAB=()
 }
 
 writes e2e-writes writes.yaml writes-writes-w1.json range-sha256
