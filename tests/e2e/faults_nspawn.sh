@@ -19,13 +19,45 @@ lab up --isolated >/dev/null
 expect_eq "status" "$(lab status | awk '{print $2}' | sort -u)" running
 
 step "pause / resume (cgroup freezer)"
+# A ticker on dcs-02 appends the time (ns since the epoch) every 0.1 s. An nspawn machine
+# runs on the host's kernel and reads the host's clock, so its ticks compare with the
+# host's time: a frozen node's processes make no progress, so no tick may fall between
+# the return of pause and the call of resume, and ticks must come again after it. (Its
+# clock is the host's and does not stop: the first tick after the resume is the whole
+# pause after the last one before it.)
+ticks=/run/dcslab-e2e-ticks
+lab exec dcs-02 -- sudo systemd-run --unit pause-ticker \
+  sh -c "while :; do date +%s%N >>$ticks; sleep 0.1; done" >/dev/null
+for _ in $(seq 50); do
+  [ "$(lab exec dcs-02 -- cat "$ticks" 2>/dev/null | wc -l)" -ge 5 ] && break
+  sleep 0.1
+done
 lab fault dcs-02 pause
+paused_at=$(date +%s%N)
 expect_eq "dcs-02 after pause" "$(lab status | awk '$1 == "dcs-02" {print $2}')" paused
-before=$(lab exec dcs-00 -- date +%s)
+expect_eq "dcs-00 answers while dcs-02 is paused" "$(lab exec dcs-00 -- hostname)" dcs-00
 sleep 2
+resumed_at=$(date +%s%N)
 lab fault dcs-02 resume
 expect_eq "dcs-02 after resume" "$(lab status | awk '$1 == "dcs-02" {print $2}')" running
 expect_eq "dcs-02 answers after resume" "$(lab exec dcs-02 -- hostname)" dcs-02
+for _ in $(seq 50); do
+  lab exec dcs-02 -- cat "$ticks" >"$out/ticks"
+  [ "$(tail -n1 "$out/ticks")" -gt "$resumed_at" ] && break
+  sleep 0.1
+done
+lab exec dcs-02 -- sudo systemctl stop pause-ticker
+# before during after: ticks before the pause returned, between it and the resume, after;
+# then the gap (ms) between the last tick before and the first after, and the pause (ms).
+read -r n_before n_during n_after gap_ms pause_ms < <(awk -v p="$paused_at" -v r="$resumed_at" '
+  $1 <= p { b++; last = $1 } $1 > p && $1 < r { d++ } $1 >= r { if (!a++) first = $1 }
+  END { printf "%d %d %d %d %d\n", b, d, a, (first - last) / 1e6, (r - p) / 1e6 }' "$out/ticks")
+echo "dcs-02 ticks: $n_before before the pause, $n_during during it, $n_after after;" \
+  "$gap_ms ms from the last tick before to the first after; the pause $pause_ms ms"
+[ "$n_before" -ge 5 ] || fail "the ticker on dcs-02 did not run before the pause ($n_before ticks)"
+expect_eq "ticks on dcs-02 while it was paused (a frozen node makes no progress)" "$n_during" 0
+[ "$n_after" -ge 1 ] || fail "the ticker on dcs-02 made no progress after the resume"
+echo "ok: dcs-02 made no progress while paused and went on after the resume"
 
 step "partition / heal (the host end of the veth)"
 lab fault dcs-01 partition
