@@ -32,12 +32,19 @@ require_cmd() {
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "--- $*"; }
 
-# e2e_lab NAME PROVIDER: dcslab's global options for lab NAME (the seed's lab on
-# PROVIDER) in the array E2E_LAB, and a scratch folder in $out; on exit the lab is taken
-# down and the folder removed. A previous run's leftovers of the lab are taken down
-# first, and the image is built.
+# e2e_lab NAME PROVIDER [YAML-LINE...]: dcslab's global options for lab NAME (the seed's
+# lab on PROVIDER) in the array E2E_LAB, and a scratch folder in $out; on exit the lab is
+# taken down and the folder removed. A previous run's leftovers of the lab are taken down
+# first, and the image is built. YAML-LINEs, top-level keys no option sets (login.user),
+# are added to a copy of the seed's lab file, which is then the lab's.
 e2e_lab() {
-  E2E_LAB=(--lab "$SEED_LAB" --name "$1" --provider "$2")
+  local file=$SEED_LAB
+  if [ $# -gt 2 ]; then
+    E2E_LAB_COPY=$(mktemp /tmp/dcslab-e2e-XXXXXX.yaml)
+    { cat "$SEED_LAB"; printf '%s\n' "${@:3}"; } >"$E2E_LAB_COPY"
+    file=$E2E_LAB_COPY
+  fi
+  E2E_LAB=(--lab "$file" --name "$1" --provider "$2")
   out=$(mktemp -d)
   trap e2e_cleanup EXIT
   "$DCSLAB" "${E2E_LAB[@]}" down >/dev/null 2>&1 || true
@@ -46,6 +53,7 @@ e2e_lab() {
 e2e_cleanup() {
   "$DCSLAB" "${E2E_LAB[@]}" down >/dev/null 2>&1 || true
   [ -z "${out:-}" ] || rm -rf "$out"
+  [ -z "${E2E_LAB_COPY:-}" ] || rm -f "$E2E_LAB_COPY"
 }
 
 # expect_eq WHAT ACTUAL EXPECTED

@@ -5,10 +5,9 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd systemd-nspawn mmdebstrap ip
-e2e_lab e2e-login nspawn
-sed -i 's/^nodes:$/login: {user: ops}\nnodes:/' "$E2E_LAB"
-grep -q '^login: {user: ops}$' "$E2E_LAB" || fail "could not set login.user in $E2E_LAB"
-lab() { "$DCSLAB" --lab "$E2E_LAB" "$@"; }
+# No global option sets login.user: the lab file is the seed's with it added.
+e2e_lab e2e-login nspawn 'login: {user: ops}'
+lab() { "$DCSLAB" "${E2E_LAB[@]}" "$@"; }
 
 step "up: waits for SSH as ops"
 lab up --isolated
