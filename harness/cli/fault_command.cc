@@ -18,7 +18,8 @@ const char* const kFaultHelp = R"(usage: dcslab fault NODE FAULT [UNIT]
 Injects one fault into a node of a lab that is up:
   crash       hard power-off, no shutdown (the disk stays: start boots it again)
   start       boot a crashed or stopped node; returns once it answers SSH
-  pause       freeze the node (every process, its clock too)
+  pause       freeze the node: every process stops (a VM's clock too; a container
+              reads the host's clock, which goes on)
   resume      thaw it; returns once it answers SSH
   partition   take the node's lab link down (no traffic to the other nodes or the host)
   heal        bring the link back; returns once it answers SSH

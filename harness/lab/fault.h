@@ -3,7 +3,8 @@
 //   crash      hard power-off, no shutdown (libvirt: destroy; nspawn: SIGKILL; VirtualBox:
 //              poweroff); disk and identity stay, so `start` boots the same node again
 //   start      boots a crashed or stopped node; done once it answers SSH
-//   pause      freezes the node (every process, its clock with it), resume thaws it
+//   pause      freezes the node (every process; a VM's clock with it, while a container
+//              reads the host's clock), resume thaws it
 //   partition  the node's lab link goes down (a pulled cable): no traffic to or from the
 //              other nodes, nor to the host, so SSH to it fails until `heal`
 //   kill       SIGKILL to a systemd unit's main process, inside the guest
