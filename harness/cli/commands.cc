@@ -3,6 +3,7 @@
 
 #include "base/error.h"
 #include "base/text.h"
+#include "cli/check_command.h"
 #include "cli/command.h"
 #include "cli/daemon_commands.h"
 #include "cli/fault_command.h"
@@ -46,6 +47,7 @@ const std::vector<Row>& rows() {
     {"Scenarios", {"run", "run scenarios, bringing the lab up if needed", kRunHelp, LabUse::Own, false, cmd_run}},
     {"Faults and snapshots", {"fault", "crash, start, pause, resume, partition, heal or kill on a node", kFaultHelp, LabUse::Loaded, false, cmd_fault}},
     {"Faults and snapshots", {"snapshot", "save, revert, list or delete lab snapshots (libvirt)", kSnapshotHelp, LabUse::Loaded, false, cmd_snapshot}},
+    {"Checking", {"check", "re-check saved histories for linearizability (check history FILE...)", kCheckHelp, LabUse::None, false, cmd_check}},
     {"PKI and images", {"pki", "the lab's CA and node certificates: init, issue, show", kPkiHelp, LabUse::Loaded, false, cmd_pki}},
     {"PKI and images", {"image", "build or list node images", kImageHelp, LabUse::None, false, cmd_image}},
     {"Getting started", {"init", "write a starter lab file and a first scenario", kInitHelp, LabUse::None, false, cmd_init}},
