@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "report/report_model.h"
 
@@ -16,6 +18,21 @@ namespace dcslab {
 // <skipped/> for steps not run, <system-out>/<system-err>. Text that XML 1.0 cannot
 // carry (control characters, invalid UTF-8) is escaped so any parser accepts the file.
 std::string junit_xml(const RunReport& report);
+
+// One testsuite of a grouped JUnit file (a matrix's cell): its name and properties, and
+// the run it holds, or why it did not run.
+struct JunitGroup {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> properties;
+  RunReport report;
+  std::string error;  // "" if it ran
+};
+
+// JUnit XML with one <testsuite> per group, holding every testcase of the group's run
+// (classname: the scenario) under the group's properties; a group that did not run is
+// a testsuite with one <error> testcase (classname: `classname`, name "lab").
+std::string junit_grouped_xml(const std::string& name, const std::string& classname,
+                              const std::vector<JunitGroup>& groups);
 std::string json_report(const RunReport& report);
 std::string transcript_markdown(const RunReport& report);
 

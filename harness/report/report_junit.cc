@@ -74,19 +74,95 @@ std::string failure_text(const StepResult& step, const NodeResult& n) {
   return t.str();
 }
 
-}  // namespace
+// A scenario's testcases (a testcase per step and node, then the steps not run), appended
+// to `suite`; `n` counts tests, failures, errors, skipped.
+void append_testcases(pugi::xml_node suite, const ScenarioResult& sc, long long n[4]) {
+  long long& tests = n[0];
+  long long& failures = n[1];
+  long long& errors = n[2];
+  long long& skipped = n[3];
+  for (const auto& st : sc.steps) {
+    for (const auto& nr : st.nodes) {
+      ++tests;
+      auto tc = suite.append_child("testcase");
+      tc.append_attribute("classname") = xml_safe(sc.name).c_str();
+      const std::string name = std::to_string(st.index) + ". " + st.name +
+                               (st.nodes.size() > 1 ? " [" + nr.node + "]" : " (" + nr.node + ")");
+      tc.append_attribute("name") = xml_safe(name).c_str();
+      tc.append_attribute("time") = seconds_attr(nr.seconds).c_str();
+      if (nr.skipped) {
+        ++skipped;
+        tc.append_child("skipped").append_attribute("message") = xml_safe(nr.skip_reason).c_str();
+        continue;
+      }
+      if (!nr.passed) {
+        // A transport error (the command could not run) is an <error>, a mismatch a
+        // <failure>: CI tools show the two differently.
+        const bool is_error = !nr.error.empty();
+        (is_error ? errors : failures)++;
+        auto f = tc.append_child(is_error ? "error" : "failure");
+        std::string message = nr.failures.empty() ? nr.error : nr.failures.front();
+        for (std::size_t i = 1; i < nr.failures.size(); ++i) message += "; " + nr.failures[i];
+        f.append_attribute("message") = xml_safe(message).c_str();
+        f.append_attribute("type") = is_error ? "error" : "expectation";
+        f.text().set(xml_safe(failure_text(st, nr)).c_str());
+      }
+      std::string out = "$ " + nr.command + "\n" + nr.out;
+      tc.append_child("system-out").text().set(xml_safe(out).c_str());
+      if (!nr.err.empty()) tc.append_child("system-err").text().set(xml_safe(nr.err).c_str());
+    }
+  }
+  for (const auto& name : sc.not_run) {
+    ++tests;
+    ++skipped;
+    auto tc = suite.append_child("testcase");
+    tc.append_attribute("classname") = xml_safe(sc.name).c_str();
+    tc.append_attribute("name") = xml_safe(name).c_str();
+    tc.append_attribute("time") = "0";
+    auto s = tc.append_child("skipped");
+    s.append_attribute("message") =
+        xml_safe(sc.error.empty() ? "not run: an earlier step failed" : sc.error).c_str();
+  }
+  if (!sc.error.empty() && sc.steps.empty() && sc.not_run.empty()) {
+    ++tests;
+    ++errors;
+    auto tc = suite.append_child("testcase");
+    tc.append_attribute("classname") = xml_safe(sc.name).c_str();
+    tc.append_attribute("name") = "scenario";
+    tc.append_child("error").append_attribute("message") = xml_safe(sc.error).c_str();
+  }
+}
 
-std::string junit_xml(const RunReport& report) {
-  pugi::xml_document doc;
+pugi::xml_node start_document(pugi::xml_document& doc, const std::string& name) {
   auto decl = doc.append_child(pugi::node_declaration);
   decl.append_attribute("version") = "1.0";
   decl.append_attribute("encoding") = "UTF-8";
   auto suites = doc.append_child("testsuites");
-  suites.append_attribute("name") = xml_safe("dcslab " + report.lab).c_str();
-  int all_tests = 0, all_failures = 0, all_errors = 0, all_skipped = 0;
+  suites.append_attribute("name") = xml_safe(name).c_str();
+  return suites;
+}
+
+void set_counts(pugi::xml_node node, const long long n[4]) {
+  node.append_attribute("tests") = n[0];
+  node.append_attribute("failures") = n[1];
+  node.append_attribute("errors") = n[2];
+  node.append_attribute("skipped") = n[3];
+}
+
+std::string saved(const pugi::xml_document& doc) {
+  std::ostringstream s;
+  doc.save(s, "  ", pugi::format_default, pugi::encoding_utf8);
+  return s.str();
+}
+
+}  // namespace
+
+std::string junit_xml(const RunReport& report) {
+  pugi::xml_document doc;
+  auto suites = start_document(doc, "dcslab " + report.lab);
+  long long all[4] = {0, 0, 0, 0};  // tests, failures, errors, skipped
   for (const auto& sc : report.scenarios) {
     auto suite = suites.append_child("testsuite");
-    int tests = 0, failures = 0, errors = 0, skipped = 0;
     suite.append_attribute("name") = xml_safe(sc.name).c_str();
     suite.append_attribute("timestamp") = sc.started_at.c_str();
     suite.append_attribute("time") = seconds_attr(sc.seconds).c_str();
@@ -96,70 +172,51 @@ std::string junit_xml(const RunReport& report) {
       prop.append_attribute("name") = "seed";
       prop.append_attribute("value") = (report.seed + ": replay with --seed " + report.seed).c_str();
     }
-    for (const auto& st : sc.steps) {
-      for (const auto& n : st.nodes) {
-        ++tests;
-        auto tc = suite.append_child("testcase");
-        tc.append_attribute("classname") = xml_safe(sc.name).c_str();
-        const std::string name = std::to_string(st.index) + ". " + st.name +
-                                 (st.nodes.size() > 1 ? " [" + n.node + "]" : " (" + n.node + ")");
-        tc.append_attribute("name") = xml_safe(name).c_str();
-        tc.append_attribute("time") = seconds_attr(n.seconds).c_str();
-        if (n.skipped) {
-          ++skipped;
-          tc.append_child("skipped").append_attribute("message") = xml_safe(n.skip_reason).c_str();
-          continue;
-        }
-        if (!n.passed) {
-          // A transport error (the command could not run) is an <error>, a mismatch a
-          // <failure>: CI tools show the two differently.
-          const bool is_error = !n.error.empty();
-          (is_error ? errors : failures)++;
-          auto f = tc.append_child(is_error ? "error" : "failure");
-          std::string message = n.failures.empty() ? n.error : n.failures.front();
-          for (std::size_t i = 1; i < n.failures.size(); ++i) message += "; " + n.failures[i];
-          f.append_attribute("message") = xml_safe(message).c_str();
-          f.append_attribute("type") = is_error ? "error" : "expectation";
-          f.text().set(xml_safe(failure_text(st, n)).c_str());
-        }
-        std::string out = "$ " + n.command + "\n" + n.out;
-        tc.append_child("system-out").text().set(xml_safe(out).c_str());
-        if (!n.err.empty()) tc.append_child("system-err").text().set(xml_safe(n.err).c_str());
-      }
-    }
-    for (const auto& name : sc.not_run) {
-      ++tests;
-      ++skipped;
-      auto tc = suite.append_child("testcase");
-      tc.append_attribute("classname") = xml_safe(sc.name).c_str();
-      tc.append_attribute("name") = xml_safe(name).c_str();
-      tc.append_attribute("time") = "0";
-      auto s = tc.append_child("skipped");
-      s.append_attribute("message") =
-          xml_safe(sc.error.empty() ? "not run: an earlier step failed" : sc.error).c_str();
-    }
-    if (!sc.error.empty() && sc.steps.empty() && sc.not_run.empty()) {
-      ++tests;
-      ++errors;
-      auto tc = suite.append_child("testcase");
-      tc.append_attribute("classname") = xml_safe(sc.name).c_str();
-      tc.append_attribute("name") = "scenario";
-      tc.append_child("error").append_attribute("message") = xml_safe(sc.error).c_str();
-    }
-    suite.append_attribute("tests") = tests;
-    suite.append_attribute("failures") = failures;
-    suite.append_attribute("errors") = errors;
-    suite.append_attribute("skipped") = skipped;
-    all_tests += tests, all_failures += failures, all_errors += errors, all_skipped += skipped;
+    long long n[4] = {0, 0, 0, 0};
+    append_testcases(suite, sc, n);
+    set_counts(suite, n);
+    for (int i = 0; i < 4; ++i) all[i] += n[i];
   }
-  suites.append_attribute("tests") = all_tests;
-  suites.append_attribute("failures") = all_failures;
-  suites.append_attribute("errors") = all_errors;
-  suites.append_attribute("skipped") = all_skipped;
+  set_counts(suites, all);
   suites.append_attribute("time") = seconds_attr(report.seconds).c_str();
-  std::ostringstream s;
-  doc.save(s, "  ", pugi::format_default, pugi::encoding_utf8);
-  return s.str();
+  return saved(doc);
+}
+
+std::string junit_grouped_xml(const std::string& name, const std::string& classname,
+                              const std::vector<JunitGroup>& groups) {
+  pugi::xml_document doc;
+  auto suites = start_document(doc, name);
+  long long all[4] = {0, 0, 0, 0};  // tests, failures, errors, skipped
+  double all_time = 0;
+  for (const auto& g : groups) {
+    auto suite = suites.append_child("testsuite");
+    suite.append_attribute("name") = xml_safe(g.name).c_str();
+    long long n[4] = {0, 0, 0, 0};
+    if (!g.error.empty()) {
+      auto tc = suite.append_child("testcase");
+      tc.append_attribute("classname") = xml_safe(classname).c_str();
+      tc.append_attribute("name") = "lab";
+      tc.append_child("error").append_attribute("message") = xml_safe(g.error).c_str();
+      n[0] = 1, n[2] = 1;
+    } else {
+      // The group's testcases gathered under it: the classname keeps the scenario.
+      suite.append_attribute("timestamp") = g.report.started_at.c_str();
+      for (const auto& sc : g.report.scenarios) append_testcases(suite, sc, n);
+    }
+    auto props = suite.prepend_child("properties");
+    for (const auto& [k, v] : g.properties) {
+      auto p = props.append_child("property");
+      p.append_attribute("name") = xml_safe(k).c_str();
+      p.append_attribute("value") = xml_safe(v).c_str();
+    }
+    set_counts(suite, n);
+    suite.append_attribute("time") = seconds_attr(g.report.seconds).c_str();
+    for (int i = 0; i < 4; ++i) all[i] += n[i];
+    all_time += g.report.seconds;
+  }
+  set_counts(suites, all);
+  suites.append_attribute("time") = seconds_attr(all_time).c_str();
+  return saved(doc);
 }
 
 }  // namespace dcslab

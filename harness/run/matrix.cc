@@ -1,7 +1,6 @@
 #include "run/matrix.h"
 
 #include <nlohmann/json.hpp>
-#include <pugixml.hpp>
 
 #include <algorithm>
 #include <iomanip>
@@ -161,70 +160,13 @@ std::string matrix_table(const std::vector<std::string>& scenarios,
 }
 
 std::string matrix_junit_xml(const std::string& name, const std::vector<MatrixCellResult>& cells) {
-  pugi::xml_document doc;
-  auto decl = doc.append_child(pugi::node_declaration);
-  decl.append_attribute("version") = "1.0";
-  decl.append_attribute("encoding") = "UTF-8";
-  auto suites = doc.append_child("testsuites");
-  suites.append_attribute("name") = xml_safe("dcslab matrix " + name).c_str();
-  long long all[4] = {0, 0, 0, 0};  // tests, failures, errors, skipped
-  double all_time = 0;
+  std::vector<JunitGroup> groups;
   for (const auto& c : cells) {
-    auto suite = suites.append_child("testsuite");
-    suite.append_attribute("name") = xml_safe(name + "[" + c.cell.label() + "]").c_str();
-    long long n[4] = {0, 0, 0, 0};
-    if (!c.error.empty()) {
-      auto tc = suite.append_child("testcase");
-      tc.append_attribute("classname") = xml_safe(name).c_str();
-      tc.append_attribute("name") = "lab";
-      tc.append_child("error").append_attribute("message") = xml_safe(c.error).c_str();
-      n[0] = 1, n[2] = 1;
-    } else {
-      // The cell's own JUnit (a testsuite per scenario), its testcases gathered under
-      // the cell: the classname keeps the scenario.
-      pugi::xml_document cell_doc;
-      const std::string xml = junit_xml(c.report);
-      if (!cell_doc.load_buffer(xml.data(), xml.size()))
-        throw Fatal("matrix JUnit: cannot re-read the cell's report");
-      suite.append_attribute("timestamp") = c.report.started_at.c_str();
-      for (auto s : cell_doc.child("testsuites").children("testsuite"))
-        for (auto tc : s.children("testcase")) {
-          suite.append_copy(tc);
-          ++n[0];
-          if (tc.child("failure")) ++n[1];
-          if (tc.child("error")) ++n[2];
-          if (tc.child("skipped")) ++n[3];
-        }
-    }
-    auto props = suite.prepend_child("properties");
-    for (const auto& [k, v] : c.cell.values) {
-      auto p = props.append_child("property");
-      p.append_attribute("name") = xml_safe(k).c_str();
-      p.append_attribute("value") = xml_safe(v).c_str();
-    }
-    auto lab = props.append_child("property");
-    lab.append_attribute("name") = "lab";
-    lab.append_attribute("value") = xml_safe(c.lab).c_str();
-    char t[32];
-    std::snprintf(t, sizeof t, "%.3f", c.report.seconds);
-    suite.append_attribute("tests") = n[0];
-    suite.append_attribute("failures") = n[1];
-    suite.append_attribute("errors") = n[2];
-    suite.append_attribute("skipped") = n[3];
-    suite.append_attribute("time") = t;
-    for (int i = 0; i < 4; ++i) all[i] += n[i];
-    all_time += c.report.seconds;
+    JunitGroup g{name + "[" + c.cell.label() + "]", c.cell.values, c.report, c.error};
+    g.properties.emplace_back("lab", c.lab);
+    groups.push_back(std::move(g));
   }
-  char t[32];
-  std::snprintf(t, sizeof t, "%.3f", all_time);
-  suites.append_attribute("tests") = all[0];
-  suites.append_attribute("failures") = all[1];
-  suites.append_attribute("errors") = all[2];
-  suites.append_attribute("skipped") = all[3];
-  suites.append_attribute("time") = t;
-  std::ostringstream s;
-  doc.save(s, "  ", pugi::format_default, pugi::encoding_utf8);
-  return s.str();
+  return junit_grouped_xml("dcslab matrix " + name, name, groups);
 }
 
 std::string matrix_json(const std::vector<MatrixDimension>& dimensions,
