@@ -14,8 +14,8 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, s.find_last_not_of(kBlanks) - b + 1));
 }
 
-std::string rtrim(std::string_view s) {
-  const auto e = s.find_last_not_of(kBlanks);
+std::string rtrim(std::string_view s, std::string_view chars) {
+  const auto e = s.find_last_not_of(chars);
   return e == std::string_view::npos ? std::string() : std::string(s.substr(0, e + 1));
 }
 

@@ -12,8 +12,9 @@ namespace dcslab {
 
 // `s` without its leading and trailing blanks (space, tab, CR, LF).
 std::string trim(std::string_view s);
-// `s` without its trailing blanks (command output without its final newline).
-std::string rtrim(std::string_view s);
+// `s` without its trailing blanks (command output without its final newline), or
+// without any trailing character of `chars` ("\r\n": only line ends).
+std::string rtrim(std::string_view s, std::string_view chars = " \t\r\n");
 
 // The parts with `sep` between them.
 std::string join(const std::vector<std::string>& parts, std::string_view sep);

@@ -25,6 +25,8 @@ TEST(Text, TrimJoinHex) {
   EXPECT_EQ(trim(" \t a b \r\n"), "a b");
   EXPECT_EQ(trim(" \n"), "");
   EXPECT_EQ(rtrim("  a \n"), "  a");
+  EXPECT_EQ(rtrim("a \r\n\n", "\r\n"), "a ");
+  EXPECT_EQ(rtrim("\n\n", "\n"), "");
   EXPECT_EQ(join({"a", "b", "c"}, ", "), "a, b, c");
   EXPECT_EQ(join({}, ","), "");
   EXPECT_EQ(hex(std::string("\x00\x7f\xff", 3)), "007fff");
