@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "base/error.h"
+#include "base/text.h"
 
 namespace dcslab {
 
@@ -22,10 +23,7 @@ const char* kind_name(TextMatcher::Kind k) {
 }
 
 // "equals" ignores trailing newlines: `echo x` prints "x\n" and a reader writes "x".
-std::string chomp(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
+std::string chomp(const std::string& s) { return rtrim(s, "\r\n"); }
 
 std::vector<std::string> split_lines(const std::string& text) {
   std::vector<std::string> lines;

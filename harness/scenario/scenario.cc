@@ -4,12 +4,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
 
 #include "base/error.h"
+#include "base/file.h"
 #include "lab/consistent_snapshot.h"
 #include "scenario/step_parser.h"
 #include "scenario/yaml_reader.h"
@@ -208,11 +208,9 @@ Scenario parse_scenario(const std::string& text, const fs::path& file,
 }
 
 Scenario load_scenario(const fs::path& file, const std::optional<fs::path>& lab_override) {
-  std::ifstream in(file);
-  if (!in || fs::is_directory(file)) throw BadInput(file.string() + ": cannot read scenario file");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return parse_scenario(buf.str(), file, default_lab_resolver(file, lab_override));
+  auto text = read_file(file);  // a folder fails too (EISDIR)
+  if (!text) throw BadInput(file.string() + ": cannot read scenario file");
+  return parse_scenario(*text, file, default_lab_resolver(file, lab_override));
 }
 
 }  // namespace dcslab

@@ -10,11 +10,6 @@ namespace dcslab {
 
 namespace {
 
-bool valid_user(const std::string& s) {
-  static const std::regex re(R"([a-z_][a-z0-9_-]{0,31})");
-  return std::regex_match(s, re);
-}
-
 // Each action of the Action variant: its info, and how its parse() becomes a step's action.
 template <class V>
 struct ActionTable;
@@ -60,7 +55,7 @@ Step StepParser::step(const YAML::Node& s, const std::string& key) {
   step_on(s, key, act, *action->info, st);
   if (const YAML::Node u = s["as"]) {
     st.user = r_.scalar(u, key + ".as");
-    if (!valid_user(st.user)) r_.fail(u, key + ".as", "\"" + st.user + "\" is not a user name");
+    if (!valid_user_name(st.user)) r_.fail(u, key + ".as", "\"" + st.user + "\" is not a user name");
   }
   st.action = action->parse(*this, s[act], key + "." + act, st);
   if (st.name.empty())

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "base/error.h"
+#include "base/text.h"
 
 namespace dcslab {
 
@@ -31,12 +32,6 @@ std::string node_value(const Lab& lab, const Node& n, const std::string& field) 
   if (field == "ip") return n.ip.str();
   if (n.fqdn.empty()) return n.name + "." + lab.network.domain;
   return n.fqdn;
-}
-
-std::string join(const std::vector<std::string>& v, const std::string& sep) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
-  return s;
 }
 
 std::string valid_names(const TemplateScope& scope) {

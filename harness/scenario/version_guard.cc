@@ -4,6 +4,8 @@
 #include <cctype>
 #include <sstream>
 
+#include "base/text.h"
+
 namespace dcslab {
 
 const char* version_op_text(VersionOp op) {
@@ -162,7 +164,7 @@ Expected<ObservedVersion> parse_etcd_version_probe(const std::string& output) {
     if (at == std::string::npos) continue;
     std::string v = line.substr(at + 10);
     v.erase(0, v.find_first_not_of(' '));
-    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
+    v = rtrim(v);
     if (v != "(none)") candidate = v;
   }
   auto make = [](const std::string& deb, const char* source) -> Expected<ObservedVersion> {

@@ -1,8 +1,8 @@
 #include "scenario/actions/commands.h"
 
-#include <fstream>
 #include <sstream>
 
+#include "base/file.h"
 #include "scenario/step_parser.h"
 
 namespace fs = std::filesystem;
@@ -36,11 +36,9 @@ PutSpec PutSpec::parse(StepParser& p, const YAML::Node& a, const std::string& ke
   } else if (const YAML::Node f = a["from"]) {
     fs::path file = r.scalar(f, key + ".from");
     if (file.is_relative()) file = r.file().parent_path() / file;
-    std::ifstream in(file, std::ios::binary);
-    if (!in) r.fail(f, key + ".from", "cannot read " + file.string());
-    std::stringstream buf;
-    buf << in.rdbuf();
-    put.content = buf.str();
+    auto content = read_file(file);
+    if (!content) r.fail(f, key + ".from", "cannot read " + file.string());
+    put.content = std::move(*content);
     put.content_is_template = false;
   } else {
     r.fail(a, key, "give content or from");
