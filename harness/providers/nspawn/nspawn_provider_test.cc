@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <set>
 
+#include "base/paths.h"
+#include "lab/lab.h"
+
 namespace dcslab {
 namespace {
 
@@ -435,6 +438,26 @@ TEST_F(NspawnProviderTest, StartOfANodeNeverUpIsRefused) {
   ASSERT_FALSE(r);
   EXPECT_THAT(r.error().message, HasSubstr("never started"));
   EXPECT_TRUE(host_->plans.empty());
+}
+
+// Snapshots need memory state, which a container does not have.
+TEST(NspawnSnapshot, RefusesClearlyInsteadOfFaking) {
+  char tmpl[] = "/tmp/dcslab-nsnap-XXXXXX";
+  const fs::path dir = mkdtemp(tmpl);
+  Lab lab = load_lab(source_dir() / "fixtures/labs/dcs.yaml");
+  lab.provider.type = "nspawn";
+  LabState state(dir, "snap-nspawn");
+  auto p = make_nspawn_provider(lab, state);
+  NullProgress progress;
+  for (auto r : {p->snapshot_save("base", progress), p->snapshot_revert("base", progress),
+                 p->snapshot_delete("base", progress)}) {
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().kind, Failure::Kind::Refused);
+    EXPECT_EQ(r.error().message, "nspawn machines have no memory snapshots; use provider libvirt");
+  }
+  EXPECT_FALSE(p->snapshot_list().ok());
+  EXPECT_TRUE(state.empty());
+  fs::remove_all(dir);
 }
 
 }  // namespace

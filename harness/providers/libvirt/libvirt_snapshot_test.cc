@@ -13,7 +13,6 @@
 #include "providers/libvirt/libvirt_handles.h"
 #include "providers/libvirt/libvirt_provider.h"
 #include "providers/libvirt/libvirt_xml.h"
-#include "providers/nspawn/nspawn_provider.h"
 
 namespace dcslab {
 namespace {
@@ -228,23 +227,6 @@ TEST_F(LibvirtSnapshotTest, SaveFailsCleanlyWhenANodeIsMissing) {
     EXPECT_EQ(domain_state(lab.nodes[i]), VIR_DOMAIN_RUNNING);
     EXPECT_EQ(snapshot_state(lab.nodes[i], "base"), "missing");
   }
-}
-
-TEST(NspawnSnapshot, RefusesClearlyInsteadOfFaking) {
-  TempDir tmp;
-  Lab lab = load_lab(kSource / "fixtures/labs/dcs.yaml");
-  lab.provider.type = "nspawn";
-  LabState state(tmp.path, "snap-nspawn");
-  auto p = make_nspawn_provider(lab, state);
-  RecordingProgress progress;
-  for (auto r : {p->snapshot_save("base", progress), p->snapshot_revert("base", progress),
-                 p->snapshot_delete("base", progress)}) {
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().kind, Failure::Kind::Refused);
-    EXPECT_EQ(r.error().message, "nspawn machines have no memory snapshots; use provider libvirt");
-  }
-  EXPECT_FALSE(p->snapshot_list().ok());
-  EXPECT_TRUE(state.empty());
 }
 
 }  // namespace
