@@ -1,6 +1,6 @@
 // The providers dcslab knows, by the name a lab file's provider.type (or --provider)
 // gives: each with its factory and its check of the lab's provider section. This is the
-// one place a provider's name maps to code (STYLE.md 5): the lab loader, below
+// one place a provider's name maps to code: the lab loader, below
 // providers/, keeps the section and where each key was, and whatever loads a lab for use
 // (the CLI's commands, `run` for every scenario's lab) checks it here before anything is
 // created.

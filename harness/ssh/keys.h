@@ -16,7 +16,7 @@
 
 namespace dcslab {
 
-// Every libssh handle is owned by a unique_ptr with its free function (STYLE item 3), so
+// Every libssh handle is owned by a unique_ptr with its free function, so
 // an early return never leaks a session or leaves a channel open.
 struct SshKeyDeleter { void operator()(ssh_key k) const { ssh_key_free(k); } };
 struct SshSessionDeleter {

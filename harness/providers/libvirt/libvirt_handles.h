@@ -1,4 +1,4 @@
-// libvirt handles owned by unique_ptr with their free functions (STYLE item 3), and
+// libvirt handles owned by unique_ptr with their free functions, and
 // libvirt errors turned into Failure values. libvirt's default error handler prints every
 // error to stderr as it happens; we silence it so that each error is reported once, by
 // whoever receives the Failure, with the context of what we were doing.
