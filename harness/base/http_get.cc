@@ -107,16 +107,15 @@ Expected<HttpReply> http_get(const std::string& host, int port, const std::strin
                              std::chrono::milliseconds timeout) {
   const Deadline deadline = std::chrono::steady_clock::now() + timeout;
   const std::string where = "http://" + host + ":" + std::to_string(port) + path;
-  auto fd = tcp_connect(host, port, deadline);
-  if (!fd) return fd.error();
+  DCSLAB_TRY_ASSIGN(auto fd, tcp_connect(host, port, deadline));
   const std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + host + ":" + std::to_string(port) +
                           "\r\nAccept: application/json\r\nConnection: close\r\n\r\n";
-  if (auto sent = tcp_send_all(*fd, req, deadline); !sent)
+  if (auto sent = tcp_send_all(fd, req, deadline); !sent)
     return Failure{sent.error().kind, "GET " + where + ": " + sent.error().message};
   std::string in;
   for (;;) {
     bool eof = false;
-    if (auto got = tcp_receive(*fd, &in, &eof, deadline); !got) {
+    if (auto got = tcp_receive(fd, &in, &eof, deadline); !got) {
       const auto ms = std::to_string(timeout.count());
       return got.error().kind == Failure::Kind::Timeout
                  ? Failure::timeout("GET " + where + ": no complete answer within " + ms + " ms")

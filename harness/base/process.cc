@@ -57,21 +57,21 @@ Expected<int> run_process_lines(const std::vector<std::string>& argv,
 
 Expected<ProcessResult> run_process(const std::vector<std::string>& argv) {
   ProcessResult result;
-  auto status = run_process_lines(argv, [&](const std::string& line) { result.output += line; });
-  if (!status) return status.error();
-  result.exit_status = *status;
+  DCSLAB_TRY_ASSIGN(auto status, run_process_lines(argv, [&](const std::string& line) {
+                      result.output += line;
+                    }));
+  result.exit_status = status;
   return result;
 }
 
 Expected<std::string> run_checked(const std::vector<std::string>& argv) {
-  auto r = run_process(argv);
-  if (!r) return r.error();
-  if (r->exit_status != 0) {
-    const std::string out = rtrim(r->output);
-    return Failure::error(join_argv(argv) + " failed (exit " + std::to_string(r->exit_status) +
+  DCSLAB_TRY_ASSIGN(auto r, run_process(argv));
+  if (r.exit_status != 0) {
+    const std::string out = rtrim(r.output);
+    return Failure::error(join_argv(argv) + " failed (exit " + std::to_string(r.exit_status) +
                           ")" + (out.empty() ? "" : ": " + out));
   }
-  return std::move(r->output);
+  return std::move(r.output);
 }
 
 std::string shell_quote(const std::string& s) {

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "base/error.h"
+#include "base/text.h"
 #include "tls/pki.h"
 
 namespace dcslab {
@@ -99,8 +100,7 @@ int cmd_pki(Context& ctx) {
   if (sub == "issue") {
     const Args a = parse(sub, rest, true);
     if (a.positional.empty()) bad("issue: expected one or more NODEs");
-    std::string names;
-    for (const auto& n : lab.node_names()) names += (names.empty() ? "" : ", ") + n;
+    const std::string names = join(lab.node_names(), ", ");
     for (const auto& n : a.positional)
       if (!lab.find_node(n)) bad("issue: unknown node \"" + n + "\" in lab " + lab.name + " (nodes: " + names + ")");
     CaOptions ca;

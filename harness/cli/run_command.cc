@@ -1,8 +1,6 @@
 #include "cli/run_command.h"
 
 #include <algorithm>
-#include <ctime>
-#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -11,6 +9,7 @@
 #include <sstream>
 
 #include "base/error.h"
+#include "base/file.h"
 #include "base/interrupt.h"
 #include "base/paths.h"
 #include "base/process.h"
@@ -149,26 +148,17 @@ std::vector<fs::path> yaml_in(const fs::path& dir) {
 // registry's check of its provider section), with the lab errors placed as the scenario
 // loader places them (at the scenario's `lab:` key when it has one).
 Scenario load_checked_scenario(const fs::path& file, const std::optional<fs::path>& lab_override) {
-  std::ifstream in(file);
-  if (!in || fs::is_directory(file)) throw BadInput(file.string() + ": cannot read scenario file");
-  std::stringstream text;
-  text << in.rdbuf();
+  auto text = read_file(file);  // a folder fails too (EISDIR)
+  if (!text) throw BadInput(file.string() + ": cannot read scenario file");
   const LabResolver resolve = default_lab_resolver(file, lab_override);
-  return parse_scenario(text.str(), file, [&](const std::string& value) {
+  return parse_scenario(*text, file, [&](const std::string& value) {
     auto lab = resolve(value);
     check_provider_section(lab.first);
     return lab;
   });
 }
 
-std::string timestamp_folder() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
+std::string timestamp_folder() { return utc_compact(std::chrono::system_clock::now()); }
 
 // Every scenario a run may touch, by name, with the ones the user selected in order.
 class Catalog {
@@ -560,7 +550,7 @@ int run_on_lab(const RunArgs& a, const ScenarioGraph& graph, const std::vector<s
   Runner runner(*lab, env.clock, env.progress, redactor, {&console, &files}, options);
   RunReport report;
   report.lab = lab->lab().name;
-  report.started_at = utc_now_iso();
+  report.started_at = utc_now_iso8601();
   report.seed = std::to_string(seed);
   const auto start = env.clock.now();
   // Each scenario after what it requires, or from its `from:` lab state.

@@ -1,6 +1,7 @@
 #include "control/fault_ops.h"
 
 #include "base/clock.h"
+#include "base/text.h"
 #include "control/exec_mux.h"
 #include "control/lab_ops.h"
 
@@ -37,7 +38,7 @@ Expected<double> wait_node_answers(const Lab& lab, const LabState& state, const 
                              "SSH on " + node + " to answer",
                              [&](std::string* why) -> std::optional<bool> {
                                if (g_interrupted) return false;
-                               auto t = connect_node(lab, state, node, "tux");
+                               auto t = connect_node(lab, state, node, lab.login.user);
                                if (t) return true;
                                *why = t.error().message;
                                return std::nullopt;
@@ -51,8 +52,7 @@ Expected<FaultTiming> lab_fault(const Lab& lab, LabState& state, const std::stri
                                 FaultKind kind, const std::string& unit,
                                 std::chrono::seconds ssh_timeout, Progress& progress) {
   if (!lab.find_node(node)) {
-    std::string names;
-    for (const auto& n : lab.node_names()) names += (names.empty() ? "" : ", ") + n;
+    const std::string names = join(lab.node_names(), ", ");
     throw BadInput("fault: unknown node \"" + node + "\" (nodes of lab " + lab.name + ": " + names + ")");
   }
   mux_stop(state.dir());  // sessions to a machine about to crash, freeze or be cut off
@@ -61,26 +61,23 @@ Expected<FaultTiming> lab_fault(const Lab& lab, LabState& state, const std::stri
   FaultTiming timing;
   const auto t0 = std::chrono::steady_clock::now();
   if (kind == FaultKind::Kill) {
-    auto t = connect_node(lab, state, node, "tux");
-    if (!t) return t.error();
+    DCSLAB_TRY_ASSIGN(auto t, connect_node(lab, state, node, lab.login.user));
     ExecOptions o;
     o.timeout = std::chrono::seconds(30);
-    auto r = (*t)->exec(kill_unit_command(unit), o);
-    if (!r) return r.error();
+    DCSLAB_TRY_ASSIGN(auto r, t->exec(kill_unit_command(unit), o));
     timing.fault_s = seconds_since(t0);
-    timing.output = r->out + r->err;
-    if (r->exit_status != 0)
+    timing.output = r.out + r.err;
+    if (r.exit_status != 0)
       return Failure::error("kill " + unit + " on " + node + " failed (exit " +
-                            std::to_string(r->exit_status) + "): " + timing.output);
+                            std::to_string(r.exit_status) + "): " + timing.output);
     return timing;
   }
   auto provider = create_provider(lab, state);
   DCSLAB_TRY(provider_fault(*provider, kind, node, progress));
   timing.fault_s = seconds_since(t0);
   if (fault_waits_for_ssh(kind)) {
-    auto s = wait_node_answers(lab, state, node, ssh_timeout, progress);
-    if (!s) return s.error();
-    timing.ssh_s = *s;
+    DCSLAB_TRY_ASSIGN(auto s, wait_node_answers(lab, state, node, ssh_timeout, progress));
+    timing.ssh_s = s;
   }
   return timing;
 }

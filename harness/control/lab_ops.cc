@@ -125,26 +125,23 @@ Expected<std::vector<NodeTiming>> lab_up(const Lab& lab, LabState& state, const 
   DCSLAB_TRY(enter_lab_namespace(state));
 
   // 2. The image is local: nothing is fetched at up.
-  auto image = find_image(dcslab_home(), lab.image.suite);
-  if (!image) return image.error();
+  DCSLAB_TRY_ASSIGN(auto image, find_image(dcslab_home(), lab.image.suite));
 
   // 3. Keys: the lab's own key, and a host key per node that the harness pins.
   state.prepare();
-  auto lab_public = generate_ed25519(state.lab_key(), "dcslab-" + lab.name);
-  if (!lab_public) return lab_public.error();
+  DCSLAB_TRY_ASSIGN(auto lab_public, generate_ed25519(state.lab_key(), "dcslab-" + lab.name));
   auto provider = create_provider(lab, state);
   UpRequest request;
   request.lab = &lab;
-  request.image = &*image;
+  request.image = &image;
   std::string known_hosts;
   for (const auto& node : lab.nodes) {
     NodeKeys keys;
     keys.host_private = host_key_path(state, node.name);
     state.node_dir(node.name);
-    auto host_public = generate_ed25519(keys.host_private, "root@" + node.name);
-    if (!host_public) return host_public.error();
-    keys.host_public = *host_public;
-    keys.lab_public = *lab_public;
+    DCSLAB_TRY_ASSIGN(auto host_public, generate_ed25519(keys.host_private, "root@" + node.name));
+    keys.host_public = host_public;
+    keys.lab_public = lab_public;
     // 4. Identity, applied by the node before its network and sshd start.
     request.identity[node.name] =
         write_identity(lab, node, keys, provider->nic_match(node), state.node_dir(node.name));
@@ -244,9 +241,8 @@ Expected<std::unique_ptr<Transport>> connect_node(const Lab& lab, const LabState
                    join(lab.node_names(), ", ") + ")");
   }
   DCSLAB_TRY(check_network_local(lab, state));
-  auto t = SshTransport::connect(target_for(state, *node, user));
-  if (!t) return t.error();
-  return std::unique_ptr<Transport>(std::move(*t));
+  DCSLAB_TRY_ASSIGN(auto t, SshTransport::connect(target_for(state, *node, user)));
+  return std::unique_ptr<Transport>(std::move(t));
 }
 
 Expected<SshTarget> node_target(const Lab& lab, const LabState& state,

@@ -53,10 +53,9 @@ std::optional<double> parse_double(const std::string& s) {
 Expected<double> lab_snapshot_save(const Lab& lab, LabState& state, const std::string& name,
                                    Progress& progress) {
   check_name(name);
-  auto provider = lab_provider(lab, state);
-  if (!provider) return provider.error();
+  DCSLAB_TRY_ASSIGN(auto provider, lab_provider(lab, state));
   const auto t0 = std::chrono::steady_clock::now();
-  DCSLAB_TRY((*provider)->snapshot_save(name, progress));
+  DCSLAB_TRY(provider->snapshot_save(name, progress));
   record_snapshot_facts(state, name);
   const double s = seconds_since(t0);
   progress.done(fmt::format("lab {} saved as snapshot {} in {:.2f} s", lab.name, name, s));
@@ -67,25 +66,25 @@ Expected<RevertReport> lab_snapshot_revert(const Lab& lab, LabState& state, cons
                                            Progress& progress) {
   check_name(name);
   mux_stop(state.dir());  // its sessions belong to the machines' present, not the snapshot's
-  auto provider = lab_provider(lab, state);
-  if (!provider) return provider.error();
+  DCSLAB_TRY_ASSIGN(auto provider, lab_provider(lab, state));
   RevertReport report;
   const auto t0 = std::chrono::steady_clock::now();
-  DCSLAB_TRY((*provider)->snapshot_revert(name, progress));
+  DCSLAB_TRY(provider->snapshot_revert(name, progress));
   report.revert_s = seconds_since(t0);
   report.facts_restored = restore_snapshot_facts(state, name);
   progress.done(fmt::format("lab {} reverted to {} in {:.2f} s", lab.name, name, report.revert_s));
 
   const auto t1 = std::chrono::steady_clock::now();
-  // As tux, not yet lab.login.user: SshLabControl keeps these sessions for later steps
-  // under the user "tux" (ssh_lab_control.cc), and scenario steps run as tux by default;
-  // all three move to the login user together.
-  auto fixed = set_clocks_after_revert(
-      [&] { return (*provider)->set_clocks(progress); }, lab.node_names(),
-      [&](const std::string& node) { return connect_node(lab, state, node, "tux"); }, host_epoch,
-      RealClock::instance(), std::chrono::seconds(30), progress, &report.clocks_via);
-  if (!fixed) return fixed.error();
-  report.clocks = std::move(*fixed);
+  // As the login user: SshLabControl keeps these sessions for later steps, which run as
+  // that user by default.
+  DCSLAB_TRY_ASSIGN(
+      auto fixed,
+      set_clocks_after_revert(
+          [&] { return provider->set_clocks(progress); }, lab.node_names(),
+          [&](const std::string& node) { return connect_node(lab, state, node, lab.login.user); },
+          host_epoch, RealClock::instance(), std::chrono::seconds(30), progress,
+          &report.clocks_via));
+  report.clocks = std::move(fixed);
   report.clocks_s = seconds_since(t1);
   std::string behind;
   for (const auto& c : report.clocks)
@@ -96,17 +95,15 @@ Expected<RevertReport> lab_snapshot_revert(const Lab& lab, LabState& state, cons
 }
 
 Expected<std::vector<SnapshotInfo>> lab_snapshot_list(const Lab& lab, LabState& state) {
-  auto provider = lab_provider(lab, state);
-  if (!provider) return provider.error();
-  return (*provider)->snapshot_list();
+  DCSLAB_TRY_ASSIGN(auto provider, lab_provider(lab, state));
+  return provider->snapshot_list();
 }
 
 Expected<void> lab_snapshot_delete(const Lab& lab, LabState& state, const std::string& name,
                                    Progress& progress) {
   check_name(name);
-  auto provider = lab_provider(lab, state);
-  if (!provider) return provider.error();
-  DCSLAB_TRY((*provider)->snapshot_delete(name, progress));
+  DCSLAB_TRY_ASSIGN(auto provider, lab_provider(lab, state));
+  DCSLAB_TRY(provider->snapshot_delete(name, progress));
   forget_snapshot_facts(state, name);
   progress.done("snapshot " + name + " of lab " + lab.name + " deleted");
   return {};

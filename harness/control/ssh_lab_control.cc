@@ -21,31 +21,28 @@ Expected<void> SshLabControl::ensure_up(Progress& progress) {
       for (const auto& s : *status) all_running = all_running && s.state == "running";
     if (all_running) {
       bool all_answer = true;
-      for (const auto& n : lab_.nodes) all_answer = all_answer && connect(n.name, "tux", false).ok();
+      for (const auto& n : lab_.nodes) all_answer = all_answer && connect(n.name, lab_.login.user, false).ok();
       if (all_answer) return {};
     }
   }
-  auto up = lab_up(lab_, state_, up_options_, progress);
-  if (!up) return up.error();
+  DCSLAB_TRY(lab_up(lab_, state_, up_options_, progress));
   return {};
 }
 
 Expected<std::shared_ptr<Transport>> SshLabControl::open_session(const std::string& node,
                                                                  const std::string& user) {
-  auto t = connect_node(lab_, state_, node, user);
-  if (!t) return t.error();
-  return std::shared_ptr<Transport>(std::move(*t));
+  DCSLAB_TRY_ASSIGN(auto t, connect_node(lab_, state_, node, user));
+  return std::shared_ptr<Transport>(std::move(t));
 }
 
 // A reboot from inside the guest, then `up` again: a VM comes back by itself, a
 // container's machine ends with its reboot and `up` starts it again on the same layer.
 Expected<void> SshLabControl::reboot_node(const std::string& node, Progress& progress) {
-  auto t = connect(node, "root", true);
-  if (!t) return t.error();
+  DCSLAB_TRY_ASSIGN(auto t, connect(node, "root", true));
   ExecOptions o;
   o.timeout = std::chrono::seconds(10);
   // The connection drops as the node goes down: no exit status to check.
-  (void)(*t)->exec("systemctl reboot", o);
+  (void)t->exec("systemctl reboot", o);
   drop_sessions(node);
   progress.phase("rebooting " + node);
   // Wait for SSH to go away before waiting for it to come back.
@@ -58,8 +55,7 @@ Expected<void> SshLabControl::reboot_node(const std::string& node, Progress& pro
                                  return true;
                                });
   if (!gone) return gone.error();
-  auto up = lab_up(lab_, state_, up_options_, progress);
-  if (!up) return up.error();
+  DCSLAB_TRY(lab_up(lab_, state_, up_options_, progress));
   return {};
 }
 
@@ -74,8 +70,7 @@ Expected<void> SshLabControl::inject_fault(const std::string& node, FaultKind ki
     DCSLAB_TRY(provider_fault(*provider, kind, node, progress));
   }
   if (fault_waits_for_ssh(kind)) {
-    auto answered = wait_node_answers(lab_, state_, node, up_options_.ssh_timeout, progress);
-    if (!answered) return answered.error();
+    DCSLAB_TRY(wait_node_answers(lab_, state_, node, up_options_.ssh_timeout, progress));
   }
   return {};
 }
@@ -85,27 +80,24 @@ std::filesystem::path SshLabControl::console_log(const std::string& node) {
 }
 
 Expected<std::vector<std::string>> SshLabControl::snapshots() {
-  auto list = lab_snapshot_list(lab_, state_);
-  if (!list) return list.error();
+  DCSLAB_TRY_ASSIGN(auto list, lab_snapshot_list(lab_, state_));
   std::vector<std::string> names;
-  for (const auto& s : *list)
+  for (const auto& s : list)
     if (s.complete) names.push_back(s.name);
   return names;
 }
 
 Expected<void> SshLabControl::snapshot_save(const std::string& name, Progress& progress) {
-  auto r = lab_snapshot_save(lab_, state_, name, progress);
-  if (!r) return r.error();
+  DCSLAB_TRY(lab_snapshot_save(lab_, state_, name, progress));
   return {};
 }
 
-// A clock correction over SSH opened fresh sessions as tux, which later steps reuse;
-// after one through the guest agents, steps open theirs as they need them.
+// A clock correction over SSH opened fresh sessions as the login user, which later steps
+// reuse; after one through the guest agents, steps open theirs as they need them.
 Expected<void> SshLabControl::revert_snapshot(const std::string& name, Progress& progress) {
-  auto r = lab_snapshot_revert(lab_, state_, name, progress);
-  if (!r) return r.error();
-  for (auto& fix : r->clocks)
-    if (fix.session) keep_session(fix.node, "tux", std::move(fix.session));
+  DCSLAB_TRY_ASSIGN(auto r, lab_snapshot_revert(lab_, state_, name, progress));
+  for (auto& fix : r.clocks)
+    if (fix.session) keep_session(fix.node, lab_.login.user, std::move(fix.session));
   return {};
 }
 

@@ -1,20 +1,13 @@
 #include "etcd/writer.h"
 
 #include <algorithm>
-#include <ctime>
+#include <chrono>
+
+#include "base/text.h"
 
 namespace dcslab {
 
 namespace {
-
-std::string utc_compact() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
 
 OpStatus status_of(const EtcdError& e) {
   return e.kind == EtcdError::Kind::Unknown ? OpStatus::Indeterminate : OpStatus::Failed;
@@ -24,7 +17,7 @@ OpStatus status_of(const EtcdError& e) {
 
 Writer::Writer(WriterOptions options, std::shared_ptr<KvApi> api, Clock& clock)
     : options_(std::move(options)), api_(std::move(api)), clock_(clock), t0_(clock.now()) {
-  if (options_.run_id.empty()) options_.run_id = utc_compact();
+  if (options_.run_id.empty()) options_.run_id = utc_compact(std::chrono::system_clock::now());
   if (options_.keys < 1) options_.keys = 1;
   history_.name = options_.name;
   history_.prefix = options_.prefix + options_.name + "/" + options_.run_id + "/";

@@ -50,17 +50,15 @@ Expected<void> consistent_save(NodeSnapshots& ops, const std::vector<std::string
   if (!valid_snapshot_name(name)) return Failure::error("invalid snapshot name \"" + name + "\"");
   std::vector<std::string> holders;
   for (const auto& node : nodes) {
-    auto h = ops.has(node, name);
-    if (!h) return h.error();
-    if (*h) holders.push_back(node);
+    DCSLAB_TRY_ASSIGN(auto h, ops.has(node, name));
+    if (h) holders.push_back(node);
   }
   if (!holders.empty())
     return Failure::refused("snapshot " + name + " exists already (on " + join(holders, ", ") +
                             "); delete it first (dcslab snapshot delete " + name + ")");
 
   progress.phase("pausing " + join(nodes, ", "));
-  auto paused = pause_all(ops, nodes);
-  if (!paused) return paused.error();
+  DCSLAB_TRY_ASSIGN(auto paused, pause_all(ops, nodes));
 
   std::vector<std::string> made;
   for (const auto& node : nodes) {
@@ -72,12 +70,12 @@ Expected<void> consistent_save(NodeSnapshots& ops, const std::vector<std::string
         if (auto undone = ops.remove(m, name); !undone)
           f.message += "; also could not remove the partial snapshot of " + m + ": " +
                        undone.error().message + " (dcslab snapshot delete " + name + ")";
-      return with_resume_failure(f, resume_all(ops, *paused));
+      return with_resume_failure(f, resume_all(ops, paused));
     }
     made.push_back(node);
   }
   progress.phase("resuming " + join(nodes, ", "));
-  if (auto f = resume_all(ops, *paused)) return *f;
+  if (auto f = resume_all(ops, paused)) return *f;
   return {};
 }
 
@@ -86,9 +84,8 @@ Expected<void> consistent_revert(NodeSnapshots& ops, const std::vector<std::stri
   if (!valid_snapshot_name(name)) return Failure::error("invalid snapshot name \"" + name + "\"");
   std::vector<std::string> missing;
   for (const auto& node : nodes) {
-    auto h = ops.has(node, name);
-    if (!h) return h.error();
-    if (!*h) missing.push_back(node);
+    DCSLAB_TRY_ASSIGN(auto h, ops.has(node, name));
+    if (!h) missing.push_back(node);
   }
   if (missing.size() == nodes.size())
     return Failure::not_found("no snapshot " + name + " (dcslab snapshot list)");
@@ -97,18 +94,17 @@ Expected<void> consistent_revert(NodeSnapshots& ops, const std::vector<std::stri
                               "; it cannot be reverted consistently (delete it and save again)");
 
   progress.phase("pausing " + join(nodes, ", "));
-  auto paused = pause_all(ops, nodes);
-  if (!paused) return paused.error();
+  DCSLAB_TRY_ASSIGN(auto paused, pause_all(ops, nodes));
   for (const auto& node : nodes) {
     progress.phase("reverting " + node + " to " + name);
     if (auto r = ops.revert(node, name); !r)
       return with_resume_failure(
           Failure{r.error().kind, "reverting " + node + " to " + name + ": " + r.error().message +
                                       " (the lab is now partly reverted: revert again, or down)"},
-          resume_all(ops, *paused));
+          resume_all(ops, paused));
   }
   progress.phase("resuming " + join(nodes, ", "));
-  if (auto f = resume_all(ops, *paused)) return *f;
+  if (auto f = resume_all(ops, paused)) return *f;
   return {};
 }
 

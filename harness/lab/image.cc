@@ -69,10 +69,9 @@ Expected<Image> load_image(const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_regular_file(manifest, ec))
     return Failure::not_found(dir.string() + " holds no manifest.json (an unfinished build?)");
-  auto text = read_file(manifest);
-  if (!text) return text.error();
+  DCSLAB_TRY_ASSIGN(auto text, read_file(manifest));
   try {
-    return image_in(dir, nlohmann::json::parse(*text));
+    return image_in(dir, nlohmann::json::parse(text));
   } catch (const nlohmann::json::exception& e) {
     return Failure::error(manifest.string() + ": unreadable (" + e.what() + ")");
   }

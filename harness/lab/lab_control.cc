@@ -11,10 +11,9 @@ Expected<std::shared_ptr<Transport>> LabControl::connect(const std::string& node
       if (auto it = sessions_.find(key); it != sessions_.end()) return it->second;
   }
   // Opened outside the lock: the nodes of a parallel step connect at the same time.
-  auto t = open_session(node, user);
-  if (!t) return t.error();
-  keep_session(node, user, *t);
-  return *t;
+  DCSLAB_TRY_ASSIGN(auto t, open_session(node, user));
+  keep_session(node, user, t);
+  return t;
 }
 
 Expected<void> LabControl::reboot(const std::string& node, Progress& progress) {

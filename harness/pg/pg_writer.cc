@@ -1,21 +1,14 @@
 #include "pg/pg_writer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
-#include <ctime>
+
+#include "base/text.h"
 
 namespace dcslab {
 
 namespace {
-
-std::string utc_compact() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
 
 // The server's identity columns, first in every RETURNING and identity query.
 constexpr const char* kIdentity =
@@ -73,7 +66,7 @@ PgWriter::PgWriter(PgWriterOptions options, std::shared_ptr<PgClient> client, Cl
     : options_(std::move(options)), client_(std::move(client)), clock_(clock), t0_(clock.now()) {
   if (!valid_table_name(options_.table))
     throw BadInput("table: \"" + options_.table + "\" is not a plain lower-case SQL name ([a-z_][a-z0-9_]*)");
-  if (options_.run_id.empty()) options_.run_id = utc_compact();
+  if (options_.run_id.empty()) options_.run_id = utc_compact(std::chrono::system_clock::now());
   history_.name = options_.name;
   history_.client = options_.name + "/" + options_.run_id;
   history_.table = options_.table;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "base/process.h"
+#include "base/text.h"
 
 namespace dcslab {
 
@@ -41,8 +42,7 @@ Expected<Place> expand(const CopySpec::Location& loc, const char* key, const Tem
   }
   if (!tv.lab || !tv.lab->find_node(p.node)) {
     std::string valid;
-    if (tv.lab)
-      for (const auto& n : tv.lab->node_names()) valid += (valid.empty() ? "" : ", ") + n;
+    if (tv.lab) valid = join(tv.lab->node_names(), ", ");
     return Failure::error(std::string("copy.") + key + ": \"" + p.node + "\" (from " + loc.node +
                           ") is not a node of the lab (valid: " + valid + ")");
   }

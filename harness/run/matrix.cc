@@ -9,17 +9,13 @@
 #include <sstream>
 
 #include "base/error.h"
+#include "base/text.h"
 #include "report/report_files.h"
 
 namespace dcslab {
 
 namespace {
 
-std::string join(const std::vector<std::string>& v, const std::string& sep = ", ") {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
-  return s;
-}
 
 }  // namespace
 
@@ -56,7 +52,7 @@ std::vector<MatrixDimension> parse_matrix_args(const std::vector<std::string>& a
     const auto k = std::find_if(known.begin(), known.end(),
                                 [&](const MatrixDimension& x) { return x.key == d.key; });
     if (k == known.end())
-      throw BadInput(where + "unknown dimension \"" + d.key + "\" (valid: " + join(known_keys) + ")");
+      throw BadInput(where + "unknown dimension \"" + d.key + "\" (valid: " + join(known_keys, ", ") + ")");
     for (const auto& other : dims)
       if (other.key == d.key)
         throw BadInput(where + "dimension \"" + d.key + "\" is given twice; list its values in one --matrix");
@@ -67,9 +63,9 @@ std::vector<MatrixDimension> parse_matrix_args(const std::vector<std::string>& a
       const auto comma = list.find(',', start);
       const std::string v = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       if (v.empty())
-        throw BadInput(where + "an empty value (valid: " + join(k->values) + ")");
+        throw BadInput(where + "an empty value (valid: " + join(k->values, ", ") + ")");
       if (std::find(k->values.begin(), k->values.end(), v) == k->values.end())
-        throw BadInput(where + "unknown " + d.key + " \"" + v + "\" (valid: " + join(k->values) + ")");
+        throw BadInput(where + "unknown " + d.key + " \"" + v + "\" (valid: " + join(k->values, ", ") + ")");
       if (std::find(d.values.begin(), d.values.end(), v) != d.values.end())
         throw BadInput(where + d.key + " \"" + v + "\" is listed twice");
       d.values.push_back(v);

@@ -1,7 +1,6 @@
 #include "run/parallel.h"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -10,7 +9,9 @@
 #include <sstream>
 #include <thread>
 
+#include "base/file.h"
 #include "base/process.h"
+#include "base/text.h"
 #include "lab/state.h"
 
 namespace dcslab {
@@ -184,16 +185,14 @@ std::vector<LabRunOutcome> run_labs(const std::vector<LabRun>& runs, const Proce
         return;
       }
       o.exit_status = *status;
-      std::ifstream in(run.report);
-      if (!in) {
-        while (!last.empty() && last.back() == '\n') last.pop_back();
+      auto text = read_file(run.report);
+      if (!text) {
+        last = rtrim(last, "\n");
         o.problem = "no report (exit status " + std::to_string(o.exit_status) +
                     (last.empty() ? "" : "; last line: " + last) + ")";
         return;
       }
-      std::stringstream text;
-      text << in.rdbuf();
-      auto report = report_from_json(text.str());
+      auto report = report_from_json(*text);
       if (!report) {
         o.problem = run.report.string() + ": " + report.error().message;
         return;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/process.h"
+#include "base/text.h"
 #include "run/tls_material.h"
 
 namespace fs = std::filesystem;
@@ -11,11 +12,6 @@ namespace dcslab {
 
 namespace {
 
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-  return s;
-}
 
 std::string octal(int mode) {
   char buf[8];
@@ -82,7 +78,7 @@ Expected<CommandResult> run_pki_issue(const PkiIssueSpec& spec, const TemplateVa
   const CertInfo info = describe(*crt);
   std::string out = std::string(issued ? "issued " : "kept ") + files[1].local.string() + "\n" +
                     "  subject " + info.subject + ", issuer " + info.issuer + "\n" +
-                    "  SANs " + join(info.sans) + "\n" +
+                    "  SANs " + join(info.sans, ", ") + "\n" +
                     "  valid " + info.not_before + " to " + info.not_after + "\n" +
                     "  SHA-256 " + info.sha256 + "\n";
 
@@ -183,13 +179,13 @@ std::vector<std::string> check_tls(const TlsSpec& spec, const TemplateValues& tv
     std::vector<std::string> want;
     for (const auto& s : spec.sans) want.push_back(expand_templates(s, tv));
     if (want != r.server->sans)
-      f.push_back("sans: expected [" + join(want) + "], observed [" + join(r.server->sans) + "]");
+      f.push_back("sans: expected [" + join(want, ", ") + "], observed [" + join(r.server->sans, ", ") + "]");
   }
   for (const auto& s : spec.san_contains) {
     if (!server("san_contains")) break;
     const std::string want = expand_templates(s, tv);
     if (std::find(r.server->sans.begin(), r.server->sans.end(), want) == r.server->sans.end())
-      f.push_back("san_contains: " + want + " is not among [" + join(r.server->sans) + "]");
+      f.push_back("san_contains: " + want + " is not among [" + join(r.server->sans, ", ") + "]");
   }
   auto name = [&](const char* key, const std::string& spec_value, const std::string CertInfo::*field) {
     if (spec_value.empty() || !server(key)) return;

@@ -1,20 +1,19 @@
 #include "run/runner.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
-#include <ctime>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "base/digest.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "base/interrupt.h"
 #include "base/process.h"
+#include "base/text.h"
 #include "lab/lab_facts.h"
 #include "run/actions/actions.h"
 
@@ -22,25 +21,16 @@ namespace fs = std::filesystem;
 
 namespace dcslab {
 
-std::string utc_now_iso() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 namespace {
 
 std::string generate_secret(int length) { return random_alnum(static_cast<std::size_t>(length)); }
 
-std::string read_file(const fs::path& p, std::size_t max_bytes = std::string::npos) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return {};
-  std::stringstream buf;
-  buf << in.rdbuf();
-  std::string s = buf.str();
+// The file's last `max_bytes` bytes, marked as cut; empty when it cannot be read (a
+// diagnostic that is missing says so elsewhere).
+std::string read_tail(const fs::path& p, std::size_t max_bytes) {
+  auto text = read_file(p);
+  if (!text) return {};
+  std::string s = std::move(*text);
   if (s.size() > max_bytes) s = "[... " + std::to_string(s.size() - max_bytes) + " bytes cut]\n" +
                                 s.substr(s.size() - max_bytes);
   return s;
@@ -77,17 +67,15 @@ std::map<std::string, std::string> resolve_secrets(const Scenario& sc, LabState&
       const fs::path dir = state.dir() / "secrets";
       const fs::path file = dir / spec.name;
       if (fs::exists(file)) {
-        v = read_file(file);
+        auto text = read_file(file);
+        if (text) v = std::move(*text);
       } else {
         fs::create_directories(dir);
         fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
         v = generate_secret(spec.generate);
         // Created 0600 from the start: never readable by others, not even briefly.
-        const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0) throw Fatal("cannot create " + file.string());
-        const bool ok = ::write(fd, v.data(), v.size()) == static_cast<ssize_t>(v.size());
-        ::close(fd);
-        if (!ok) throw Fatal("cannot write " + file.string());
+        if (auto w = write_file_atomic(file, v, 0600); !w)
+          throw Fatal("cannot write " + file.string() + ": " + w.error().message);
       }
     } else {
       const char* e = std::getenv(spec.env.c_str());
@@ -130,7 +118,7 @@ ScenarioResult Runner::not_run(const Scenario& sc, const std::string& why) {
   res.description = sc.description;
   res.file = sc.file.string();
   res.lab = lab_.lab().name;  // the lab it ran on (`--name`: not the file's)
-  res.started_at = utc_now_iso();
+  res.started_at = utc_now_iso8601();
   res.error = redactor_(why);
   for (const auto& st : sc.steps) res.not_run.push_back(redactor_(st.name));
   for (auto* r : reporters_) r->scenario_started(res);
@@ -144,7 +132,7 @@ ScenarioResult Runner::run(const Scenario& sc) {
   res.description = sc.description;
   res.file = sc.file.string();
   res.lab = lab_.lab().name;  // the lab it ran on (`--name`: not the file's)
-  res.started_at = utc_now_iso();
+  res.started_at = utc_now_iso8601();
   const auto secrets = resolve_secrets(sc, lab_.state(), redactor_);
   captures_.clear();
   for (auto* r : reporters_) r->scenario_started(res);
@@ -236,11 +224,6 @@ StepResult Runner::run_step(const Scenario& sc, const Step& st, int index,
   // capture: what later steps see as vars.NAME, taken before redaction (it is what the
   // machine printed; reports show it redacted where it reappears).
   if (!st.capture.empty() && resolved) {
-    auto trim = [](std::string v) {
-      const auto b = v.find_first_not_of(" \t\r\n");
-      const auto e = v.find_last_not_of(" \t\r\n");
-      return b == std::string::npos ? std::string() : v.substr(b, e - b + 1);
-    };
     std::map<std::string, std::string> values;
     if (fault) {
       std::string hit;
@@ -272,11 +255,7 @@ std::map<std::string, std::string> Runner::captured_for(const std::string& node)
 Expected<std::vector<std::string>> Runner::step_nodes(
     const Scenario& sc, const Step& st, const std::map<std::string, std::string>& secrets,
     std::string* note) {
-  auto valid = [&] {
-    std::string v;
-    for (const auto& n : sc.lab.node_names()) v += (v.empty() ? "" : ", ") + n;
-    return v;
-  };
+  auto valid = [&] { return join(sc.lab.node_names(), ", "); };
   std::vector<std::string> nodes = st.on;
   if (!st.on_template.empty()) {
     const auto global = captured_for("");
@@ -364,7 +343,7 @@ bool Runner::when_holds(NodeStep& step) {
 
 void Runner::collect_diagnostics(NodeResult& nr) {
   // What a person inspecting the failure would look at first.
-  auto t = lab_.connect(nr.node, "tux", false);
+  auto t = lab_.connect(nr.node, lab_.lab().login.user, false);
   const std::vector<std::pair<std::string, std::string>> commands = {
       {"journalctl-etcd.txt", "sudo -n journalctl -u etcd --no-pager -n 1000 2>&1"},
       {"ip-addr.txt", "ip addr 2>&1"}};
@@ -382,7 +361,7 @@ void Runner::collect_diagnostics(NodeResult& nr) {
   }
   const fs::path console = lab_.console_log(nr.node);
   if (!console.empty() && fs::exists(console))
-    nr.diagnostics.emplace_back("console.log", read_file(console, 1 << 20));
+    nr.diagnostics.emplace_back("console.log", read_tail(console, 1 << 20));
 }
 
 }  // namespace dcslab

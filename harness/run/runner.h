@@ -87,7 +87,4 @@ class Runner {
   std::string pick_note_;  // the current fault step's random pick, for its report
 };
 
-// ISO 8601 UTC of the current wall-clock time ("2026-02-12T11:50:49Z").
-std::string utc_now_iso();
-
 }  // namespace dcslab

@@ -1,8 +1,6 @@
 #include "run/tls_material.h"
 
-#include <fstream>
-#include <sstream>
-
+#include "base/file.h"
 #include "tls/pki.h"
 
 namespace fs = std::filesystem;
@@ -10,11 +8,9 @@ namespace fs = std::filesystem;
 namespace dcslab {
 
 Expected<std::string> read_local_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return Failure::not_found("cannot read " + file.string());
-  std::stringstream b;
-  b << in.rdbuf();
-  return b.str();
+  auto text = read_file(file);
+  if (!text) return Failure::not_found("cannot read " + file.string());
+  return text;
 }
 
 bool on_node(const std::string& source) { return source.rfind("node:", 0) == 0; }

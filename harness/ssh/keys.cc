@@ -91,9 +91,8 @@ Expected<std::string> generate_ed25519(const std::filesystem::path& private_path
                             " (remove it to have a new key generated)");
     }
     SshKey key(raw);
-    auto line = public_line_of(key.get());
-    if (!line) return line.error();
-    std::string pub = *line + (comment.empty() ? "" : " " + comment);
+    DCSLAB_TRY_ASSIGN(auto line, public_line_of(key.get()));
+    std::string pub = line + (comment.empty() ? "" : " " + comment);
     DCSLAB_TRY(write_file_atomic(pub_path, pub + "\n", 0644));
     return pub;
   }
@@ -126,9 +125,8 @@ Expected<std::string> generate_ed25519(const std::filesystem::path& private_path
   std::fill(private_text.begin(), private_text.end(), '\0');
   if (!written) return written.error();
 
-  auto line = public_line_of(key.get());
-  if (!line) return line.error();
-  std::string pub = *line + (comment.empty() ? "" : " " + comment);
+  DCSLAB_TRY_ASSIGN(auto line, public_line_of(key.get()));
+  std::string pub = line + (comment.empty() ? "" : " " + comment);
   DCSLAB_TRY(write_file_atomic(pub_path, pub + "\n", 0644));
   return pub;
 }

@@ -33,11 +33,6 @@ std::string first_line(const std::string& command) {
   return line;
 }
 
-std::string rstrip(std::string s, const char* chars = " \r") {
-  const auto e = s.find_last_not_of(chars);
-  s.erase(e == std::string::npos ? 0 : e + 1);
-  return s;
-}
 
 std::string seconds_text(Ms d) {
   char buf[32];
@@ -223,9 +218,8 @@ Expected<std::unique_ptr<SshTransport>> SshTransport::connect_once(const SshTarg
     return Failure::error("no host key from " + where(target) + ": " + ssh_get_error(s));
   }
   SshKey offered(raw);
-  auto offered_line = public_line_of(offered.get());
-  if (!offered_line) return offered_line.error();
-  auto offered_parts = split_public_key(*offered_line);
+  DCSLAB_TRY_ASSIGN(auto offered_line, public_line_of(offered.get()));
+  auto offered_parts = split_public_key(offered_line);
   if (!offered_parts || offered_parts->type != pinned->type ||
       offered_parts->base64 != pinned->base64) {
     *permanent = true;
@@ -271,10 +265,9 @@ Expected<void> SshTransport::ensure_connected_locked() {
   sftp_.reset();
   session_.reset();
   bool permanent = false;
-  auto fresh = connect_once(target_, &permanent);
-  if (!fresh) return fresh.error();
-  std::lock_guard other((*fresh)->mu_);
-  session_ = std::move((*fresh)->session_);
+  DCSLAB_TRY_ASSIGN(auto fresh, connect_once(target_, &permanent));
+  std::lock_guard other(fresh->mu_);
+  session_ = std::move(fresh->session_);
   return {};
 }
 
@@ -388,9 +381,9 @@ Expected<CommandResult> SshTransport::run_channel_locked(const std::string& comm
   if (!event.ok()) return Failure::error("libssh could not create a poll event");
   while (!state.closed) {
     if (!options.prompts.empty()) {
-      const std::string tail = rstrip(state.since_answer);
+      const std::string tail = rtrim(state.since_answer, " \r");
       for (const auto& prompt : options.prompts) {
-        const std::string expect = rstrip(prompt.expect);
+        const std::string expect = rtrim(prompt.expect, " \r");
         if (expect.empty() || tail.size() < expect.size() ||
             tail.compare(tail.size() - expect.size(), expect.size(), expect) != 0) {
           continue;
@@ -466,10 +459,9 @@ Expected<void> SshTransport::sftp_write_locked(const std::string& content,
                                                const std::string& path, int mode,
                                                bool* permission_denied) {
   *permission_denied = false;
-  auto sftp = sftp_locked();
-  if (!sftp) return sftp.error();
+  DCSLAB_TRY_ASSIGN(auto sftp, sftp_locked());
   auto fail = [&](const std::string& what) -> Failure {
-    const int code = sftp_get_error(*sftp);
+    const int code = sftp_get_error(sftp);
     const std::string msg = "cannot " + what + " " + path + " on " + where(target_) + ": " +
                             ssh_get_error(session_.get());
     if (code == SSH_FX_PERMISSION_DENIED) {
@@ -479,12 +471,12 @@ Expected<void> SshTransport::sftp_write_locked(const std::string& content,
     if (code == SSH_FX_NO_SUCH_FILE) return Failure::not_found(msg);
     return Failure::error(msg);
   };
-  SftpFile file(sftp_open(*sftp, path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+  SftpFile file(sftp_open(sftp, path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                           static_cast<mode_t>(mode & 07777)));
   if (!file) return fail("create");
   // Set the mode before any content lands: an existing file keeps its old (possibly
   // wider) mode through O_TRUNC, and the content may be a private key.
-  if (sftp_chmod(*sftp, path.c_str(), static_cast<mode_t>(mode & 07777)) != SSH_OK) {
+  if (sftp_chmod(sftp, path.c_str(), static_cast<mode_t>(mode & 07777)) != SSH_OK) {
     return fail("chmod");
   }
   constexpr size_t kChunk = 32 * 1024;
@@ -510,12 +502,12 @@ Expected<void> SshTransport::put(const std::string& content, const std::string& 
     if (!attrs.owner.empty() || !attrs.group.empty()) {
       std::string spec = attrs.owner;
       if (!attrs.group.empty()) spec += ":" + attrs.group;
-      auto r = exec_locked(sudo() + "chown " + shell_quote(spec) + " " + shell_quote(remote_path),
-                           quick);
-      if (!r) return r.error();
-      if (r->exit_status != 0) {
+      DCSLAB_TRY_ASSIGN(
+          auto r,
+          exec_locked(sudo() + "chown " + shell_quote(spec) + " " + shell_quote(remote_path), quick));
+      if (r.exit_status != 0) {
         return Failure::error("wrote " + remote_path + " on " + target_.node +
-                              " but could not chown it to " + spec + ": " + rstrip(r->err, " \r\n"));
+                              " but could not chown it to " + spec + ": " + rtrim(r.err, " \r\n"));
       }
     }
   } else {
@@ -530,12 +522,11 @@ Expected<void> SshTransport::put(const std::string& content, const std::string& 
     if (!attrs.group.empty()) cmd += " -g " + shell_quote(attrs.group);
     cmd += " " + shell_quote(tmp) + " " + shell_quote(remote_path) + "; rc=$?; rm -f " +
            shell_quote(tmp) + "; exit $rc";
-    auto r = exec_locked(cmd, quick);
-    if (!r) return r.error();
-    if (r->exit_status != 0) {
+    DCSLAB_TRY_ASSIGN(auto r, exec_locked(cmd, quick));
+    if (r.exit_status != 0) {
       return Failure::refused(target_.user + " may not write " + remote_path + " on " +
                               target_.node + " and `sudo -n install` failed: " +
-                              rstrip(r->err, " \r\n") +
+                              rtrim(r.err, " \r\n") +
                               " (give the user passwordless sudo, or connect as root)");
     }
   }
@@ -548,23 +539,21 @@ Expected<void> SshTransport::put(const std::string& content, const std::string& 
 
 Expected<std::string> SshTransport::get(const std::string& remote_path) {
   std::lock_guard lock(mu_);
-  auto sftp = sftp_locked();
-  if (!sftp) return sftp.error();
-  SftpFile file(sftp_open(*sftp, remote_path.c_str(), O_RDONLY, 0));
+  DCSLAB_TRY_ASSIGN(auto sftp, sftp_locked());
+  SftpFile file(sftp_open(sftp, remote_path.c_str(), O_RDONLY, 0));
   if (!file) {
-    const int code = sftp_get_error(*sftp);
+    const int code = sftp_get_error(sftp);
     const std::string msg = "cannot read " + remote_path + " on " + where(target_) + ": " +
                             ssh_get_error(session_.get());
     if (code == SSH_FX_NO_SUCH_FILE) return Failure::not_found(msg);
     if (code != SSH_FX_PERMISSION_DENIED) return Failure::error(msg);
     ExecOptions quick;
     quick.timeout = Ms(60000);
-    auto r = exec_locked(sudo() + "cat -- " + shell_quote(remote_path), quick);
-    if (!r) return r.error();
-    if (r->exit_status != 0) {
-      return Failure::refused(msg + "; `sudo -n cat` failed too: " + rstrip(r->err, " \r\n"));
+    DCSLAB_TRY_ASSIGN(auto r, exec_locked(sudo() + "cat -- " + shell_quote(remote_path), quick));
+    if (r.exit_status != 0) {
+      return Failure::refused(msg + "; `sudo -n cat` failed too: " + rtrim(r.err, " \r\n"));
     }
-    return std::move(r->out);
+    return std::move(r.out);
   }
   std::string content;
   char buf[64 * 1024];

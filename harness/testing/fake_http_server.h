@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/fd.h"
+
 namespace dcslab {
 
 struct FakeHttpAnswer {
@@ -33,22 +35,20 @@ class FakeHttpServer {
   using Handler = std::function<FakeHttpAnswer(const std::string& path)>;
 
   explicit FakeHttpServer(Handler handler) : handler_(std::move(handler)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(fd_, 16);
+    ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_.get(), 16);
     socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len);
     port_ = ntohs(a.sin_port);
     thread_ = std::thread([this] { serve(); });
   }
   ~FakeHttpServer() {
     stop_ = true;
     thread_.join();
-    for (int c : held_) ::close(c);
-    ::close(fd_);
   }
   FakeHttpServer(const FakeHttpServer&) = delete;
   FakeHttpServer& operator=(const FakeHttpServer&) = delete;
@@ -62,10 +62,11 @@ class FakeHttpServer {
  private:
   void serve() {
     while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
+      pollfd p{fd_.get(), POLLIN, 0};
       if (::poll(&p, 1, 20) <= 0) continue;
-      const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) continue;
+      Fd conn(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!conn) continue;
+      const int c = conn.get();
       std::string in;
       while (!stop_ && in.find("\r\n\r\n") == std::string::npos) {
         pollfd q{c, POLLIN, 0};
@@ -84,7 +85,7 @@ class FakeHttpServer {
       }
       const FakeHttpAnswer a = handler_(path);
       if (a.hang) {
-        held_.push_back(c);
+        held_.push_back(std::move(conn));  // closed when the server goes
         continue;
       }
       std::string out = a.raw;
@@ -92,17 +93,16 @@ class FakeHttpServer {
         out = "HTTP/1.0 " + std::to_string(a.status) + " X\r\nContent-Type: application/json\r\n"
               "Content-Length: " + std::to_string(a.body.size()) + "\r\n\r\n" + a.body;
       ::send(c, out.data(), out.size(), MSG_NOSIGNAL);
-      ::close(c);
     }
   }
 
   Handler handler_;
-  int fd_ = -1;
+  Fd fd_;
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::vector<std::string> paths_;
-  std::vector<int> held_;
+  std::vector<Fd> held_;
   std::thread thread_;
 };
 

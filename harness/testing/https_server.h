@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/fd.h"
 #include "tls/pki.h"
 
 namespace dcslab {
@@ -75,21 +76,20 @@ class TestHttpsServer {
       X509_STORE_add_cert(store, pki.ca.cert.get());
       SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
     }
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(fd_, 8);
+    ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_.get(), 8);
     socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len);
     port_ = ntohs(a.sin_port);
     thread_ = std::thread([this] { serve(); });
   }
   ~TestHttpsServer() {
     stop_ = true;
     thread_.join();
-    ::close(fd_);
   }
   int port() const { return port_; }
   std::vector<TestRequest> requests() {
@@ -106,10 +106,11 @@ class TestHttpsServer {
  private:
   void serve() {
     while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
+      pollfd p{fd_.get(), POLLIN, 0};
       if (::poll(&p, 1, 50) <= 0) continue;
-      const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) continue;
+      const Fd conn(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!conn) continue;
+      const int c = conn.get();
       const int id = ++connections_;
       timeval tv{0, 200000};
       ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -124,8 +125,7 @@ class TestHttpsServer {
         handle(ssl.get(), id);
       }
       ERR_clear_error();
-      ssl.reset();
-      ::close(c);
+      ssl.reset();  // before `conn` closes the socket under it
     }
   }
 
@@ -213,7 +213,7 @@ class TestHttpsServer {
   Handler handler_;
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx_{SSL_CTX_new(TLS_server_method()),
                                                         SSL_CTX_free};
-  int fd_ = -1;
+  Fd fd_;
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<int> connections_{0};

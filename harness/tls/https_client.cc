@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/fd.h"
 #include "base/sigpipe_block.h"
 #include "base/text.h"
 #include "tls/pki.h"
@@ -115,13 +116,11 @@ Expected<SslCtxPtr, std::string> make_context(const TlsClientConfig& tls) {
 // blocking again, reads and writes bounded by socket timeouts). The socket BIO owns the
 // socket: whoever frees it closes it. The error: why not (strerror).
 Expected<BioPtr, std::string> connect_one(const addrinfo& a, Clock::time_point deadline) {
-  const int fd = ::socket(a.ai_family, a.ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a.ai_protocol);
-  if (fd < 0) return std::string(std::strerror(errno));
-  BioPtr sock(BIO_new_socket(fd, BIO_CLOSE), BIO_free_all);
-  if (!sock) {
-    ::close(fd);
-    return std::string("cannot make a socket BIO");
-  }
+  Fd owned(::socket(a.ai_family, a.ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a.ai_protocol));
+  if (!owned) return std::string(std::strerror(errno));
+  BioPtr sock(BIO_new_socket(owned.get(), BIO_CLOSE), BIO_free_all);
+  if (!sock) return std::string("cannot make a socket BIO");
+  const int fd = owned.release();  // the BIO closes it now
   if (::connect(fd, a.ai_addr, a.ai_addrlen) != 0 && errno != EINPROGRESS)
     return std::string(std::strerror(errno));
   pollfd p{fd, POLLOUT, 0};

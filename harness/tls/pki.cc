@@ -11,11 +11,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <mutex>
 #include <sstream>
+
+#include "base/file.h"
+#include "base/text.h"
 
 namespace fs = std::filesystem;
 
@@ -114,28 +117,19 @@ std::string time_text(const ASN1_TIME* t, std::time_t* out) {
   return buf;
 }
 
-std::string read_all(const fs::path& file, bool* ok) {
-  std::ifstream in(file, std::ios::binary);
-  *ok = static_cast<bool>(in);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
 
 }  // namespace
 
 Expected<Ca> create_ca(const CaOptions& o) {
   Ca ca;
-  auto key = generate_key(o.key);
-  if (!key) return key.error();
-  ca.key = std::move(*key);
+  DCSLAB_TRY_ASSIGN(auto key, generate_key(o.key));
+  ca.key = std::move(key);
   ca.cert.reset(X509_new());
   X509* x = ca.cert.get();
   if (!x || X509_set_version(x, X509_VERSION_3) != 1) return Failure::error(openssl_error("X509_new"));
   DCSLAB_TRY(set_random_serial(x));
-  auto name = common_name(o.common_name);
-  if (!name) return name.error();
-  if (X509_set_subject_name(x, name->get()) != 1 || X509_set_issuer_name(x, name->get()) != 1 ||
+  DCSLAB_TRY_ASSIGN(auto name, common_name(o.common_name));
+  if (X509_set_subject_name(x, name.get()) != 1 || X509_set_issuer_name(x, name.get()) != 1 ||
       X509_set_pubkey(x, ca.key.get()) != 1)
     return Failure::error(openssl_error("cannot fill in the CA certificate"));
   DCSLAB_TRY(set_validity(x, 0, o.days));
@@ -200,16 +194,14 @@ Expected<void> add_sans(X509* cert, const std::vector<std::string>& sans) {
 
 Expected<Issued> issue_cert(const Ca& ca, const CertSubject& who, const CertOptions& o) {
   Issued out;
-  auto key = generate_key(o.key);
-  if (!key) return key.error();
-  out.key = std::move(*key);
-  auto name = common_name(who.hostname);
-  if (!name) return name.error();
+  DCSLAB_TRY_ASSIGN(auto key, generate_key(o.key));
+  out.key = std::move(key);
+  DCSLAB_TRY_ASSIGN(auto name, common_name(who.hostname));
 
   // The CSR, as `openssl req -new -subj /CN=<host>` makes it.
   out.csr.reset(X509_REQ_new());
   X509_REQ* req = out.csr.get();
-  if (!req || X509_REQ_set_version(req, 0) != 1 || X509_REQ_set_subject_name(req, name->get()) != 1 ||
+  if (!req || X509_REQ_set_version(req, 0) != 1 || X509_REQ_set_subject_name(req, name.get()) != 1 ||
       X509_REQ_set_pubkey(req, out.key.get()) != 1 || X509_REQ_sign(req, out.key.get(), EVP_sha256()) <= 0)
     return Failure::error(openssl_error("cannot make the CSR for " + who.hostname));
   if (X509_REQ_verify(req, X509_REQ_get0_pubkey(req)) != 1)
@@ -353,17 +345,15 @@ Expected<PKey> parse_key(const std::string& pem, const std::string& what) {
 }
 
 Expected<X509Ptr> load_cert(const fs::path& file) {
-  bool ok = false;
-  const std::string text = read_all(file, &ok);
-  if (!ok) return Failure::not_found("cannot read " + file.string());
-  return parse_cert(text, file.string());
+  auto text = read_file(file);
+  if (!text) return Failure::not_found("cannot read " + file.string());
+  return parse_cert(*text, file.string());
 }
 
 Expected<PKey> load_key(const fs::path& file) {
-  bool ok = false;
-  const std::string text = read_all(file, &ok);
-  if (!ok) return Failure::not_found("cannot read " + file.string());
-  return parse_key(text, file.string());
+  auto text = read_file(file);
+  if (!text) return Failure::not_found("cannot read " + file.string());
+  return parse_key(*text, file.string());
 }
 
 CertInfo describe(const X509& cert) {
@@ -412,11 +402,12 @@ CertInfo describe(const X509& cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   if (X509_digest(x, EVP_sha256(), md, &n) == 1) {
-    static const char* hexd = "0123456789ABCDEF";
-    for (unsigned i = 0; i < n; ++i) {
+    // openssl x509 -fingerprint's form: upper-case byte pairs joined by ':'.
+    const std::string h = hex(std::string_view(reinterpret_cast<const char*>(md), n));
+    for (std::size_t i = 0; i < h.size(); i += 2) {
       if (i) info.sha256 += ':';
-      info.sha256 += hexd[md[i] >> 4];
-      info.sha256 += hexd[md[i] & 15];
+      info.sha256 += static_cast<char>(std::toupper(static_cast<unsigned char>(h[i])));
+      info.sha256 += static_cast<char>(std::toupper(static_cast<unsigned char>(h[i + 1])));
     }
   }
   if (const EVP_PKEY* pub = X509_get0_pubkey(x)) {
@@ -435,21 +426,19 @@ CertInfo describe(const X509& cert) {
 }
 
 std::string format_info(const CertInfo& i) {
-  auto join = [](const std::vector<std::string>& v) {
-    std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-    return s.empty() ? std::string("(none)") : s;
+  auto list = [](const std::vector<std::string>& v) {
+    return v.empty() ? std::string("(none)") : join(v, ", ");
   };
   std::string s;
   s += "subject:     " + i.subject + "\n";
   s += "issuer:      " + i.issuer + "\n";
-  s += "SANs:        " + join(i.sans) + "\n";
+  s += "SANs:        " + list(i.sans) + "\n";
   s += "not before:  " + i.not_before + "\n";
   s += "not after:   " + i.not_after + "\n";
   s += "serial:      " + i.serial + "\n";
   s += "key:         " + i.key + "\n";
   s += "CA:          " + std::string(i.is_ca ? "yes" : "no") + "\n";
-  s += "ext. usage:  " + join(i.ext_key_usage) + "\n";
+  s += "ext. usage:  " + list(i.ext_key_usage) + "\n";
   s += "SHA-256:     " + i.sha256 + "\n";
   return s;
 }
@@ -473,12 +462,8 @@ Expected<void> verify_chain(const X509& ca, const X509& cert, std::optional<std:
 Expected<void> check_sans(const X509& cert, const std::vector<std::string>& expected) {
   const auto got = describe(cert).sans;
   if (got == expected) return {};
-  auto join = [](const std::vector<std::string>& v) {
-    std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-    return s;
-  };
-  return Failure::refused("SANs are [" + join(got) + "], expected [" + join(expected) + "]");
+  return Failure::refused("SANs are [" + join(got, ", ") + "], expected [" + join(expected, ", ") +
+                          "]");
 }
 
 Expected<void> check_key_matches(const X509& cert, const EVP_PKEY& key) {
@@ -493,33 +478,18 @@ Expected<void> check_key_matches(const X509& cert, const EVP_PKEY& key) {
 Expected<void> write_file_mode(const fs::path& file, const std::string& content, int mode) {
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);
-  const fs::path tmp = file.string() + ".tmp";
-  ::unlink(tmp.c_str());
-  // Created 0600: the content may be a key; the final mode is set before it is visible.
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Failure::error("cannot create " + tmp.string() + ": " + std::strerror(errno));
-  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
-  ok = ok && ::fchmod(fd, static_cast<mode_t>(mode)) == 0 && ::fsync(fd) == 0;
-  const int err = errno;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return Failure::error("cannot write " + file.string() + ": " + std::strerror(ok ? errno : err));
-  }
-  return {};
+  return write_file_atomic(file, content, static_cast<mode_t>(mode));
 }
 
 bool PkiDir::has_ca() const { return fs::exists(ca_cert()) && fs::exists(ca_key()); }
 
 Expected<Ca> PkiDir::load_ca() const {
-  auto cert = load_cert(ca_cert());
-  if (!cert) return cert.error();
-  auto key = load_key(ca_key());
-  if (!key) return key.error();
-  DCSLAB_TRY(check_key_matches(**cert, **key));
+  DCSLAB_TRY_ASSIGN(auto cert, load_cert(ca_cert()));
+  DCSLAB_TRY_ASSIGN(auto key, load_key(ca_key()));
+  DCSLAB_TRY(check_key_matches(*cert, *key));
   Ca ca;
-  ca.cert = std::move(*cert);
-  ca.key = std::move(*key);
+  ca.cert = std::move(cert);
+  ca.key = std::move(key);
   return ca;
 }
 
@@ -537,11 +507,10 @@ Expected<Ca> PkiDir::ensure_ca(const CaOptions& options, bool* created) const {
   std::lock_guard lock(g_ca_mu);
   if (created) *created = false;
   if (has_ca()) return load_ca();
-  auto ca = create_ca(options);
-  if (!ca) return ca.error();
-  DCSLAB_TRY(write_ca(*ca));
+  DCSLAB_TRY_ASSIGN(auto ca, create_ca(options));
+  DCSLAB_TRY(write_ca(ca));
   if (created) *created = true;
-  const auto info = describe(*ca->cert);
+  const auto info = describe(*ca.cert);
   spdlog::info("created CA {} ({}, {} days) in {}", info.subject, info.key, options.days,
                dir_.string());
   return ca;
@@ -559,13 +528,11 @@ Expected<void> PkiDir::write_node(const std::string& host, const Issued& issued)
 }
 
 Expected<void> PkiDir::verify_node(const Ca& ca, const CertSubject& who) const {
-  auto cert = load_cert(node_file(who.hostname, "crt"));
-  if (!cert) return cert.error();
-  auto key = load_key(node_file(who.hostname, "key"));
-  if (!key) return key.error();
-  DCSLAB_TRY(verify_chain(*ca.cert, **cert));
-  DCSLAB_TRY(check_sans(**cert, seed_sans(who)));
-  DCSLAB_TRY(check_key_matches(**cert, **key));
+  DCSLAB_TRY_ASSIGN(auto cert, load_cert(node_file(who.hostname, "crt")));
+  DCSLAB_TRY_ASSIGN(auto key, load_key(node_file(who.hostname, "key")));
+  DCSLAB_TRY(verify_chain(*ca.cert, *cert));
+  DCSLAB_TRY(check_sans(*cert, seed_sans(who)));
+  DCSLAB_TRY(check_key_matches(*cert, *key));
   return {};
 }
 
@@ -578,11 +545,10 @@ Expected<void> PkiDir::ensure_node(const Ca& ca, const CertSubject& who, const C
     if (ok.error().kind != Failure::Kind::NotFound)
       spdlog::info("reissuing the certificate of {}: {}", who.hostname, ok.error().message);
   }
-  auto issued = issue_cert(ca, who, options);
-  if (!issued) return issued.error();
-  DCSLAB_TRY(write_node(who.hostname, *issued));
+  DCSLAB_TRY_ASSIGN(auto issued, issue_cert(ca, who, options));
+  DCSLAB_TRY(write_node(who.hostname, issued));
   if (issued_now) *issued_now = true;
-  const auto info = describe(*issued->cert);
+  const auto info = describe(*issued.cert);
   spdlog::debug("issued {} by {} ({}), SHA-256 {}", info.subject, info.issuer, info.key, info.sha256);
   return {};
 }
@@ -594,25 +560,23 @@ Expected<PkiDir> ensure_lab_material(const LabState& state, const CertSubject& w
                                      bool force, bool* issued_now) {
   if (issued_now) *issued_now = false;
   const PkiDir lab(lab_pki_dir(state));
-  auto ca = lab.ensure_ca(ca_options);
-  if (!ca) return ca.error();
+  DCSLAB_TRY_ASSIGN(auto ca, lab.ensure_ca(ca_options));
   switch (v) {
     case CertVariant::Valid:
-      DCSLAB_TRY(lab.ensure_node(*ca, who, cert_options, force, issued_now));
+      DCSLAB_TRY(lab.ensure_node(ca, who, cert_options, force, issued_now));
       return lab;
     case CertVariant::OtherCa: {
       const PkiDir other(other_ca_dir(state));
       CaOptions o = ca_options;
       o.common_name = "dcs-other-ca";
-      auto other_ca = other.ensure_ca(o);
-      if (!other_ca) return other_ca.error();
-      DCSLAB_TRY(other.ensure_node(*other_ca, who, cert_options, force, issued_now));
+      DCSLAB_TRY_ASSIGN(auto other_ca, other.ensure_ca(o));
+      DCSLAB_TRY(other.ensure_node(other_ca, who, cert_options, force, issued_now));
       return other;
     }
     case CertVariant::Expired: {
       const PkiDir expired(expired_dir(state));
       // The lab CA's certificate beside it, so the folder reads like the others.
-      DCSLAB_TRY(write_file_mode(expired.ca_cert(), cert_pem(*ca->cert), 0640));
+      DCSLAB_TRY(write_file_mode(expired.ca_cert(), cert_pem(*ca.cert), 0640));
       auto cert = load_cert(expired.node_file(who.hostname, "crt"));
       auto key = load_key(expired.node_file(who.hostname, "key"));
       if (!force && cert && key && check_key_matches(**cert, **key) &&
@@ -621,9 +585,8 @@ Expected<PkiDir> ensure_lab_material(const LabState& state, const CertSubject& w
       CertOptions o = cert_options;
       o.start_offset_seconds = -30L * 24 * 3600;
       o.days = 1;
-      auto issued = issue_cert(*ca, who, o);
-      if (!issued) return issued.error();
-      DCSLAB_TRY(expired.write_node(who.hostname, *issued));
+      DCSLAB_TRY_ASSIGN(auto issued, issue_cert(ca, who, o));
+      DCSLAB_TRY(expired.write_node(who.hostname, issued));
       if (issued_now) *issued_now = true;
       return expired;
     }

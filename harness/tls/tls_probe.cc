@@ -18,6 +18,7 @@
 #include <utility>
 #include "base/fd.h"
 #include "base/sigpipe_block.h"
+#include "base/text.h"
 
 namespace dcslab {
 
@@ -110,9 +111,8 @@ Expected<TlsProbeResult> probe_tls(const TlsProbeOptions& o) {
     BioPtr bio(BIO_new_mem_buf(o.ca_pem.data(), static_cast<int>(o.ca_pem.size())), BIO_free_all);
     X509_STORE* store = SSL_CTX_get_cert_store(ctx.get());
     int n = 0;
-    while (X509* c = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-      X509_STORE_add_cert(store, c);
-      X509_free(c);
+    while (const X509Ptr c{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free}) {
+      X509_STORE_add_cert(store, c.get());  // the store takes a reference of its own
       ++n;
     }
     ERR_clear_error();  // the end of the bundle reads as an error
@@ -123,25 +123,22 @@ Expected<TlsProbeResult> probe_tls(const TlsProbeOptions& o) {
   }
   TlsProbeResult res;
   if (!o.cert_pem.empty() || !o.key_pem.empty()) {
-    auto cert = parse_cert(o.cert_pem, "client certificate");
-    if (!cert) return cert.error();
-    auto key = parse_key(o.key_pem, "client key");
-    if (!key) return key.error();
-    if (SSL_CTX_use_certificate(ctx.get(), cert->get()) != 1 ||
-        SSL_CTX_use_PrivateKey(ctx.get(), key->get()) != 1 ||
+    DCSLAB_TRY_ASSIGN(auto cert, parse_cert(o.cert_pem, "client certificate"));
+    DCSLAB_TRY_ASSIGN(auto key, parse_key(o.key_pem, "client key"));
+    if (SSL_CTX_use_certificate(ctx.get(), cert.get()) != 1 ||
+        SSL_CTX_use_PrivateKey(ctx.get(), key.get()) != 1 ||
         SSL_CTX_check_private_key(ctx.get()) != 1) {
       ERR_clear_error();
       return Failure::error("the client key does not belong to the client certificate " +
-                            describe(**cert).subject);
+                            describe(*cert).subject);
     }
     res.client_cert = true;
   }
 
   SigpipeBlock no_sigpipe;
-  auto sock = connect_tcp(o.host, o.port, o.timeout);
-  if (!sock) return sock.error();
+  DCSLAB_TRY_ASSIGN(auto sock, connect_tcp(o.host, o.port, o.timeout));
   Ssl ssl(SSL_new(ctx.get()), SSL_free);
-  if (!ssl || SSL_set_fd(ssl.get(), sock->get()) != 1) return Failure::error(openssl_error("SSL_new"));
+  if (!ssl || SSL_set_fd(ssl.get(), sock.get()) != 1) return Failure::error(openssl_error("SSL_new"));
   SSL_set_app_data(ssl.get(), &res);
   if (!is_ip(o.host)) SSL_set_tlsext_host_name(ssl.get(), o.host.c_str());
   if (!o.ca_pem.empty() && !o.verify_name.empty()) {
@@ -153,10 +150,7 @@ Expected<TlsProbeResult> probe_tls(const TlsProbeOptions& o) {
 
   auto peer = [&] {
     if (res.server) return;
-    if (X509* c = SSL_get1_peer_certificate(ssl.get())) {
-      res.server = describe(*c);
-      X509_free(c);
-    }
+    if (const X509Ptr c{SSL_get1_peer_certificate(ssl.get()), X509_free}) res.server = describe(*c);
   };
   ERR_clear_error();
   const int rc = SSL_connect(ssl.get());
@@ -185,7 +179,7 @@ Expected<TlsProbeResult> probe_tls(const TlsProbeOptions& o) {
   res.cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(ssl.get()));
 
   // The server's verdict on our certificate may follow the handshake (TLS 1.3).
-  set_timeouts(sock->get(), o.settle);
+  set_timeouts(sock.get(), o.settle);
   char byte;
   ERR_clear_error();
   const int n = SSL_read(ssl.get(), &byte, 1);
@@ -193,7 +187,7 @@ Expected<TlsProbeResult> probe_tls(const TlsProbeOptions& o) {
   if (err == SSL_ERROR_NONE || err == SSL_ERROR_WANT_READ) {
     ERR_clear_error();
     res.handshake_ok = true;
-    set_timeouts(sock->get(), std::chrono::milliseconds(500));
+    set_timeouts(sock.get(), std::chrono::milliseconds(500));
     SSL_shutdown(ssl.get());
   } else if (err == SSL_ERROR_SSL) {
     res.failure = ssl_reason("the server rejected the connection after the handshake");
@@ -214,8 +208,7 @@ std::string format_probe(const TlsProbeResult& r) {
   if (r.server) {
     s += "server subject: " + r.server->subject + "\n";
     s += "server issuer: " + r.server->issuer + "\n";
-    std::string sans;
-    for (const auto& x : r.server->sans) sans += (sans.empty() ? "" : ", ") + x;
+    const std::string sans = join(r.server->sans, ", ");
     s += "server SANs: " + sans + "\n";
     s += "server not after: " + r.server->not_after + "\n";
     s += "server SHA-256: " + r.server->sha256 + "\n";

@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
+#include "base/clock.h"
 #include "base/file.h"
 #include "base/text.h"
 
@@ -169,8 +169,8 @@ std::optional<unsigned long> host_tsc_khz() {
   };
   const Pair p0 = pair();
   // Not a wait for anything: the TSC is measured against the real clock over 50 ms of
-  // real time, which a FakeClock cannot stand in for.
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // real time, which a FakeClock cannot stand in for; the real Clock sleeps it.
+  RealClock::instance().sleep_for(std::chrono::milliseconds(50));
   const Pair p1 = pair();
   if (p1.ns <= p0.ns || p1.tsc <= p0.tsc) return std::nullopt;
   const double khz = static_cast<double>(p1.tsc - p0.tsc) / ((p1.ns - p0.ns) / 1e6);
