@@ -50,12 +50,12 @@ Each node's state (running, shut off, paused, missing) as its provider sees it.
 
 const char* const kExecHelp = R"(usage: dcslab exec NODE [--user U] -- COMMAND...
 
-Runs COMMAND on NODE (as tux unless --user) and exits with its exit status; its stdout
+Runs COMMAND on NODE (as the lab's login.user unless --user) and exits with its exit status; its stdout
 and stderr are this command's. Nothing after "--" is an option of dcslab. Sessions stay
 open between execs (a daemon per lab; DCSLAB_EXEC_PERSIST seconds, default 600, 0: off).
 Ctrl-C stops the command on the node too (exit status 130).
 
-  -u, --user U    the user to log in as (default tux)
+  -u, --user U    the user to log in as (default the lab's login.user, tux)
 )";
 
 const char* const kSshHelp = R"(usage: dcslab ssh NODE [--user U] [-- COMMAND...]
@@ -63,7 +63,7 @@ const char* const kSshHelp = R"(usage: dcslab ssh NODE [--user U] [-- COMMAND...
 An interactive SSH session to NODE through the system ssh client, with the lab's key and
 the node's pinned host key, inside the lab's network namespace.
 
-  -u, --user U    the user to log in as (default tux)
+  -u, --user U    the user to log in as (default the lab's login.user, tux)
 )";
 
 const char* const kSshConfigHelp = R"(usage: dcslab ssh-config
@@ -133,11 +133,12 @@ int cmd_status(Context& ctx) {
 }
 
 int cmd_exec(Context& ctx) {
-  std::string user = "tux";
+  std::string user;
   po::options_description opts;
   opts.add_options()("user,u", po::value(&user));
   std::vector<std::string> cmd;
   const std::string node = check_node(ctx, parse_options("exec", ctx.args(), opts, &cmd));
+  if (user.empty()) user = ctx.lab().login.user;
   if (cmd.empty()) bad_usage("exec", "exec: expected -- COMMAND after NODE");
   enter_lab(ctx);
   const Lab& lab = ctx.lab();
@@ -173,11 +174,12 @@ int cmd_exec(Context& ctx) {
 }
 
 int cmd_ssh(Context& ctx) {
-  std::string user = "tux";
+  std::string user;
   po::options_description opts;
   opts.add_options()("user,u", po::value(&user));
   std::vector<std::string> cmd;
   const std::string node = check_node(ctx, parse_options("ssh", ctx.args(), opts, &cmd));
+  if (user.empty()) user = ctx.lab().login.user;
   enter_lab(ctx);
   auto argv = ssh_client_argv(ctx.lab(), ctx.state(), node, user);
   argv.insert(argv.end(), cmd.begin(), cmd.end());

@@ -53,7 +53,7 @@ Expected<std::vector<SnapshotInfo>> lab_snapshot_list(const Lab& lab, LabState& 
 Expected<void> lab_snapshot_delete(const Lab& lab, LabState& state, const std::string& name,
                                    Progress& progress);
 
-// Opens a session to a node (as "tux", who has passwordless sudo).
+// Opens a session to a node (as the login user, who has passwordless sudo).
 using NodeConnector = std::function<Expected<std::unique_ptr<Transport>>(const std::string& node)>;
 // Host time now, seconds since the epoch (a seam so the test knows the value sent).
 using WallClock = std::function<double()>;

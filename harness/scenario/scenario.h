@@ -59,7 +59,7 @@ struct Step {
   std::string name;                    // template
   int line = 0;                        // where it starts in the file (1-based)
   std::vector<std::string> on;         // node names, in the lab's order
-  std::string user = "tux";
+  std::string user = LoginSpec().user;  // the lab's login.user unless `as:`
   Action action;                       // what it does (scenario/actions/*.h)
   // `on:` given as a template ("{{ vars.followers }}"): resolved when the step runs, to
   // one or more node names (separated by spaces or commas); `on` then holds every node

@@ -116,6 +116,28 @@ steps:
   EXPECT_EQ(sc.steps[7].expect.exit.kind, ExitExpect::Kind::Nonzero);
 }
 
+// A step without `as:` logs in as the lab's login.user (tux unless the lab names another).
+TEST(Scenario, AStepRunsAsTheLabsLoginUserUnlessAs) {
+  const LabResolver ops_lab = [](const std::string&) {
+    const fs::path p = kSource / "fixtures/labs/dcs.yaml";
+    Lab lab = load_lab(p);
+    lab.login.user = "ops";
+    return std::make_pair(lab, p);
+  };
+  const Scenario sc = parse_scenario(R"(name: who
+steps:
+  - on: dcs-00
+    run: id -un
+  - on: dcs-00
+    as: tux
+    run: id -un
+)",
+                                     "s.yaml", ops_lab);
+  ASSERT_EQ(sc.steps.size(), 2u);
+  EXPECT_EQ(sc.steps[0].user, "ops");
+  EXPECT_EQ(sc.steps[1].user, "tux");
+}
+
 TEST(Scenario, ErrorsHaveExactPositions) {
   EXPECT_EQ(error_of("name: x\nsteps:\n  - on: dcs-00\n    run: echo {{ node.addr }}\n"),
             "s.yaml:4:15: steps[0].run: unknown template name \"node.addr\" (valid: node.name, "

@@ -49,6 +49,7 @@ Step StepParser::step(const YAML::Node& s, const std::string& key) {
   r_.expect_map(s, key, step_keys());
   Step st;
   st.line = s.Mark().line + 1;
+  st.user = lab_.login.user;
   const std::string act = the_action(s, key);
   const auto* action = ActionTable<Action>::find(act);
   if (const YAML::Node n = s["name"]) st.name = tmpl(n, key + ".name");
