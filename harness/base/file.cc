@@ -1,6 +1,7 @@
 #include "base/file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "base/fd.h"
+#include "base/interrupt.h"
 
 namespace dcslab {
 
@@ -86,6 +88,37 @@ Expected<void> write_file_atomic(const fs::path& path, std::string_view data, mo
   if (!dir_fd || (::fsync(dir_fd.get()) != 0 && errno != EINVAL))
     return io_failure("sync the folder of", path, errno);
   return {};
+}
+
+Expected<Fd> lock_file(const std::filesystem::path& path, Clock& clock, Clock::duration limit,
+                       const std::function<void()>& waiting) {
+  std::error_code ec;
+  const int flags = std::filesystem::is_directory(path, ec) ? O_RDONLY | O_DIRECTORY
+                                                           : O_RDWR | O_CREAT;
+  Fd fd(::open(path.c_str(), flags | O_CLOEXEC, 0600));
+  if (!fd) return Failure::error("cannot open " + path.string() + ": " + std::strerror(errno));
+  std::string error;
+  bool told = false;
+  auto locked = poll_until<bool>(
+      clock, limit, std::chrono::milliseconds(200), "the lock " + path.string(),
+      [&](std::string* why) -> std::optional<bool> {
+        if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return true;
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+          error = "cannot lock " + path.string() + ": " + std::strerror(errno);
+          return false;
+        }
+        if (g_interrupted) {
+          error = "interrupted while waiting for the lock " + path.string();
+          return false;
+        }
+        if (!told && waiting) waiting();
+        told = true;
+        *why = "held by another process";
+        return std::nullopt;
+      });
+  if (!locked) return locked.error();
+  if (!*locked) return Failure::error(error);
+  return fd;
 }
 
 }  // namespace dcslab

@@ -10,7 +10,9 @@
 #include <string>
 #include <string_view>
 
+#include "base/clock.h"
 #include "base/error.h"
+#include "base/fd.h"
 
 namespace dcslab {
 
@@ -31,5 +33,13 @@ Expected<void> write_file(const std::filesystem::path& path, std::string_view da
 // not share a temporary file; the last rename wins.
 Expected<void> write_file_atomic(const std::filesystem::path& path, std::string_view data,
                                  mode_t mode);
+
+// An exclusive flock(2) on `path` (a folder, or a file created 0600 if missing), held as long as the Fd
+// lives (the kernel drops it with the descriptor, also when the process dies). Busy, it
+// is tried again every 200 ms on `clock` up to `limit`; `waiting` runs once, at the first
+// miss, so a caller can say what it waits for. Timeout after `limit`; Error if the file
+// cannot be opened or Ctrl-C (g_interrupted) came while waiting.
+Expected<Fd> lock_file(const std::filesystem::path& path, Clock& clock, Clock::duration limit,
+                       const std::function<void()>& waiting = {});
 
 }  // namespace dcslab

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/fd.h"
 
 namespace dcslab {
@@ -112,6 +113,46 @@ TEST_F(FileTest, AtomicWriteThatFailsKeepsTheOldFileAndNoTemporary) {
   auto missing = write_file_atomic(dir_ / "none" / "f", "x", 0644);
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().kind, Failure::Kind::NotFound);
+}
+
+TEST_F(FileTest, LockFileWaitsForTheHolderSaysSoOnceAndTimesOut) {
+  const fs::path lock = dir_ / "image.lock";
+  FakeClock clock;
+  auto first = lock_file(lock, clock, std::chrono::seconds(5));
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(clock.sleeps, 0);
+  EXPECT_EQ(mode_of(lock), 0600u);
+
+  int told = 0;
+  auto second = lock_file(lock, clock, std::chrono::seconds(2), [&] { ++told; });
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().kind, Failure::Kind::Timeout);
+  EXPECT_NE(second.error().message.find("image.lock"), std::string::npos) << second.error().message;
+  EXPECT_EQ(told, 1);
+  EXPECT_EQ(clock.sleeps, 10);  // every 200 ms for 2 s
+
+  first->reset();  // the holder goes: the next one gets it at once
+  auto third = lock_file(lock, clock, std::chrono::seconds(2), [&] { ++told; });
+  ASSERT_TRUE(third) << third.error().message;
+  EXPECT_EQ(told, 1);
+}
+
+TEST_F(FileTest, LockFileOnAFolderCreatesNothingInIt) {
+  FakeClock clock;
+  auto first = lock_file(dir_, clock, std::chrono::seconds(1));
+  ASSERT_TRUE(first) << first.error().message;
+  auto second = lock_file(dir_, clock, std::chrono::seconds(1));
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().kind, Failure::Kind::Timeout);
+  EXPECT_TRUE(entries().empty());
+}
+
+TEST_F(FileTest, LockFileInAFolderThatDoesNotExistIsAnError) {
+  FakeClock clock;
+  auto l = lock_file(dir_ / "no" / "such.lock", clock, std::chrono::seconds(1));
+  ASSERT_FALSE(l);
+  EXPECT_EQ(l.error().kind, Failure::Kind::Error);
+  EXPECT_EQ(clock.sleeps, 0);
 }
 
 TEST(Fd, ClosesWhatItOwnsAndHandsItOnByMove) {

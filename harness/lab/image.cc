@@ -194,6 +194,20 @@ Image build_image(const ImageBuildOptions& options, Progress& progress) {
   }
 
   fs::create_directories(images);
+  // One image build at a time: a second `image build` (another terminal, tests run side
+  // by side) waits for the first, then takes its image if it was the same. The lock is
+  // the images folder's own (flock on its descriptor), so it leaves no file behind.
+  auto lock = lock_file(images, RealClock::instance(), std::chrono::hours(1), [&] {
+    progress.phase("image: waiting for another image build to finish");
+  });
+  if (!lock) throw Fatal("image " + name + ": " + lock.error().message);
+  if (!options.force) {
+    if (auto cached = load_image(final_dir)) {
+      point_symlink(link, name);
+      progress.done("image " + name + " (built meanwhile by another build)");
+      return *cached;
+    }
+  }
   const auto start = std::chrono::steady_clock::now();
   const fs::path tmp = images / ("." + name + ".tmp-" + std::to_string(::getpid()));
   const fs::path log_path = images / (name + ".build.log");

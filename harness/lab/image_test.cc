@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
@@ -240,6 +241,28 @@ TEST_F(ImageTest, ManifestRecordsTheUpgradeEtcdOnlyWhenTheRecipeReportsOne) {
   const auto n = nlohmann::json::parse(slurp(without.dir / "manifest.json"));
   EXPECT_FALSE(n.contains("etcd_upgrade_version")) << n.dump();
   EXPECT_FALSE(n.contains("etcd_upgrade_suite")) << n.dump();
+}
+
+TEST_F(ImageTest, TwoBuildsAtOnceBuildOnceTheSecondWaitsAndTakesTheImage) {
+  fake_recipe();
+  // Each run of the recipe is counted, and the first lasts long enough for the second
+  // build to find the lock taken.
+  const fs::path runs = tmp_.path / "runs";
+  const std::string body = slurp(recipe_ / "build-rootfs");
+  put(recipe_ / "build-rootfs", body + "echo run >> " + runs.string() + "\nsleep 1\n", true);
+  RecordingProgress first_progress, second_progress;
+  Image first, second;
+  std::thread t([&] { first = build_image(options(), first_progress); });
+  while (!fs::exists(runs)) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  second = build_image(options(), second_progress);
+  t.join();
+  EXPECT_EQ(slurp(runs), "run\n") << "the recipe ran more than once";
+  EXPECT_EQ(first.dir, second.dir);
+  ASSERT_FALSE(second_progress.phases.empty());
+  EXPECT_EQ(second_progress.phases.front(), "image: waiting for another image build to finish");
+  ASSERT_FALSE(second_progress.dones.empty());
+  EXPECT_NE(second_progress.dones.back().find("built meanwhile by another build"), std::string::npos)
+      << second_progress.dones.back();
 }
 
 TEST_F(ImageTest, AnImageAnotherBuildPublishedMeanwhileIsKeptNotReplaced) {

@@ -262,12 +262,13 @@ TEST_F(SshTransportTest, TimeoutClosesTheChannelAndTheSessionLivesOn) {
   ExecOptions o;
   o.timeout = 1s;
   const auto start = std::chrono::steady_clock::now();
-  auto r = t->exec("sleep 30\necho never", o);
+  // An unusual duration: pgrep below looks machine-wide, where other tests' nodes sleep too.
+  auto r = t->exec("sleep 29.713\necho never", o);
   const auto took = std::chrono::steady_clock::now() - start;
   ASSERT_FALSE(r);
   std::cout << "timeout message: " << r.error().message << "\n";
   EXPECT_EQ(r.error().kind, Failure::Kind::Timeout);
-  EXPECT_NE(r.error().message.find("sleep 30"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("sleep 29.713"), std::string::npos) << r.error().message;
   EXPECT_EQ(r.error().message.find("echo never"), std::string::npos) << r.error().message;
   EXPECT_NE(r.error().message.find("1 s"), std::string::npos) << r.error().message;
   EXPECT_LT(took, 3s);
@@ -276,7 +277,7 @@ TEST_F(SshTransportTest, TimeoutClosesTheChannelAndTheSessionLivesOn) {
   EXPECT_EQ(run(*t, "echo after").out, "after\n");
   // SIGKILL is sent when exec returns; on a loaded host the process may take a moment to
   // die, so "gone" within 2 s.
-  EXPECT_EQ(run(*t, "for i in $(seq 20); do pgrep -f 'sleep 3[0]' >/dev/null || { echo gone; "
+  EXPECT_EQ(run(*t, "for i in $(seq 20); do pgrep -f 'sleep 29[.]713' >/dev/null || { echo gone; "
                     "exit; }; sleep 0.1; done; echo alive").out,
             "gone\n");
 
