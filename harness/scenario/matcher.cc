@@ -1,8 +1,10 @@
 #include "scenario/matcher.h"
 
 #include <nlohmann/json.hpp>
+#include <re2/re2.h>
 
-#include <regex>
+#include <cctype>
+#include <memory>
 
 #include "base/error.h"
 #include "base/text.h"
@@ -93,14 +95,48 @@ std::string describe(const ExitExpect& e) {
   return "?";
 }
 
-std::string regex_escape(const std::string& s) {
-  static const std::string meta = R"(\^$.|?*+()[]{})";
+std::string regex_escape(const std::string& s) { return RE2::QuoteMeta(s); }
+
+namespace {
+
+// RE2 (linear time, no recursion: a step's output cannot crash or hang the match) with
+// ^ and $ at line breaks, as the scenarios were written for. Errors are returned, not
+// logged: they are the scenario's, and reach the user as one line naming its place.
+std::unique_ptr<RE2> compile(const std::string& pattern) {
+  RE2::Options options;
+  options.set_log_errors(false);
+  return std::make_unique<RE2>("(?m)" + pattern, options);
+}
+
+// What RE2 does not do, said in the scenario's terms rather than the parser's.
+std::string explain(const RE2& re) {
+  const std::string& arg = re.error_arg();
+  if (re.error_code() == RE2::ErrorBadEscape && arg.size() == 2 && arg[0] == '\\' &&
+      std::isdigit(static_cast<unsigned char>(arg[1])))
+    return "backreferences (" + arg + ") are not supported (RE2 syntax, docs/SCENARIOS.md)";
+  if (arg == "(?=" || arg == "(?!" || arg == "(?<")
+    return "lookaround and named groups (" + arg +
+           "...) are not supported (RE2 syntax, docs/SCENARIOS.md)";
+  return re.error() + " (RE2 syntax, docs/SCENARIOS.md)";
+}
+
+// `text` with every "\r\n" as "\n": RE2's $ ends a line at "\n" only, and output from a
+// terminal ends its lines with "\r\n" (`lines` and `equals` ignore the "\r" too).
+std::string lf_lines(const std::string& text) {
   std::string out;
-  for (char c : s) {
-    if (meta.find(c) != std::string::npos) out += '\\';
-    out += c;
-  }
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i)
+    if (!(text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) out += text[i];
   return out;
+}
+
+}  // namespace
+
+std::optional<RegexError> regex_error(const std::string& pattern) {
+  const auto re = compile(pattern);
+  if (re->ok()) return std::nullopt;
+  const auto at = re->error_arg().empty() ? std::string::npos : pattern.find(re->error_arg());
+  return RegexError{explain(*re), at == std::string::npos ? 0 : at};
 }
 
 TextMatcher expand(const TextMatcher& m, const TemplateValues& values) {
@@ -169,12 +205,11 @@ std::optional<std::string> check(const TextMatcher& m, const std::string& observ
     case TextMatcher::Kind::Matches: {
       // Compiled at load too (with templates blanked), so this only fails if an expanded
       // value broke it, which regex_escape prevents.
-      try {
-        const std::regex re(m.text, std::regex::ECMAScript | std::regex::multiline);
-        holds = std::regex_search(observed, re);
-      } catch (const std::regex_error& e) {
-        return "regex /" + m.text + "/ is invalid: " + e.what();
-      }
+      const auto re = compile(m.text);
+      if (!re->ok()) return "regex /" + m.text + "/ is invalid: " + explain(*re);
+      holds = observed.find("\r\n") == std::string::npos
+                  ? RE2::PartialMatch(observed, *re)
+                  : RE2::PartialMatch(lf_lines(observed), *re);
       what = "to match /" + m.text + "/";
       break;
     }

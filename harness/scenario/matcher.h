@@ -6,6 +6,7 @@
 //     stderr: {not_contains: X, ...}
 //
 // Each matcher has a not_ form; contains/equals/matches may be a list (all must hold).
+// matches: RE2 syntax, ^ and $ at line breaks (regex_error below).
 // Matcher texts are templates, expanded per node before evaluation.
 #pragma once
 
@@ -64,7 +65,19 @@ std::vector<std::string> evaluate(const Expectation& e, const CommandResult& r);
 std::optional<std::string> json_value_at(const std::string& json_text, const std::string& path,
                                          std::string* error);
 
-// Escapes ECMAScript regex metacharacters.
+// `matches` is RE2 syntax (docs/SCENARIOS.md) with ^ and $ at line breaks: linear in
+// the output's length, whatever the pattern, and without recursion.
+//
+// Why RE2 refuses `pattern` (a backreference, lookaround, a repetition over 1000...),
+// and the offset in it of the part refused; nullopt when it compiles.
+struct RegexError {
+  std::string message;
+  std::size_t offset = 0;
+};
+std::optional<RegexError> regex_error(const std::string& pattern);
+
+// `s` as a pattern matching exactly `s` (RE2::QuoteMeta): template values inside
+// `matches` are literal text.
 std::string regex_escape(const std::string& s);
 
 }  // namespace dcslab

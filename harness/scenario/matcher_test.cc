@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 namespace dcslab {
 namespace {
 
@@ -36,7 +38,7 @@ TEST(Matcher, EqualsIgnoresTrailingNewlineOnly) {
   EXPECT_FALSE(check(m(K::Equals, ""), ""));
 }
 
-TEST(Matcher, MatchesIsEcmaScriptAndMultiline) {
+TEST(Matcher, MatchesIsRe2AndMultiline) {
   const std::string out = "LISTEN 0 4096 127.0.0.1:2379 0.0.0.0:*\nLISTEN 0 4096 127.0.0.1:2380 0.0.0.0:*\n";
   EXPECT_FALSE(check(m(K::Matches, R"(^LISTEN\s+\d+\s+\d+\s+127\.0\.0\.1:2380)"), out));
   EXPECT_TRUE(check(m(K::Matches, R"(^\*:2379)"), out));
@@ -44,6 +46,62 @@ TEST(Matcher, MatchesIsEcmaScriptAndMultiline) {
   EXPECT_FALSE(check(m(K::Matches, R"(\*:2379)", true), out));
   EXPECT_TRUE(check(m(K::Matches, R"(0\.0\.0\.0:\*$)", true), out));  // $ at each line end
   EXPECT_FALSE(check(m(K::Matches, "2379$", true), out));
+}
+
+// The issue-19 crash: std::regex recursed per character and a 3 MB line killed dcslab
+// with SIGSEGV. RE2 is linear and does not recurse.
+TEST(Matcher, MatchesThreeMegabyteLine) {
+  std::string line(3 * 1024 * 1024, 'a');
+  for (std::size_t i = 0; i < line.size(); i += 7) line[i] = 'b';
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(check(m(K::Matches, "^(a|b)+$"), line + "\n"));
+  EXPECT_TRUE(check(m(K::Matches, "^(a|b)+$"), line + "c\n"));
+  EXPECT_TRUE(check(m(K::Matches, "^(a|b)+$", true), line));
+  EXPECT_FALSE(check(m(K::Matches, "(a|b)*c", true), line));
+  // Backtracking would be exponential here; linear time keeps it well under a second
+  // even on a loaded machine (measured: 186 ms for the five, 3 MB string built included).
+  EXPECT_FALSE(check(m(K::Matches, "^(a|aa|b)*$"), line));
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(ms, 10000) << "five matches over 3 MB took " << ms << " ms";
+}
+
+TEST(Matcher, MatchesAcrossTwoHundredThousandLines) {
+  std::string out, crlf;
+  for (int i = 0; i < 200000; ++i) {
+    out += "line " + std::to_string(i) + "\n";
+    crlf += "line " + std::to_string(i) + "\r\n";
+  }
+  // From the first line to the last, through every line break between.
+  const std::string across = R"(^line 0$(?s:.*)^line 199998\nline 199999$)";
+  EXPECT_FALSE(check(m(K::Matches, across), out));
+  EXPECT_FALSE(check(m(K::Matches, across), crlf));  // "\r\n" ends a line too
+  EXPECT_FALSE(check(m(K::Matches, R"(^line 1234$\n^line 1235$)"), out));
+  EXPECT_TRUE(check(m(K::Matches, R"(^line 200000$)"), out));
+  EXPECT_TRUE(check(m(K::Matches, R"(^line 7$\n^line 9$)"), out));
+  // Every line, each anchored: a pattern for the whole output.
+  EXPECT_FALSE(check(m(K::Matches, R"(\A(line \d+\n)+\z)"), out));
+}
+
+// Refused at load (step_parser) with the reason; here the reason itself.
+TEST(Matcher, RegexErrorNamesWhatRe2Refuses) {
+  EXPECT_FALSE(regex_error(R"(^LISTEN\s+\d+)"));
+  const auto backref = regex_error(R"(^(\w+) \1$)");
+  ASSERT_TRUE(backref);
+  EXPECT_EQ(backref->message.rfind("backreferences (\\1) are not supported", 0), 0u)
+      << backref->message;
+  EXPECT_EQ(backref->offset, 7u);
+  const auto ahead = regex_error("etcd(?=ctl)");
+  ASSERT_TRUE(ahead);
+  EXPECT_EQ(ahead->message.rfind("lookaround and named groups ((?=...) are not supported", 0), 0u)
+      << ahead->message;
+  EXPECT_EQ(ahead->offset, 4u);
+  const auto behind = regex_error("(?<!x)y");
+  ASSERT_TRUE(behind);
+  EXPECT_NE(behind->message.find("not supported"), std::string::npos) << behind->message;
+  const auto open = regex_error("a(b");
+  ASSERT_TRUE(open);
+  EXPECT_NE(open->message.find("missing )"), std::string::npos) << open->message;
 }
 
 TEST(Matcher, LinesAreExact) {

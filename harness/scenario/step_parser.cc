@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <regex>
+#include <utility>
 #include <variant>
 
 #include "base/text.h"
@@ -304,22 +305,26 @@ void StepParser::matchers(const YAML::Node& m, const std::string& key,
   }
 }
 
-// Compiled now, with every template blanked to a literal, so a broken regex is an
-// error at load; at run time the expanded values are regex-escaped.
+// Compiled now, with every template blanked to a literal, so a pattern RE2 refuses
+// (a backreference, lookaround) is an error at load, naming where in the pattern; at
+// run time the expanded values are quoted (regex_escape).
 void StepParser::check_regex(const YAML::Node& at, const std::string& key,
                              const std::string& text) const {
   std::string blanked;
   std::size_t pos = 0;
+  std::vector<std::pair<std::size_t, std::size_t>> shifts;  // blanked offset -> text's
   for (const auto& ref : find_templates(text, nullptr, nullptr)) {
     blanked += text.substr(pos, ref.offset - pos) + "x";
     pos = ref.offset + ref.length;
+    shifts.emplace_back(blanked.size(), pos - blanked.size());
   }
   blanked += text.substr(pos);
-  try {
-    std::regex re(blanked, std::regex::ECMAScript | std::regex::multiline);
-  } catch (const std::regex_error& e) {
-    r_.fail(at, key, "invalid regular expression /" + text + "/: " + e.what());
-  }
+  const auto error = regex_error(blanked);
+  if (!error) return;
+  std::size_t offset = error->offset;
+  for (const auto& [from, shift] : shifts)
+    if (error->offset >= from) offset = error->offset + shift;
+  r_.fail(at, key, "invalid regular expression /" + text + "/: " + error->message, offset);
 }
 
 }  // namespace dcslab

@@ -30,7 +30,7 @@ LAYERS = {
     "providers/virtualbox": (["base", "lab", "providers"], ["nlohmann"]),
     "control": (["base", "ssh", "lab", "providers"], ["nlohmann"]),
     "report": (["base"], ["pugixml", "nlohmann"]),
-    "scenario": (["base", "ssh", "lab"], ["yaml-cpp", "nlohmann"]),
+    "scenario": (["base", "ssh", "lab"], ["yaml-cpp", "nlohmann", "re2"]),
     "run": (["base", "ssh", "lab", "tls", "check", "etcd", "pg", "report", "scenario"],
             ["nlohmann"]),
     "cli": (["base", "ssh", "lab", "tls", "check", "etcd", "pg", "providers", "control",
@@ -46,6 +46,8 @@ OUTSIDE = {
     # libpq: Debian's libpq-dev puts libpq-fe.h in /usr/include/postgresql (pkg-config's
     # -I), so it is <libpq-fe.h>; <postgresql/libpq-fe.h> names the same header.
     "libpq-fe.h": "libpq", "libpq-events.h": "libpq", "postgresql": "libpq",
+    # RE2 for a scenario's `matches`: linear time, no recursion, whatever a node prints.
+    "re2": "re2",
 }
 TEST_ONLY = ["gtest", "gmock"]
 # Every layer logs through spdlog (fmt comes with it); base links it for all.
