@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The harness's own peak memory (maximum resident set size, /usr/bin/time -v) for
-# `dcslab up`, `dcslab run scenarios/seed/` and `dcslab exec`, RUNS times each, on
+# `dcslab up`, `dcslab run scenarios/seed/`, a step printing 1 GiB (the output limit keeps
+# 16 MiB of it) and `dcslab exec`, RUNS times each, on
 # PROVIDER (default nspawn). GNU time reports the peak of dcslab and of the short
 # helpers it waited for (ip, tar, ...), whichever is larger; the machines
 # (systemd-nspawn, a private libvirtd, QEMU) outlive the command and are not counted.
@@ -25,11 +26,26 @@ peak() {
   raw[$key]="${raw[$key]:-} $(awk -v k="$kb" 'BEGIN {printf "%.1f", k / 1024}')"
 }
 
+# A node printing 1 GiB on stdout in one step: dcslab keeps the first 16 MiB (the default
+# output limit), counts the rest and drops it as it arrives.
+cat >"$BENCH_TMP/flood.yaml" <<'YAML'
+name: flood
+steps:
+  - name: one GiB on stdout
+    on: dcs-00
+    run: head -c 1G /dev/zero | tr '\0' a
+    timeout: 10m
+    expect: {stdout: {matches: '^a+$'}}
+YAML
+
 for r in $(seq "$runs"); do
   echo "run $r: up, seed suite, exec ($provider)"
   peak up "$DCSLAB" "${lab[@]}" up --isolated
   peak exec "$DCSLAB" "${lab[@]}" exec dcs-00 -- true
   peak suite "$DCSLAB" "${lab[@]}" run scenarios/seed/
+  peak flood "$DCSLAB" "${lab[@]}" run "$BENCH_TMP/flood.yaml"
+  grep -q "stdout: $(( (1 << 30) - (16 << 20) )) bytes past the output limit dropped" \
+    "$BENCH_TMP/last.log" || { cat "$BENCH_TMP/last.log" >&2; echo "flood: no dropped bytes reported" >&2; exit 1; }
   "$DCSLAB" "${lab[@]}" down >/dev/null
 done
 
@@ -48,6 +64,7 @@ row() {
   echo "|---|---|---|---|"
   row "\`dcslab up --isolated\` (3 nodes)" up
   row "\`dcslab run scenarios/seed/\` (the lab document's 8 sections, on the lab up)" suite
+  row "\`dcslab run flood.yaml\`: one step printing 1 GiB (\`head -c 1G /dev/zero | tr '\\0' a\`), 16 MiB kept" flood
   row "\`dcslab exec dcs-00 -- true\`" exec
   echo
   echo "The figure is the larger of dcslab's own peak and that of the short helpers it waits"

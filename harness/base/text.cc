@@ -1,5 +1,6 @@
 #include "base/text.h"
 
+#include <cstdio>
 #include <ctime>
 
 namespace dcslab {
@@ -126,6 +127,38 @@ std::string utc_now_iso8601() { return utc_iso8601(std::chrono::system_clock::no
 
 std::string utc_compact(std::chrono::system_clock::time_point t) {
   return format_utc(t, "%Y%m%dT%H%M%SZ");
+}
+
+std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
+  std::size_t i = 0;
+  std::uint64_t n = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    if (n > (std::uint64_t{1} << 62) / 10) return std::nullopt;
+    n = n * 10 + static_cast<std::uint64_t>(text[i++] - '0');
+  }
+  if (i == 0) return std::nullopt;
+  const std::string_view unit = text.substr(i);
+  int shift = -1;
+  if (unit.empty() || unit == "B") shift = 0;
+  else if (unit == "K" || unit == "KiB") shift = 10;
+  else if (unit == "M" || unit == "MiB") shift = 20;
+  else if (unit == "G" || unit == "GiB") shift = 30;
+  if (shift < 0 || n > (std::uint64_t{1} << (62 - shift))) return std::nullopt;
+  return n << shift;
+}
+
+std::string format_bytes(std::uint64_t bytes) {
+  static const char* const units[] = {"KiB", "MiB", "GiB", "TiB"};
+  if (bytes < 1024) return std::to_string(bytes) + (bytes == 1 ? " byte" : " bytes");
+  double v = static_cast<double>(bytes);
+  int u = -1;
+  while (v >= 1024 && u < 3) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, v == static_cast<double>(static_cast<std::uint64_t>(v)) ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
 }
 
 }  // namespace dcslab

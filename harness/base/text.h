@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,5 +40,11 @@ std::string utc_now_iso8601();
 // `t` in UTC without separators ("20261203T090716Z"): file and folder names that sort by
 // time.
 std::string utc_compact(std::chrono::system_clock::time_point t);
+
+// A size as people write it: "4096", "512KiB", "16MiB", "1GiB" (K, M, G alone mean the
+// same binary units); nullopt for anything else or past 2^62.
+std::optional<std::uint64_t> parse_byte_size(std::string_view text);
+// `bytes` for a reader: "812 bytes", "16 MiB", "1.5 GiB".
+std::string format_bytes(std::uint64_t bytes);
 
 }  // namespace dcslab

@@ -52,5 +52,24 @@ TEST(Text, StableHashNeverChanges) {
   EXPECT_EQ(stable_hash("vbox/dcs/dcs-00"), 17508109805997308487ull);
 }
 
+TEST(Text, ByteSizes) {
+  EXPECT_EQ(parse_byte_size("4096"), 4096u);
+  EXPECT_EQ(parse_byte_size("512KiB"), 512u * 1024);
+  EXPECT_EQ(parse_byte_size("16MiB"), 16u << 20);
+  EXPECT_EQ(parse_byte_size("16M"), 16u << 20);
+  EXPECT_EQ(parse_byte_size("1GiB"), std::uint64_t{1} << 30);
+  EXPECT_FALSE(parse_byte_size(""));
+  EXPECT_FALSE(parse_byte_size("MiB"));
+  EXPECT_FALSE(parse_byte_size("16 MiB"));
+  EXPECT_FALSE(parse_byte_size("16MB"));
+  EXPECT_FALSE(parse_byte_size("-1"));
+  EXPECT_FALSE(parse_byte_size("99999999999999999999999"));
+  EXPECT_FALSE(parse_byte_size("9999999999G"));
+  EXPECT_EQ(format_bytes(1), "1 byte");
+  EXPECT_EQ(format_bytes(812), "812 bytes");
+  EXPECT_EQ(format_bytes(16u << 20), "16 MiB");
+  EXPECT_EQ(format_bytes(1536), "1.5 KiB");
+}
+
 }  // namespace
 }  // namespace dcslab

@@ -27,11 +27,6 @@ using namespace dcslab;
 
 namespace {
 
-void on_sigint(int) {
-  // A second Ctrl-C ends the process at once.
-  if (g_interrupted.exchange(true)) _exit(130);
-}
-
 void set_up_logging(bool verbose) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("dcslab"));
   spdlog::set_pattern(verbose ? "%H:%M:%S.%e %^%l%$ %v" : "%^%v%$");
@@ -68,10 +63,8 @@ int run(Context& ctx) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // 1. Ctrl-C stops waits cleanly; a second one exits at once.
-  struct sigaction sa {};
-  sa.sa_handler = on_sigint;
-  sigaction(SIGINT, &sa, nullptr);
+  // 1. Ctrl-C and SIGTERM stop waits cleanly (reports are written); a second exits at once.
+  install_interrupt_handlers();
 
   std::optional<Context> ctx;
   try {

@@ -554,7 +554,22 @@ int run_on_lab(const RunArgs& a, const ScenarioGraph& graph, const std::vector<s
   report.seed = std::to_string(seed);
   const auto start = env.clock.now();
   // Each scenario after what it requires, or from its `from:` lab state.
-  run_sequence(graph, selected, *lab, runner, env.progress, env.out, report);
+  try {
+    run_sequence(graph, selected, *lab, runner, env.progress, env.out, report);
+  } catch (const BadInput&) {
+    throw;
+  } catch (const std::exception& e) {
+    // dcslab's own failure between steps (a snapshot revert, a writer): the reports of
+    // what ran are still written, with this as an errored scenario, and the exit is 3.
+    ScenarioResult internal;
+    internal.name = "dcslab";
+    internal.lab = lab->lab().name;
+    internal.started_at = utc_now_iso8601();
+    internal.error = redactor(std::string("internal error: ") + e.what());
+    internal.infrastructure_failed = true;
+    report.scenarios.push_back(std::move(internal));
+    env.err << "dcslab: " << e.what() << "\n";
+  }
   report.seconds = std::chrono::duration<double>(env.clock.now() - start).count();
   console.run_finished(report);
   write_reports(report_files(report), artifacts, a);

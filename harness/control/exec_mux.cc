@@ -201,7 +201,10 @@ void serve_client(Fd client, Pool& pool) {
       transport ? (*transport)->exec(command, options) : Expected<CommandResult>(transport.error());
   if (transport) pool.give(target, std::move(*transport));
   if (result) {
-    send_fields(fd, {"ok", std::to_string(result->exit_status), result->out, result->err, ""});
+    // An ok reply's last field: the bytes dropped past the output limit, "OUT ERR".
+    send_fields(fd, {"ok", std::to_string(result->exit_status), result->out, result->err,
+                     std::to_string(result->out_dropped) + " " +
+                         std::to_string(result->err_dropped)});
   } else {
     send_fields(fd, {kind_name(result.error().kind), "-1", "", "", result.error().message});
   }
@@ -321,6 +324,7 @@ std::optional<Expected<CommandResult>> mux_exec(const fs::path& dir, const SshTa
   r.exit_status = std::atoi(reply[1].c_str());
   r.out = std::move(reply[2]);
   r.err = std::move(reply[3]);
+  std::sscanf(reply[4].c_str(), "%" SCNu64 " %" SCNu64, &r.out_dropped, &r.err_dropped);
   return Expected<CommandResult>(std::move(r));
 }
 

@@ -78,6 +78,7 @@ void ConsoleReporter::step_finished(const ScenarioResult&, const StepResult& ste
          << n.node << "  " << secs(n.seconds);
     if (n.attempts > 1) out_ << " (" << n.attempts << " attempts)";
     out_ << "\n";
+    if (const auto note = dropped_note(n); !note.empty()) out_ << "      output   | " << note << "\n";
     if (n.passed) continue;
     block(out_, "command", n.command);
     for (std::size_t i = 0; i < n.failures.size(); ++i)

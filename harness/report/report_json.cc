@@ -29,6 +29,7 @@ std::string json_report(const RunReport& report) {
     s["seconds"] = sc.seconds;
     s["passed"] = sc.passed;
     s["infrastructure_failed"] = sc.infrastructure_failed;
+    s["interrupted"] = sc.interrupted;
     if (!sc.error.empty()) s["error"] = sc.error;
     s["not_run"] = sc.not_run;
     s["steps"] = json::array();
@@ -50,6 +51,9 @@ std::string json_report(const RunReport& report) {
         nj["exit"] = n.exit_status;
         nj["stdout"] = n.out;
         nj["stderr"] = n.err;
+        // Bytes past the output limit, not in stdout/stderr above.
+        nj["stdout_dropped"] = n.out_dropped;
+        nj["stderr_dropped"] = n.err_dropped;
         nj["passed"] = n.passed;
         nj["skipped"] = n.skipped;
         if (n.skipped) nj["skip_reason"] = n.skip_reason;

@@ -108,8 +108,15 @@ void append_testcases(pugi::xml_node suite, const ScenarioResult& sc, long long 
         f.text().set(xml_safe(failure_text(st, nr)).c_str());
       }
       std::string out = "$ " + nr.command + "\n" + nr.out;
+      std::string err = nr.err;
+      if (nr.out_dropped)
+        out += std::string(out.back() == '\n' ? "" : "\n") + "[dcslab: " +
+               std::to_string(nr.out_dropped) + " bytes past the output limit dropped]\n";
+      if (nr.err_dropped)
+        err += std::string(err.empty() || err.back() == '\n' ? "" : "\n") + "[dcslab: " +
+               std::to_string(nr.err_dropped) + " bytes past the output limit dropped]\n";
       tc.append_child("system-out").text().set(xml_safe(out).c_str());
-      if (!nr.err.empty()) tc.append_child("system-err").text().set(xml_safe(nr.err).c_str());
+      if (!err.empty()) tc.append_child("system-err").text().set(xml_safe(err).c_str());
     }
   }
   for (const auto& name : sc.not_run) {

@@ -2,6 +2,7 @@
 // through the Redactor (runner.cc's record()), so reporters write it as it is.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,9 @@ struct NodeResult {
   int exit_status = -1;
   std::string out;
   std::string err;
+  // Bytes printed past the step's output limit: counted, not kept in out/err.
+  std::uint64_t out_dropped = 0;
+  std::uint64_t err_dropped = 0;
   bool passed = false;
   int attempts = 0;
   double seconds = 0;
@@ -27,6 +31,21 @@ struct NodeResult {
   std::string skip_reason;
   std::vector<std::pair<std::string, std::string>> diagnostics;  // on failure: file -> text
 };
+
+// What the output limit dropped, for every report to say the same way:
+// "stdout: 1006632960 bytes past the output limit dropped" ("" when nothing was).
+inline std::string dropped_note(const NodeResult& n) {
+  std::string note;
+  auto add = [&](const char* stream, std::uint64_t bytes) {
+    if (bytes == 0) return;
+    if (!note.empty()) note += "; ";
+    note += std::string(stream) + ": " + std::to_string(bytes) +
+            " bytes past the output limit dropped";
+  };
+  add("stdout", n.out_dropped);
+  add("stderr", n.err_dropped);
+  return note;
+}
 
 struct StepResult {
   int index = 0;              // 1-based
@@ -53,6 +72,9 @@ struct ScenarioResult {
   std::vector<std::string> not_run;  // steps skipped after a failure
   std::string error;          // the scenario could not run (a required one failed, ...)
   bool infrastructure_failed = false;  // a node could not be reached: exit status 3
+  // SIGINT/SIGTERM stopped it (the step running then failed "interrupted", the rest not
+  // run): exit status 3.
+  bool interrupted = false;
   bool passed = false;
   double seconds = 0;
 };
@@ -65,7 +87,12 @@ struct RunReport {
   double seconds = 0;
   bool infrastructure_failed() const {
     for (const auto& s : scenarios)
-      if (s.infrastructure_failed) return true;
+      if (s.infrastructure_failed || s.interrupted) return true;
+    return false;
+  }
+  bool interrupted() const {
+    for (const auto& s : scenarios)
+      if (s.interrupted) return true;
     return false;
   }
   int failed() const {

@@ -52,6 +52,7 @@ std::string transcript_markdown(const RunReport& report) {
         std::string shown = n.out;
         if (!n.err.empty()) shown += (shown.empty() || shown.back() == '\n' ? "" : "\n") + n.err;
         if (!shown.empty()) code(md, "", shown);
+        if (const auto note = dropped_note(n); !note.empty()) md << "\n> _" << note << "_\n";
         if (!n.passed) {
           md << "\n> **Failed** (exit " << n.exit_status << "):";
           for (const auto& f : n.failures) md << "\n> - " << f;

@@ -143,6 +143,8 @@ Expected<RunReport> report_from_json(const std::string& text) {
           nr.exit_status = nj.value("exit", -1);
           nr.out = nj.value("stdout", "");
           nr.err = nj.value("stderr", "");
+          nr.out_dropped = nj.value("stdout_dropped", std::uint64_t{0});
+          nr.err_dropped = nj.value("stderr_dropped", std::uint64_t{0});
           nr.passed = nj.value("passed", false);
           nr.skipped = nj.value("skipped", false);
           nr.skip_reason = nj.value("skip_reason", "");

@@ -142,23 +142,52 @@ ScenarioResult Runner::run(const Scenario& sc) {
     const Step& st = sc.steps[i];
     // Nothing more can run when the nodes cannot be reached, even with keep_going.
     if ((failed && !options_.keep_going) || unreachable || g_interrupted) {
+      if (g_interrupted) res.interrupted = true;
       res.not_run.push_back(redactor_(st.name));
       continue;
     }
     bool infra = false;
-    StepResult sr = run_step(sc, st, static_cast<int>(i) + 1, secrets, &infra);
+    StepResult sr;
+    try {
+      sr = run_step(sc, st, static_cast<int>(i) + 1, secrets, &infra);
+    } catch (const std::exception& e) {
+      // dcslab's own error, not the scenario's: this step is an error in the reports,
+      // the rest not run, and the reports are still written.
+      sr = errored_step(st, static_cast<int>(i) + 1, std::string("internal error: ") + e.what());
+      infra = true;
+    }
     if (infra) res.infrastructure_failed = unreachable = true;
     if (!sr.passed) failed = true;
+    if (g_interrupted) res.interrupted = true;
     res.steps.push_back(std::move(sr));
     for (auto* r : reporters_) r->step_finished(res, res.steps.back());
   }
+  if (res.interrupted && res.error.empty())
+    res.error = "interrupted (SIGINT or SIGTERM) after step " +
+                std::to_string(res.steps.size()) + "; " + std::to_string(res.not_run.size()) +
+                " steps not run";
   // A writer does not outlive its scenario; an unchecked history is still saved.
   writers_.stop_all(sc.name, options_.artifacts_dir, redactor_);
-  res.passed = !failed;
+  res.passed = !failed && !res.interrupted;
   res.seconds = seconds_between(start, clock_.now());
   if (res.passed) mark_passed(lab_.state(), sc.name, res.started_at);
   for (auto* r : reporters_) r->scenario_finished(res);
   return res;
+}
+
+StepResult Runner::errored_step(const Step& st, int index, const std::string& error) {
+  StepResult sr;
+  sr.index = index;
+  sr.action = action_name(st.action);
+  sr.name = redactor_(st.name);
+  sr.expected = redactor_(describe_expectation(st.expect));
+  NodeResult nr;
+  nr.node = st.on.empty() ? "" : st.on.front();
+  nr.user = st.user;
+  nr.error = redactor_(error);
+  nr.failures.push_back("error: " + nr.error);
+  sr.nodes.push_back(std::move(nr));
+  return sr;
 }
 
 StepResult Runner::run_step(const Scenario& sc, const Step& st, int index,
@@ -186,10 +215,17 @@ StepResult Runner::run_step(const Scenario& sc, const Step& st, int index,
     bool f = false;
     try {
       sr.nodes[i] = run_on_node(sc, st, nodes[i], secrets, &f);
-    } catch (const std::exception& e) {
+    } catch (const BadInput& e) {
       sr.nodes[i].node = nodes[i];
       sr.nodes[i].error = e.what();
       sr.nodes[i].failures.push_back(std::string("error: ") + e.what());
+    } catch (const std::exception& e) {
+      // dcslab's own error: this node's part errored, the run goes no further (exit 3)
+      // and still writes its reports.
+      sr.nodes[i].node = nodes[i];
+      sr.nodes[i].error = std::string("internal error: ") + e.what();
+      sr.nodes[i].failures.push_back("error: " + sr.nodes[i].error);
+      f = true;
     }
     node_infra[i] = f;
   };

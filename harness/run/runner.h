@@ -55,6 +55,8 @@ class Runner {
   ScenarioResult not_run(const Scenario& sc, const std::string& why);
 
  private:
+  // A step that threw (dcslab's own error): one errored node, `error` its message.
+  StepResult errored_step(const Step& st, int index, const std::string& error);
   StepResult run_step(const Scenario& sc, const Step& st, int index,
                       const std::map<std::string, std::string>& secrets, bool* infra);
   NodeResult run_on_node(const Scenario& sc, const Step& st, const std::string& node,

@@ -3,10 +3,15 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <nlohmann/json.hpp>
+#include <pugixml.hpp>
+#include <signal.h>
+
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "base/interrupt.h"
 #include "testing/fake_lab.h"
 #include "testing/fake_lab_fixture.h"
 #include "report/report_console.h"
@@ -270,6 +275,140 @@ steps:
   EXPECT_NE(console_out_.str().find("echo ********"), std::string::npos);
   EXPECT_NE(json_report(report).find("got ******** ok"), std::string::npos);
   unsetenv("DCSLAB_TEST_TOKEN");
+}
+
+// Issue 19: a step printing one 3 MB line, matched with ^(a|b)+$, killed dcslab. Here
+// through the runner: the output capped at the step's output_limit (the fake transport
+// caps as SshTransport does), the matcher sees the kept part, every report says how many
+// bytes were dropped.
+TEST_F(RunnerTest, OutputPastTheLimitIsCountedDroppedAndReported) {
+  std::string line(3 * 1024 * 1024, 'a');
+  for (std::size_t i = 0; i < line.size(); i += 5) line[i] = 'b';
+  script_.on("print-a-lot", {0, line + "c\n", std::string(5000, 'e')});
+  const auto sc = parse(R"(steps:
+  - name: big
+    on: dcs-00
+    run: print-a-lot
+    output_limit: 1MiB
+    expect: {stdout: {matches: '^(a|b)+$'}}
+  - name: default limit
+    on: dcs-00
+    run: print-a-lot
+    expect: {stdout: {not_matches: '^(a|b)+$'}}
+)");
+  ASSERT_EQ(sc.steps[0].output_limit, 1u << 20);
+  ASSERT_EQ(sc.steps[1].output_limit, kDefaultOutputLimit);
+  Runner runner(*lab_, clock_, progress_, redactor_, {&console_}, {});
+  RunReport report;
+  report.lab = "dcs";
+  report.scenarios.push_back(runner.run(sc));
+  const auto& r = report.scenarios[0];
+  ASSERT_EQ(r.steps.size(), 2u);
+  // Kept: the first MiB, all a and b, so the match holds (the "c" was past the cap).
+  const auto& capped = r.steps[0].nodes.at(0);
+  EXPECT_TRUE(capped.passed) << (capped.failures.empty() ? "" : capped.failures[0]);
+  EXPECT_EQ(capped.out.size(), 1u << 20);
+  EXPECT_EQ(capped.out_dropped, line.size() + 2 - (1u << 20));
+  EXPECT_EQ(capped.err.size(), 5000u);
+  EXPECT_EQ(capped.err_dropped, 0u);
+  EXPECT_EQ(script_.requests().at(0).options.output_limit, 1u << 20);
+  // Under the default 16 MiB all of it is kept, "c" included.
+  const auto& whole = r.steps[1].nodes.at(0);
+  EXPECT_TRUE(whole.passed);
+  EXPECT_EQ(whole.out.size(), line.size() + 2);
+  EXPECT_EQ(whole.out_dropped, 0u);
+  const std::string note =
+      "stdout: " + std::to_string(capped.out_dropped) + " bytes past the output limit dropped";
+  EXPECT_NE(console_out_.str().find("output   | " + note), std::string::npos);
+  EXPECT_NE(transcript_markdown(report).find(note), std::string::npos);
+  const auto json = nlohmann::json::parse(json_report(report));
+  const auto& nj = json["scenarios"][0]["steps"][0]["nodes"][0];
+  EXPECT_EQ(nj["stdout_dropped"].get<std::uint64_t>(), capped.out_dropped);
+  EXPECT_EQ(nj["stderr_dropped"].get<std::uint64_t>(), 0u);
+  EXPECT_EQ(nj["stdout"].get<std::string>().size(), 1u << 20);
+  EXPECT_NE(junit_xml(report).find("[dcslab: " + std::to_string(capped.out_dropped) +
+                                   " bytes past the output limit dropped]"),
+            std::string::npos);
+}
+
+// Issue 19: a run stopped by SIGTERM (a CI job's timeout) or Ctrl-C still writes its
+// reports. The real handler (base/interrupt), a real signal raised while the second step
+// runs on the node; the JUnit read back with pugixml, the JSON with nlohmann.
+TEST_F(RunnerTest, SigtermMidStepStopsTheStepAndTheReportsSaySo) {
+  install_interrupt_handlers();
+  g_interrupted = false;
+  script_.on("echo one", {0, "one\n", ""});
+  script_.hang("sleep 3600", [] { ::raise(SIGTERM); });
+  const auto sc = parse(R"(name: stopped
+steps:
+  - {name: first, on: dcs-00, run: echo one}
+  - {name: forever, on: dcs-01, run: sleep 3600}
+  - {name: never, on: dcs-02, run: echo three}
+)");
+  Runner runner(*lab_, clock_, progress_, redactor_, {&console_}, {});
+  RunReport report;
+  report.lab = "dcs";
+  const auto wall = std::chrono::steady_clock::now();
+  report.scenarios.push_back(runner.run(sc));
+  const bool interrupted = g_interrupted.exchange(false);
+  EXPECT_TRUE(interrupted);
+  EXPECT_LT(std::chrono::steady_clock::now() - wall, std::chrono::seconds(5));
+  const auto& r = report.scenarios[0];
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_FALSE(r.passed);
+  EXPECT_TRUE(report.infrastructure_failed());  // dcslab run exits 3
+  ASSERT_EQ(r.steps.size(), 2u);
+  EXPECT_TRUE(r.steps[0].passed);
+  EXPECT_FALSE(r.steps[1].passed);
+  EXPECT_EQ(r.not_run, std::vector<std::string>{"never"});
+  EXPECT_TRUE(script_.requests_matching("echo three").empty());
+
+  pugi::xml_document doc;
+  const std::string xml = junit_xml(report);
+  ASSERT_TRUE(doc.load_string(xml.c_str())) << xml;
+  const auto suite = doc.child("testsuites").child("testsuite");
+  EXPECT_STREQ(suite.attribute("name").value(), "stopped");
+  EXPECT_EQ(suite.attribute("tests").as_int(), 3);
+  EXPECT_EQ(suite.attribute("errors").as_int(), 1);
+  EXPECT_EQ(suite.attribute("skipped").as_int(), 1);
+  std::vector<pugi::xml_node> cases;
+  for (auto tc : suite.children("testcase")) cases.push_back(tc);
+  ASSERT_EQ(cases.size(), 3u);
+  EXPECT_FALSE(cases[0].child("error") || cases[0].child("failure") || cases[0].child("skipped"));
+  const auto error = cases[1].child("error");
+  ASSERT_TRUE(error) << xml;
+  EXPECT_NE(std::string(error.attribute("message").value()).find("`sleep 3600` on dcs-01 interrupted"),
+            std::string::npos) << error.attribute("message").value();
+  EXPECT_TRUE(cases[2].child("skipped"));
+  EXPECT_STREQ(cases[2].attribute("name").value(), "never");
+
+  const auto json = nlohmann::json::parse(json_report(report));
+  const auto& js = json["scenarios"][0];
+  EXPECT_TRUE(js["interrupted"].get<bool>());
+  EXPECT_FALSE(js["passed"].get<bool>());
+  EXPECT_EQ(js["steps"].size(), 2u);
+  EXPECT_NE(js["steps"][1]["nodes"][0]["error"].get<std::string>().find("interrupted"),
+            std::string::npos);
+  EXPECT_NE(js["error"].get<std::string>().find("interrupted (SIGINT or SIGTERM) after step 2"),
+            std::string::npos) << js.dump();
+  EXPECT_NE(transcript_markdown(report).find("never — _not run_"), std::string::npos);
+  // The handler stays installed for the rest of the test binary: harmless, it only sets
+  // the flag; put the default back so a stray SIGTERM still ends the tests.
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGINT, SIG_DFL);
+}
+
+// An exception escaping a step (dcslab's own error) is that step's error in the reports;
+// the rest is not run and the run exits 3, instead of the process dying without reports.
+TEST_F(RunnerTest, AnExceptionInAStepIsAnErroredStepNotACrash) {
+  script_.hang("explode", [] { throw std::runtime_error("boom in the transport"); });
+  const auto r = run("steps:\n  - {name: bad, on: dcs-00, run: explode}\n"
+                     "  - {name: after, on: dcs-00, run: 'true'}\n");
+  EXPECT_FALSE(r.passed);
+  EXPECT_TRUE(r.infrastructure_failed);
+  ASSERT_EQ(r.steps.size(), 1u);
+  EXPECT_NE(r.steps[0].nodes[0].error.find("boom in the transport"), std::string::npos);
+  EXPECT_EQ(r.not_run, std::vector<std::string>{"after"});
 }
 
 TEST_F(RunnerTest, MissingEnvSecretIsBadInput) {

@@ -79,6 +79,9 @@ struct Step {
   std::vector<Prompt> prompts;         // templates
   bool pty = false;
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+  // output_limit: 64MiB: stdout and stderr are each kept up to this many bytes; the rest
+  // is counted and dropped (the reports say how much; matchers see what was kept).
+  std::size_t output_limit = kDefaultOutputLimit;
   std::optional<Until> until;
   Expectation expect;
 };

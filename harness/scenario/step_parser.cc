@@ -37,7 +37,7 @@ const std::vector<std::string>& step_keys() {
     std::vector<std::string> k = {"name", "on", "as"};
     for (const auto& a : action_keys()) k.push_back(a);
     for (const char* x : {"capture", "when", "env", "stdin", "prompts", "pty", "timeout",
-                          "until", "expect"})
+                          "output_limit", "until", "expect"})
       k.push_back(x);
     return k;
   }();
@@ -187,6 +187,10 @@ void StepParser::step_options(const YAML::Node& s, const std::string& key, Step&
   }
   if (const YAML::Node p = s["pty"]) st.pty = r_.boolean(p, key + ".pty");
   if (const YAML::Node t = s["timeout"]) st.timeout = r_.duration(t, key + ".timeout");
+  // At least 1 KiB: the transport's own marker (the remote shell's PID) comes first on
+  // stderr. At most 1 GiB per stream: the cap exists to keep dcslab's memory bounded.
+  if (const YAML::Node o = s["output_limit"])
+    st.output_limit = r_.byte_size(o, key + ".output_limit", 1024, std::uint64_t{1} << 30);
 }
 
 void StepParser::prompts(const YAML::Node& p, const std::string& key, Step& st) const {

@@ -118,6 +118,17 @@ std::chrono::milliseconds Reader::duration(const YAML::Node& v, const std::strin
   return *d;
 }
 
+std::uint64_t Reader::byte_size(const YAML::Node& v, const std::string& key, std::uint64_t min,
+                                std::uint64_t max) const {
+  const std::string s = scalar(v, key, "a size");
+  const auto n = parse_byte_size(s);
+  if (!n)
+    fail(v, key, "\"" + s + "\" is not a size (valid: e.g. 4096, 512KiB, 64MiB, 1GiB)");
+  if (*n < min || *n > max)
+    fail(v, key, s + " is outside " + format_bytes(min) + " to " + format_bytes(max));
+  return *n;
+}
+
 int Reader::octal_mode(const YAML::Node& v, const std::string& key) const {
   const std::string ms = scalar(v, key, "an octal mode");
   static const std::regex re("0?[0-7]{3,4}");

@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -42,6 +43,9 @@ class Reader {
   int integer(const YAML::Node& v, const std::string& key, int min, int max) const;
   bool boolean(const YAML::Node& v, const std::string& key) const;
   std::chrono::milliseconds duration(const YAML::Node& v, const std::string& key) const;
+  // "16MiB", "512KiB", "4096" (parse_byte_size), between `min` and `max` bytes.
+  std::uint64_t byte_size(const YAML::Node& v, const std::string& key, std::uint64_t min,
+                          std::uint64_t max) const;
   // "0640" (or "640", "1777"): the mode's value.
   int octal_mode(const YAML::Node& v, const std::string& key) const;
   // A string whose templates must all be known in `scope`.

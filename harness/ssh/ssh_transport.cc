@@ -67,8 +67,11 @@ Failure classify_connect_error(const SshTarget& t, const std::string& err) {
 // What the channel callbacks collect. Callbacks run inside libssh's packet handling,
 // so they only append; prompts are answered from the exec loop.
 struct ChannelState {
+  std::size_t limit = kDefaultOutputLimit;  // per stream; past it, only counted
   std::string out;
   std::string err;
+  std::uint64_t out_dropped = 0;
+  std::uint64_t err_dropped = 0;
   std::string since_answer;  // PTY output since the last typed answer
   int exit_status = -1;
   bool got_exit = false;
@@ -79,7 +82,8 @@ struct ChannelState {
 int on_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr, void* user) {
   auto* st = static_cast<ChannelState*>(user);
   const char* p = static_cast<const char*>(data);
-  (is_stderr ? st->err : st->out).append(p, len);
+  if (is_stderr) append_capped(st->err, st->err_dropped, {p, len}, st->limit);
+  else append_capped(st->out, st->out_dropped, {p, len}, st->limit);
   st->since_answer.append(p, len);
   // Only the tail can end with a prompt; keep the buffer bounded on chatty commands.
   constexpr size_t kKeep = 4096;
@@ -336,6 +340,7 @@ Expected<CommandResult> SshTransport::run_channel_locked(const std::string& comm
   set_session_timeout(s, options.timeout);
 
   ChannelState state;
+  state.limit = options.output_limit;
   ssh_channel_callbacks_struct cb{};
   cb.userdata = &state;
   cb.channel_data_function = on_data;
@@ -426,6 +431,8 @@ Expected<CommandResult> SshTransport::run_channel_locked(const std::string& comm
   result.exit_status = state.got_exit ? state.exit_status : -1;
   result.out = std::move(state.out);
   result.err = std::move(state.err);
+  result.out_dropped = state.out_dropped;
+  result.err_dropped = state.err_dropped;
   take_pid_marker(pty ? &result.out : &result.err);
   if (pty) std::erase(result.out, '\r');
   const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -60,6 +61,20 @@ class FakeScript {
       if (r.needle == needle) r.barrier = n;
   }
 
+  // Commands matching `needle` run until cancelled, as a command that never ends would
+  // over SSH: `started` is called once they run (a test interrupts the run there), and
+  // the exec fails "interrupted" when options.cancelled() says so (10 s at most).
+  void hang(const std::string& needle, std::function<void()> started) {
+    std::lock_guard lock(mu_);
+    hangs_.emplace_back(needle, std::move(started));
+  }
+  std::function<void()> hangs(const std::string& command) const {
+    std::lock_guard lock(mu_);
+    for (const auto& [needle, started] : hangs_)
+      if (command.find(needle) != std::string::npos) return started;
+    return nullptr;
+  }
+
   Expected<CommandResult> answer(const FakeRequest& req) {
     std::unique_lock lock(mu_);
     requests_.push_back(req);
@@ -89,6 +104,11 @@ class FakeScript {
     return CommandResult{127, "", "fake: no script for: " + req.command + "\n"};
   }
 
+  void record(const FakeRequest& req) {
+    std::lock_guard lock(mu_);
+    requests_.push_back(req);
+  }
+
   std::vector<FakeRequest> requests() const {
     std::lock_guard lock(mu_);
     return requests_;
@@ -112,6 +132,7 @@ class FakeScript {
   std::map<const Rule*, int> arrived_;
   std::vector<FakeRequest> requests_;
   std::map<std::string, std::string> files_;
+  std::vector<std::pair<std::string, std::function<void()>>> hangs_;
 };
 
 class FakeTransport : public Transport {
@@ -120,7 +141,25 @@ class FakeTransport : public Transport {
       : script_(script), node_(std::move(node)), user_(std::move(user)) {}
   Expected<CommandResult> exec(const std::string& command, const ExecOptions& options) override {
     FakeRequest r{node_, user_, "exec", command, options, "", {}, std::this_thread::get_id()};
-    return script_.answer(r);
+    if (auto started = script_.hangs(command)) {
+      script_.record(r);
+      started();
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (std::chrono::steady_clock::now() < until) {
+        if (options.cancelled && options.cancelled())
+          return Failure::timeout("`" + command + "` on " + node_ + " interrupted");
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      return Failure::timeout("`" + command + "` on " + node_ + " was never cancelled");
+    }
+    auto a = script_.answer(r);
+    if (!a) return a;
+    // Capped as SshTransport caps what the channel delivers.
+    CommandResult kept;
+    kept.exit_status = a->exit_status;
+    append_capped(kept.out, kept.out_dropped, a->out, options.output_limit);
+    append_capped(kept.err, kept.err_dropped, a->err, options.output_limit);
+    return kept;
   }
   Expected<void> put(const std::string& content, const std::string& path,
                      const FileAttributes& attrs) override {

@@ -54,6 +54,10 @@ ExecOptions NodeStep::prepare_attempts() {
   for (const auto& m : st.expect.err) expect_.err.push_back(dcslab::expand(m, tv));
   ExecOptions opts;
   opts.timeout = st.timeout;
+  opts.output_limit = st.output_limit;
+  // Ctrl-C or SIGTERM stops the command on the node now, not at the step's timeout, so
+  // the reports of what ran are written while CI still waits for them.
+  opts.cancelled = [] { return g_interrupted.load(); };
   opts.stdin_data = expand(st.stdin_data);
   for (const auto& p : st.prompts) opts.prompts.push_back({expand(p.expect), expand(p.answer)});
   opts.pty = st.pty || !opts.prompts.empty();
@@ -78,11 +82,14 @@ void NodeStep::repeat(const Attempt& attempt, const Check& check,
       nr.exit_status = r->exit_status;
       nr.out = r->out;
       nr.err = r->err;
+      nr.out_dropped = r->out_dropped;
+      nr.err_dropped = r->err_dropped;
       nr.failures = check ? check(*r) : evaluate(expect_, *r);
     } else {
       nr.exit_status = -1;
       nr.out.clear();
       nr.err.clear();
+      nr.out_dropped = nr.err_dropped = 0;
       fail(r.error().message);
     }
     if (nr.failures.empty() || !until) break;
