@@ -191,15 +191,7 @@ LabResolver default_lab_resolver(const fs::path& scenario_file,
 
 Scenario parse_scenario(const std::string& text, const fs::path& file,
                         const LabResolver& resolve_lab) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    std::ostringstream s;
-    s << file.string() << ':' << e.mark.line + 1 << ':' << e.mark.column + 1
-      << ": not valid YAML: " << e.msg;
-    throw BadInput(s.str());
-  }
+  const YAML::Node root = load_yaml(text, file);
   Scenario sc;
   sc.file = file;
   Reader reader(file, text);
