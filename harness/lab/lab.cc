@@ -1,7 +1,5 @@
 #include "lab/lab.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <map>
 #include <regex>
@@ -11,6 +9,7 @@
 #include "base/error.h"
 #include "base/file.h"
 #include "base/text.h"
+#include "lab/yaml_reader.h"
 
 namespace dcslab {
 
@@ -101,89 +100,32 @@ std::vector<std::string> Lab::node_names() const {
 
 namespace {
 
-// Reads one YAML document with every error tied to file:line:column and the key's path
-// (e.g. "nodes[1].ip"), so a user fixes the right line at once.
-class Reader {
- public:
-  explicit Reader(std::filesystem::path file) : file_(std::move(file)) {}
-
-  [[noreturn]] void fail(const YAML::Node& at, const std::string& key,
-                         const std::string& what) const {
-    throw BadInput(where(at) + ": " + key + ": " + what);
+// The lab file's fields, through the shared reader (lab/yaml_reader.h). An absent
+// optional key takes `fallback`.
+std::string str(const YamlReader& r, const YAML::Node& parent, const std::string& parent_key,
+                const std::string& k, const std::string& fallback, bool required) {
+  const YAML::Node v = parent[k];
+  if (!v) {
+    if (required) r.fail(parent, join_key(parent_key, k), "missing (required)");
+    return fallback;
   }
+  return r.scalar(v, join_key(parent_key, k));
+}
 
-  // "file:line:column" of a node (the file alone when the node has no position).
-  std::string where(const YAML::Node& at) const {
-    std::ostringstream s;
-    s << file_.string();
-    const auto mark = at.Mark();
-    if (mark.line >= 0) s << ':' << mark.line + 1 << ':' << mark.column + 1;
-    return s.str();
-  }
+int integer(const YamlReader& r, const YAML::Node& parent, const std::string& parent_key,
+            const std::string& k, int fallback, int min, int max) {
+  const YAML::Node v = parent[k];
+  if (!v) return fallback;
+  return r.integer(v, join_key(parent_key, k), min, max);
+}
 
-  // Checks that `map` is a mapping whose keys are all in `allowed`.
-  void expect_map(const YAML::Node& map, const std::string& key,
-                  const std::vector<std::string>& allowed) const {
-    if (!map.IsMap()) fail(map, key, "expected a mapping, found " + kind(map));
-    for (const auto& kv : map) {
-      const auto k = kv.first.as<std::string>();
-      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
-        fail(kv.first, key_path(key, k), "unknown key (valid keys: " + join(allowed, ", ") + ")");
-      }
-    }
-  }
-
-  std::string str(const YAML::Node& parent, const std::string& parent_key,
-                  const std::string& k, const std::string& fallback, bool required) const {
-    const YAML::Node v = parent[k];
-    if (!v) {
-      if (required) fail(parent, key_path(parent_key, k), "missing (required)");
-      return fallback;
-    }
-    if (!v.IsScalar()) fail(v, key_path(parent_key, k), "expected a string, found " + kind(v));
-    return v.Scalar();
-  }
-
-  int integer(const YAML::Node& parent, const std::string& parent_key, const std::string& k,
-              int fallback, int min, int max) const {
-    const YAML::Node v = parent[k];
-    if (!v) return fallback;
-    const std::string key = key_path(parent_key, k);
-    if (!v.IsScalar()) fail(v, key, "expected an integer, found " + kind(v));
-    const std::string& s = v.Scalar();
-    if (s.empty() || !std::all_of(s.begin(), s.end(), ::isdigit) || s.size() > 9)
-      fail(v, key, "expected an integer, found \"" + s + "\"");
-    const int n = std::stoi(s);
-    if (n < min || n > max)
-      fail(v, key, std::to_string(n) + " is out of range " + std::to_string(min) + ".." +
-                       std::to_string(max));
-    return n;
-  }
-
-  Ipv4 ip(const YAML::Node& parent, const std::string& parent_key, const std::string& k) const {
-    const std::string s = str(parent, parent_key, k, "", true);
-    auto a = Ipv4::parse(s);
-    if (!a) fail(parent[k], key_path(parent_key, k), "\"" + s + "\" is not an IPv4 address");
-    return *a;
-  }
-
-  static std::string key_path(const std::string& a, const std::string& b) {
-    return a.empty() ? b : a + "." + b;
-  }
-
-  static std::string kind(const YAML::Node& n) {
-    switch (n.Type()) {
-      case YAML::NodeType::Map: return "a mapping";
-      case YAML::NodeType::Sequence: return "a list";
-      case YAML::NodeType::Scalar: return "\"" + n.Scalar() + "\"";
-      case YAML::NodeType::Null: return "nothing";
-      default: return "an undefined value";
-    }
-  }
-
- private:
-  std::filesystem::path file_;
-};
+Ipv4 ip(const YamlReader& r, const YAML::Node& parent, const std::string& parent_key,
+        const std::string& k) {
+  const std::string s = str(r, parent, parent_key, k, "", true);
+  auto a = Ipv4::parse(s);
+  if (!a) r.fail(parent[k], join_key(parent_key, k), "\"" + s + "\" is not an IPv4 address");
+  return *a;
+}
 
 // A name that works as a host name and inside resource names (domains, bridges).
 bool valid_name(const std::string& s) {
@@ -206,22 +148,14 @@ bool valid_user_name(const std::string& name) {
 }
 
 Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    std::ostringstream s;
-    s << file.string() << ':' << e.mark.line + 1 << ':' << e.mark.column + 1
-      << ": not valid YAML: " << e.msg;
-    throw BadInput(s.str());
-  }
-  Reader r(file);
+  const YAML::Node root = load_yaml(text, file);
+  const YamlReader r(file, text);
   if (!root.IsMap()) r.fail(root, "(top level)", "expected a mapping with name, network, nodes");
   r.expect_map(root, "", {"name", "network", "image", "provider", "login", "defaults", "nodes"});
 
   Lab lab;
   lab.file = file;
-  lab.name = r.str(root, "", "name", "", true);
+  lab.name = str(r, root, "", "name", "", true);
   if (!valid_name(lab.name))
     r.fail(root["name"], "name",
            "\"" + lab.name + "\" must be lower-case letters, digits and '-', at most 32");
@@ -230,27 +164,27 @@ Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
   const YAML::Node net = root["network"];
   if (!net) r.fail(root, "network", "missing (required)");
   r.expect_map(net, "network", {"name", "cidr", "host", "domain"});
-  lab.network.name = r.str(net, "network", "name", lab.name, false);
+  lab.network.name = str(r, net, "network", "name", lab.name, false);
   if (!valid_name(lab.network.name))
     r.fail(net["name"], "network.name", "\"" + lab.network.name + "\" is not a valid name");
-  const std::string cidr = r.str(net, "network", "cidr", "", true);
+  const std::string cidr = str(r, net, "network", "cidr", "", true);
   auto c = Cidr::parse(cidr);
   if (!c)
     r.fail(net["cidr"], "network.cidr",
            "\"" + cidr + "\" is not a network like 192.168.56.0/24 (prefix 8..30, host bits zero)");
   lab.network.cidr = *c;
-  lab.network.host = r.ip(net, "network", "host");
+  lab.network.host = ip(r, net, "network", "host");
   if (!lab.network.cidr.contains(lab.network.host))
     r.fail(net["host"], "network.host",
            lab.network.host.str() + " is outside network.cidr " + c->str());
-  lab.network.domain = r.str(net, "network", "domain", "", true);
+  lab.network.domain = str(r, net, "network", "domain", "", true);
   if (!valid_domain(lab.network.domain))
     r.fail(net["domain"], "network.domain", "\"" + lab.network.domain + "\" is not a DNS domain");
 
   // image
   if (const YAML::Node img = root["image"]) {
     r.expect_map(img, "image", {"suite"});
-    lab.image.suite = r.str(img, "image", "suite", "bookworm", false);
+    lab.image.suite = str(r, img, "image", "suite", "bookworm", false);
     static const std::set<std::string> suites = {"bullseye", "bookworm", "trixie", "forky"};
     if (!suites.count(lab.image.suite))
       r.fail(img["suite"], "image.suite",
@@ -262,11 +196,11 @@ Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
   // which knows the providers; it names the lines kept here.
   if (const YAML::Node p = root["provider"]) {
     r.expect_map(p, "provider", {"type", "uri", "accel"});
-    lab.provider.type = r.str(p, "provider", "type", lab.provider.type, false);
+    lab.provider.type = str(r, p, "provider", "type", lab.provider.type, false);
     if (p["type"]) lab.provider.type_at = r.where(p["type"]);
-    lab.provider.uri = r.str(p, "provider", "uri", lab.provider.uri, false);
+    lab.provider.uri = str(r, p, "provider", "uri", lab.provider.uri, false);
     if (p["uri"]) lab.provider.uri_at = r.where(p["uri"]);
-    const std::string accel = r.str(p, "provider", "accel", "auto", false);
+    const std::string accel = str(r, p, "provider", "accel", "auto", false);
     if (accel == "auto") lab.provider.accel = Accel::Auto;
     else if (accel == "kvm") lab.provider.accel = Accel::Kvm;
     else if (accel == "tcg") lab.provider.accel = Accel::Tcg;
@@ -276,7 +210,7 @@ Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
   // login
   if (const YAML::Node login = root["login"]) {
     r.expect_map(login, "login", {"user"});
-    lab.login.user = r.str(login, "login", "user", lab.login.user, false);
+    lab.login.user = str(r, login, "login", "user", lab.login.user, false);
     if (!valid_user_name(lab.login.user) || lab.login.user == "root")
       r.fail(login["user"], "login.user",
              "\"" + lab.login.user +
@@ -288,22 +222,22 @@ Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
   int def_memory = 1024, def_cpus = 2;
   if (const YAML::Node d = root["defaults"]) {
     r.expect_map(d, "defaults", {"memory", "cpus"});
-    def_memory = r.integer(d, "defaults", "memory", def_memory, 128, 1 << 20);
-    def_cpus = r.integer(d, "defaults", "cpus", def_cpus, 1, 64);
+    def_memory = integer(r, d, "defaults", "memory", def_memory, 128, 1 << 20);
+    def_cpus = integer(r, d, "defaults", "cpus", def_cpus, 1, 64);
   }
 
   // nodes
   const YAML::Node nodes = root["nodes"];
   if (!nodes) r.fail(root, "nodes", "missing (required)");
   if (!nodes.IsSequence() || nodes.size() == 0)
-    r.fail(nodes, "nodes", "expected a non-empty list of nodes, found " + Reader::kind(nodes));
+    r.fail(nodes, "nodes", "expected a non-empty list of nodes, found " + yaml_kind(nodes));
   std::map<std::string, std::string> seen_names, seen_ips;  // value -> key where first seen
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const YAML::Node n = nodes[i];
     const std::string key = "nodes[" + std::to_string(i) + "]";
     r.expect_map(n, key, {"name", "ip", "memory", "cpus"});
     Node node;
-    node.name = r.str(n, key, "name", "", true);
+    node.name = str(r, n, key, "name", "", true);
     if (!valid_name(node.name))
       r.fail(n["name"], key + ".name",
              "\"" + node.name + "\" must be lower-case letters, digits and '-', at most 32");
@@ -311,7 +245,7 @@ Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
       r.fail(n["name"], key + ".name",
              "duplicate node name \"" + node.name + "\" (also " + seen_names[node.name] + ")");
     seen_names[node.name] = key;
-    node.ip = r.ip(n, key, "ip");
+    node.ip = ip(r, n, key, "ip");
     const std::string ip = node.ip.str();
     if (!lab.network.cidr.contains(node.ip))
       r.fail(n["ip"], key + ".ip", ip + " is outside network.cidr " + lab.network.cidr.str());
@@ -323,8 +257,8 @@ Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
     if (seen_ips.count(ip))
       r.fail(n["ip"], key + ".ip", "duplicate address " + ip + " (also " + seen_ips[ip] + ")");
     seen_ips[ip] = key;
-    node.memory_mib = r.integer(n, key, "memory", def_memory, 128, 1 << 20);
-    node.cpus = r.integer(n, key, "cpus", def_cpus, 1, 64);
+    node.memory_mib = integer(r, n, key, "memory", def_memory, 128, 1 << 20);
+    node.cpus = integer(r, n, key, "cpus", def_cpus, 1, 64);
     node.fqdn = node.name + "." + lab.network.domain;
     lab.nodes.push_back(std::move(node));
   }

@@ -85,7 +85,7 @@ TEST(Lab, LoginUserDefaultsToTuxAndIsCheckedStrictly) {
   EXPECT_TRUE(valid_user_name(std::string(32, 'a')));
   EXPECT_TRUE(valid_user_name("root"));  // a user name; only not a login user
   EXPECT_EQ(error_of(std::string(kMinimal) + "login: {name: tux}\n"),
-            "lab.yaml:9:9: login.name: unknown key (valid keys: user)");
+            "lab.yaml:9:9: login.name: unknown key (valid: user)");
   EXPECT_EQ(error_of(std::string(kMinimal) + "login: {user: [a]}\n"),
             "lab.yaml:9:15: login.user: expected a string, found a list");
 }
@@ -137,7 +137,7 @@ TEST(Lab, ErrorsNameFileLineAndKey) {
             "lab.yaml:2:10: network: expected a mapping, found a list");
   EXPECT_EQ(error_of("name: t\n"), "lab.yaml:1:1: network: missing (required)");
   EXPECT_NE(error_of(std::string(kMinimal) + "bogus: 1\n")
-                .find("lab.yaml:9:1: bogus: unknown key (valid keys: name, network, image, "
+                .find("lab.yaml:9:1: bogus: unknown key (valid: name, network, image, "
                       "provider, login, defaults, nodes)"),
             std::string::npos);
   EXPECT_EQ(error_of("name: t\nnetwork: {cidr: 10.0.0.0/24, host: 10.0.0.1, domain: x}\n"
