@@ -143,6 +143,10 @@ TEST(Lab, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(error_of("name: t\nnetwork: {cidr: 10.0.0.0/24, host: 10.0.0.1, domain: x}\n"
                      "nodes: {a: 1}\n"),
             "lab.yaml:3:8: nodes: expected a non-empty list of nodes, found a mapping");
+  // A key that is not a string is bad input too, not a yaml-cpp exception.
+  const std::string list_key = error_of(std::string(kMinimal) + "[a]: 1\n");
+  EXPECT_EQ(list_key.rfind("lab.yaml:9:1: ", 0), 0u) << list_key;
+  EXPECT_NE(list_key.find("keys must be strings"), std::string::npos) << list_key;
   EXPECT_EQ(error_of("name: [x\n"), error_of("name: [x\n"));  // stable
   EXPECT_NE(error_of("name: [x\n").find("not valid YAML"), std::string::npos);
   EXPECT_NE(error_of(std::string(kMinimal) + "image:\n  suite: jessie\n")
