@@ -131,7 +131,8 @@ KvHistory read_dcslab_history(const std::string& text, const std::string& source
     const std::string kind = *str("kind", true);
     if (kind == "put") op.kind = KvKind::Put;
     else if (kind == "get") op.kind = KvKind::Read;
-    else throw bad("kind", "\"" + kind + "\" (valid: put, get)");
+    else if (kind == "cas") op.kind = KvKind::Cas;
+    else throw bad("kind", "\"" + kind + "\" (valid: put, get, cas)");
     op.key = *str("key", true);
     const std::string status = *str("status", true);
     if (status == "ok") op.outcome = KvOutcome::Ok;
@@ -139,8 +140,22 @@ KvHistory read_dcslab_history(const std::string& text, const std::string& source
     else if (status == "indeterminate") op.outcome = KvOutcome::Info;
     else throw bad("status", "\"" + status + "\" (valid: ok, failed, indeterminate)");
     const bool found = boolean("found");
-    if (op.kind == KvKind::Put) op.value = *str("value", true);
+    if (op.kind != KvKind::Read) op.value = *str("value", true);
     else if (found) op.value = *str("value", true);
+    if (op.kind == KvKind::Cas) {
+      const bool by_value = o.contains("expect_value"), by_revision = o.contains("expect_revision");
+      if (by_value == by_revision)
+        throw bad("", "a cas compares either expect_value or expect_revision (one of them)");
+      if (by_revision) {
+        op.expected_revision = *integer("expect_revision", true);
+        if (*op.expected_revision < 0) throw bad("expect_revision", "negative");
+      } else if (!o.at("expect_value").is_null()) {
+        op.expected = *str("expect_value", true);
+      }
+      if (op.outcome == KvOutcome::Ok && !o.contains("swapped"))
+        throw bad("swapped", "missing (a cas that answered swapped or not)");
+      op.swapped = op.outcome == KvOutcome::Ok && boolean("swapped");
+    }
     op.revision = integer("revision", false).value_or(0);
     if (op.revision < 0) throw bad("revision", "negative");
     op.call = *num("start_ms", true);
@@ -151,6 +166,9 @@ KvHistory read_dcslab_history(const std::string& text, const std::string& source
     op.client = str("client", false).value_or(op.final ? "check" : writer);
     if (op.outcome == KvOutcome::Ok && op.kind == KvKind::Put && op.revision <= 0)
       throw bad("revision", "an acknowledged put needs its revision");
+    if (op.outcome == KvOutcome::Ok && op.kind == KvKind::Cas && op.swapped && op.revision <= 0)
+      throw bad("revision", "a swapped cas needs its revision");
+    if (op.kind == KvKind::Cas && !op.swapped) op.revision = 0;
     if (op.outcome == KvOutcome::Ok && op.kind == KvKind::Read && found && op.revision <= 0)
       throw bad("revision", "a read that found the key needs its mod_revision");
     if (op.outcome != KvOutcome::Ok) op.revision = 0;

@@ -5,6 +5,10 @@
 //    "revision": 6, "endpoint": "dcs-01", "start_ms": 100.0, "end_ms": 109.0,
 //    "status": "ok"|"failed"|"indeterminate", "error": "...", "final": true,
 //    "client": "w2"}
+// and compare-and-sets:
+//   {"id": 4, "kind": "cas", "key": "...", "value": "w1-4" (written if it swaps),
+//    "expect_value": "w1-2" (null: the key absent) | "expect_revision": 6 (0: absent),
+//    "swapped": true (required when ok), "revision": 7 (ok and swapped), ...}
 // status ok -> ok, failed -> fail, indeterminate -> info. "client" is optional (the
 // writer is one client: the history's "name"; final reads are the check's own, client
 // "check"). Ops are named "#<id>".

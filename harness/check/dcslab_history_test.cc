@@ -103,6 +103,55 @@ TEST(DcslabHistory, BadInputNamesFileLineAndField) {
   expect_bad("{\"name\": \"w\"}", "h.json:1: ops: missing");
 }
 
+TEST(DcslabHistory, CompareAndSetsAreReadWithTheirCompareAndOutcome) {
+  const std::string text =
+      "{\"name\": \"w1\", \"ops\": [\n"
+      "{\"id\": 1, \"kind\": \"cas\", \"key\": \"k\", \"value\": \"w1-0\", \"expect_revision\": 0, "
+      "\"swapped\": true, \"revision\": 4, \"start_ms\": 0, \"end_ms\": 1, \"status\": \"ok\"},\n"
+      "{\"id\": 2, \"kind\": \"cas\", \"key\": \"k\", \"value\": \"w1-1\", \"expect_value\": \"w1-9\", "
+      "\"swapped\": false, \"start_ms\": 2, \"end_ms\": 3, \"status\": \"ok\"},\n"
+      "{\"id\": 3, \"kind\": \"cas\", \"key\": \"k\", \"value\": \"w1-2\", \"expect_value\": \"w1-0\", "
+      "\"start_ms\": 4, \"end_ms\": 2004, \"status\": \"indeterminate\"},\n"
+      "{\"id\": 4, \"kind\": \"cas\", \"key\": \"k\", \"value\": \"w1-3\", \"expect_value\": null, "
+      "\"start_ms\": 5, \"end_ms\": 6, \"status\": \"failed\"}\n"
+      "]}\n";
+  const KvHistory h = read_dcslab_history(text, "h.json");
+  ASSERT_EQ(h.ops.size(), 4u);
+  EXPECT_EQ(h.ops[0].kind, KvKind::Cas);
+  EXPECT_EQ(h.ops[0].expected_revision, std::optional<std::int64_t>(0));
+  EXPECT_TRUE(h.ops[0].swapped);
+  EXPECT_EQ(h.ops[0].revision, 4);
+  EXPECT_EQ(h.ops[0].value, std::optional<std::string>("w1-0"));
+  EXPECT_EQ(h.ops[1].expected, std::optional<std::string>("w1-9"));
+  EXPECT_FALSE(h.ops[1].expected_revision.has_value());
+  EXPECT_FALSE(h.ops[1].swapped);
+  EXPECT_EQ(h.ops[1].outcome, KvOutcome::Ok);
+  EXPECT_EQ(h.ops[2].outcome, KvOutcome::Info);
+  EXPECT_FALSE(h.ops[3].expected.has_value());  // null: the key absent
+  EXPECT_EQ(h.ops[3].outcome, KvOutcome::Fail);
+  // #2 found something other than w1-9 (w1-0), and #3 may have swapped later.
+  EXPECT_EQ(check_linearizable(h).verdict, Verdict::Linearizable);
+  // Had #2 swapped against w1-9, which nobody wrote, no order explains it.
+  std::string forged = text;
+  forged.replace(forged.find("\"swapped\": false"), 16, "\"swapped\": true, \"revision\": 5");
+  EXPECT_EQ(check_linearizable(read_dcslab_history(forged, "h.json")).verdict, Verdict::NotLinearizable);
+
+  const std::string head = "{\n \"ops\": [\n";
+  auto one = [&](const std::string& op) { return head + op + "\n ]\n}\n"; };
+  expect_bad(one("  {\"id\": 1, \"kind\": \"cas\", \"key\": \"k\", \"value\": \"v\", \"start_ms\": 0, "
+                 "\"end_ms\": 1, \"status\": \"failed\"}"),
+             "h.json:3: ops[0]: a cas compares either expect_value or expect_revision (one of them)");
+  expect_bad(one("  {\"id\": 1, \"kind\": \"cas\", \"key\": \"k\", \"value\": \"v\", \"expect_revision\": 2, "
+                 "\"start_ms\": 0, \"end_ms\": 1, \"status\": \"ok\"}"),
+             "h.json:3: ops[0].swapped: missing");
+  expect_bad(one("  {\"id\": 1, \"kind\": \"cas\", \"key\": \"k\", \"value\": \"v\", \"expect_revision\": 2, "
+                 "\"swapped\": true, \"start_ms\": 0, \"end_ms\": 1, \"status\": \"ok\"}"),
+             "h.json:3: ops[0].revision: a swapped cas needs its revision");
+  expect_bad(one("  {\"id\": 1, \"kind\": \"cas\", \"key\": \"k\", \"value\": \"v\", \"expect_revision\": -1, "
+                 "\"start_ms\": 0, \"end_ms\": 1, \"status\": \"failed\"}"),
+             "h.json:3: ops[0].expect_revision: negative");
+}
+
 TEST(DcslabHistory, AClientFieldNamesTheClient) {
   const KvHistory h = read_dcslab_history(
       "{\"ops\": [{\"id\": 1, \"kind\": \"get\", \"key\": \"k\", \"start_ms\": 0, \"end_ms\": 1, "

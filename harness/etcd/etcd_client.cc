@@ -78,6 +78,17 @@ EtcdResult<T> parse_error(const std::string& what) {
   return EtcdError{EtcdError::Kind::Unknown, "cannot read etcd's answer: " + what, 200, -1};
 }
 
+// One of a range answer's kvs; false when a key or value is not base64.
+bool read_kv(const json& kv, EtcdKv* k) {
+  if (!base64_decode(kv.value("key", ""), &k->key) || !base64_decode(kv.value("value", ""), &k->value))
+    return false;
+  k->create_revision = i64(kv, "create_revision");
+  k->mod_revision = i64(kv, "mod_revision");
+  k->version = i64(kv, "version");
+  k->lease = i64(kv, "lease");
+  return true;
+}
+
 }  // namespace
 
 EtcdClient::EtcdClient(std::vector<EtcdEndpoint> endpoints, TlsClientConfig tls, std::string user,
@@ -192,12 +203,7 @@ EtcdResult<EtcdRangeReply> EtcdClient::range(const std::string& endpoint, const 
     if (j.contains("kvs"))
       for (const auto& kv : j.at("kvs")) {
         EtcdKv k;
-        if (!base64_decode(kv.value("key", ""), &k.key) || !base64_decode(kv.value("value", ""), &k.value))
-          return parse_error<EtcdRangeReply>("a key or value is not base64");
-        k.create_revision = i64(kv, "create_revision");
-        k.mod_revision = i64(kv, "mod_revision");
-        k.version = i64(kv, "version");
-        k.lease = i64(kv, "lease");
+        if (!read_kv(kv, &k)) return parse_error<EtcdRangeReply>("a key or value is not base64");
         out.kvs.push_back(std::move(k));
       }
     return out;
@@ -209,6 +215,43 @@ EtcdResult<EtcdRangeReply> EtcdClient::range(const std::string& endpoint, const 
 EtcdResult<EtcdRangeReply> EtcdClient::get(const std::string& endpoint, const std::string& key,
                                            bool serializable, std::chrono::milliseconds timeout) {
   return range(endpoint, key, "", 0, serializable, timeout);
+}
+
+EtcdResult<EtcdCasReply> EtcdClient::cas(const std::string& endpoint, const std::string& key,
+                                         const EtcdCompare& compare, const std::string& value,
+                                         std::chrono::milliseconds timeout) {
+  const std::string k = base64_encode(key);
+  // Enums by name and 64-bit numbers as strings, as the gateway's own JSON has them.
+  json cmp{{"key", k}, {"result", "EQUAL"}};
+  if (compare.target == EtcdCompare::Target::Value) {
+    cmp["target"] = "VALUE";
+    cmp["value"] = base64_encode(compare.value);
+  } else {
+    cmp["target"] = "MOD";
+    cmp["mod_revision"] = std::to_string(compare.mod_revision);
+  }
+  const json req{{"compare", json::array({cmp})},
+                 {"success", json::array({{{"request_put", {{"key", k}, {"value", base64_encode(value)}}}}})},
+                 {"failure", json::array({{{"request_range", {{"key", k}}}}})}};
+  DCSLAB_TRY_ASSIGN(const std::string answer, call(endpoint, "/v3/kv/txn", req.dump(), timeout));
+  try {
+    const json j = json::parse(answer);
+    EtcdCasReply out;
+    out.revision = i64(j.at("header"), "revision");
+    out.succeeded = j.value("succeeded", false);  // false is left out of the gateway's JSON
+    if (out.revision <= 0) return parse_error<EtcdCasReply>("no revision in " + answer.substr(0, 200));
+    if (!out.succeeded && j.contains("responses"))
+      for (const auto& r : j.at("responses"))
+        if (r.contains("response_range") && r.at("response_range").contains("kvs"))
+          for (const auto& kv : r.at("response_range").at("kvs")) {
+            EtcdKv got;
+            if (!read_kv(kv, &got)) return parse_error<EtcdCasReply>("a key or value is not base64");
+            out.current = std::move(got);
+          }
+    return out;
+  } catch (const json::exception& e) {
+    return parse_error<EtcdCasReply>(e.what());
+  }
 }
 
 EtcdResult<EtcdStatus> EtcdClient::status(const std::string& endpoint, std::chrono::milliseconds timeout) {

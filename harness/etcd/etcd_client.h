@@ -5,7 +5,7 @@
 // process start on the node.
 //
 // Paths (checked on etcd 3.4.23 and 3.5): /v3/auth/authenticate (the token then goes in
-// the Authorization header), /v3/kv/put, /v3/kv/range, /v3/maintenance/status, and
+// the Authorization header), /v3/kv/put, /v3/kv/range, /v3/kv/txn (compare-and-set), /v3/maintenance/status, and
 // /v3/maintenance/hashkv where the gateway has it (3.4's maps that path nowhere: its
 // HashKV and Hash share /v3/maintenance/hash; hashkv() then answers Rejected, HTTP 404).
 // Keys and values travel base64-encoded; 64-bit numbers as JSON strings.
@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,18 @@ struct EtcdRangeReply {
   std::vector<EtcdKv> kvs;
   bool more = false;
 };
+// A compare-and-set's condition on one key (a txn's compare, result EQUAL).
+struct EtcdCompare {
+  enum class Target { Value, ModRevision };
+  Target target = Target::Value;
+  std::string value;               // Value: the key holds exactly this (a missing key never matches)
+  std::int64_t mod_revision = 0;   // ModRevision: the key's last write; 0: the key does not exist
+};
+struct EtcdCasReply {
+  bool succeeded = false;          // the compare held and the put was applied
+  std::int64_t revision = 0;       // the header's: the put's revision when it succeeded
+  std::optional<EtcdKv> current;   // not succeeded: the key as the txn found it (nullopt: absent)
+};
 struct EtcdStatus {
   std::string version;
   std::int64_t revision = 0, raft_index = 0, raft_applied_index = 0;
@@ -85,6 +98,10 @@ class KvApi {
   // One key; serializable: the member's own copy, without asking the leader.
   virtual EtcdResult<EtcdRangeReply> get(const std::string& endpoint, const std::string& key,
                                          bool serializable, std::chrono::milliseconds timeout) = 0;
+  // One txn: if `compare` holds, put `value`; else read the key (what it held instead).
+  virtual EtcdResult<EtcdCasReply> cas(const std::string& endpoint, const std::string& key,
+                                       const EtcdCompare& compare, const std::string& value,
+                                       std::chrono::milliseconds timeout) = 0;
 };
 
 class EtcdClient : public KvApi {
@@ -97,6 +114,9 @@ class EtcdClient : public KvApi {
                                const std::string& value, std::chrono::milliseconds timeout) override;
   EtcdResult<EtcdRangeReply> get(const std::string& endpoint, const std::string& key,
                                  bool serializable, std::chrono::milliseconds timeout) override;
+  EtcdResult<EtcdCasReply> cas(const std::string& endpoint, const std::string& key,
+                               const EtcdCompare& compare, const std::string& value,
+                               std::chrono::milliseconds timeout) override;
   // [key, range_end) ("\0" for both: every key) at `revision` (0: the latest).
   EtcdResult<EtcdRangeReply> range(const std::string& endpoint, const std::string& key,
                                    const std::string& range_end, std::int64_t revision,

@@ -53,6 +53,60 @@ TEST_F(EtcdClientTest, AuthenticatesOnceThenPutsAndReads) {
   for (std::size_t i = 1; i < reqs.size(); ++i) EXPECT_EQ(reqs[i].body.find("pw"), std::string::npos);
 }
 
+TEST_F(EtcdClientTest, CompareAndSetIsOneTxnOnValueOrModRevision) {
+  auto c = client();
+  // Absent: a value compare never holds (etcd's rule); mod revision 0 does.
+  auto miss = c.cas("dcs-00", "/w/k", EtcdCompare{EtcdCompare::Target::Value, "", 0}, "v1", 2s);
+  ASSERT_TRUE(miss) << miss.error().message;
+  EXPECT_FALSE(miss->succeeded);
+  EXPECT_FALSE(miss->current.has_value());
+  auto made = c.cas("dcs-00", "/w/k", EtcdCompare{EtcdCompare::Target::ModRevision, "", 0}, "v1", 2s);
+  ASSERT_TRUE(made) << made.error().message;
+  EXPECT_TRUE(made->succeeded);
+  const std::int64_t rev1 = made->revision;
+  EXPECT_GT(rev1, 1);
+  auto by_value = c.cas("dcs-00", "/w/k", EtcdCompare{EtcdCompare::Target::Value, "v1", 0}, "v2", 2s);
+  ASSERT_TRUE(by_value) << by_value.error().message;
+  EXPECT_TRUE(by_value->succeeded);
+  EXPECT_EQ(by_value->revision, rev1 + 1);
+  // A stale revision: not swapped, and the answer says what the key holds.
+  auto stale = c.cas("dcs-00", "/w/k", EtcdCompare{EtcdCompare::Target::ModRevision, "", rev1}, "v3", 2s);
+  ASSERT_TRUE(stale) << stale.error().message;
+  EXPECT_FALSE(stale->succeeded);
+  ASSERT_TRUE(stale->current.has_value());
+  EXPECT_EQ(stale->current->value, "v2");
+  EXPECT_EQ(stale->current->mod_revision, rev1 + 1);
+  auto g = c.get("dcs-00", "/w/k", false, 2s);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->kvs.at(0).value, "v2");  // the refused txn wrote nothing
+  // The wire: what the fake was asked, as the gateway's JSON spells it.
+  std::lock_guard lock(etcd_.mu);
+  ASSERT_EQ(etcd_.txns.size(), 4u);
+  const auto& t = etcd_.txns[3];
+  EXPECT_EQ(t["compare"][0]["key"], base64_encode("/w/k"));
+  EXPECT_EQ(t["compare"][0]["target"], "MOD");
+  EXPECT_EQ(t["compare"][0]["result"], "EQUAL");
+  EXPECT_EQ(t["compare"][0]["mod_revision"], std::to_string(rev1));
+  EXPECT_EQ(t["success"][0]["request_put"]["value"], base64_encode("v3"));
+  EXPECT_EQ(t["failure"][0]["request_range"]["key"], base64_encode("/w/k"));
+  EXPECT_EQ(etcd_.txns[2]["compare"][0]["target"], "VALUE");
+  EXPECT_EQ(etcd_.txns[2]["compare"][0]["value"], base64_encode("v1"));
+}
+
+TEST_F(EtcdClientTest, ACompareAndSetWithoutAnAnswerIsUnknown) {
+  auto c = client();
+  etcd_.txn_faults = {"apply_then_drop", "unavailable"};
+  auto dropped = c.cas("dcs-00", "/w/k", EtcdCompare{EtcdCompare::Target::ModRevision, "", 0}, "v1", 2s);
+  ASSERT_FALSE(dropped);
+  EXPECT_EQ(dropped.error().kind, EtcdError::Kind::Unknown);
+  auto timed_out = c.cas("dcs-00", "/w/k2", EtcdCompare{EtcdCompare::Target::ModRevision, "", 0}, "v1", 2s);
+  ASSERT_FALSE(timed_out);
+  EXPECT_EQ(timed_out.error().kind, EtcdError::Kind::Unknown);
+  std::lock_guard lock(etcd_.mu);
+  EXPECT_EQ(etcd_.kvs.at("/w/k").value, "v1");  // both were applied: indeterminate, not failed
+  EXPECT_EQ(etcd_.kvs.at("/w/k2").value, "v1");
+}
+
 TEST_F(EtcdClientTest, AnExpiredTokenIsRenewedOnce) {
   auto c = client();
   ASSERT_TRUE(c.put("dcs-00", "a", "1", 2s));

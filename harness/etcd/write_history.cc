@@ -7,7 +7,14 @@
 
 namespace dcslab {
 
-const char* op_kind_name(OpKind k) { return k == OpKind::Put ? "put" : "get"; }
+const char* op_kind_name(OpKind k) {
+  switch (k) {
+    case OpKind::Put: return "put";
+    case OpKind::Get: return "get";
+    case OpKind::Cas: return "cas";
+  }
+  return "?";
+}
 
 const char* op_status_name(OpStatus s) {
   switch (s) {
@@ -23,13 +30,19 @@ std::string CheckResult::summary() const {
          ", indeterminate " + std::to_string(indeterminate) + "; reads " + std::to_string(reads) +
          " (final " + std::to_string(final_reads) + "); lost " + std::to_string(lost) +
          ", stale " + std::to_string(stale) + ", unexplained " + std::to_string(unexplained) +
-         ", diverged " + std::to_string(diverged) + ", unverified " + std::to_string(unverified);
+         ", diverged " + std::to_string(diverged) + ", unverified " + std::to_string(unverified) +
+         (cas ? "; cas " + std::to_string(cas) + ": swapped " + std::to_string(cas_swapped) +
+                    ", not swapped " + std::to_string(cas_not_swapped) + ", failed " +
+                    std::to_string(cas_failed) + ", indeterminate " + std::to_string(cas_indeterminate)
+              : "");
 }
 
 namespace {
 
 std::string describe_put(const Op& w) {
-  return "put #" + std::to_string(w.id) + " (" + op_status_name(w.status) +
+  std::string status = op_status_name(w.status);
+  if (w.kind == OpKind::Cas && w.status == OpStatus::Ok) status = w.swapped ? "swapped" : "did not swap";
+  return std::string(op_kind_name(w.kind)) + " #" + std::to_string(w.id) + " (" + status +
          (w.revision ? ", revision " + std::to_string(w.revision) : "") + ", via " + w.endpoint + ")";
 }
 
@@ -50,7 +63,25 @@ CheckResult check_history(const History& h) {
   std::set<std::string> keys;
   bool has_final = false;
   for (const auto& op : h.ops) {
-    if (op.kind == OpKind::Put) {
+    if (op.kind == OpKind::Cas) {
+      // A swapped cas is an acknowledged write; one that did not swap wrote nothing, and
+      // its value showing up is as unexplained as a failed put's.
+      keys.insert(op.key);
+      by_value[{op.key, op.value}] = &op;
+      ++res.cas;
+      switch (op.status) {
+        case OpStatus::Ok:
+          if (op.swapped) {
+            ++res.cas_swapped;
+            acked[op.key].push_back(&op);
+          } else {
+            ++res.cas_not_swapped;
+          }
+          break;
+        case OpStatus::Failed: ++res.cas_failed; break;
+        case OpStatus::Indeterminate: ++res.cas_indeterminate; break;
+      }
+    } else if (op.kind == OpKind::Put) {
       keys.insert(op.key);
       by_value[{op.key, op.value}] = &op;
       switch (op.status) {
@@ -92,6 +123,8 @@ CheckResult check_history(const History& h) {
       if (it == by_value.end()) why = "no put of this history wrote that value";
       else if (it->second->status == OpStatus::Failed)
         why = "the value of " + describe_put(*it->second) + ", which the client was told did not happen";
+      else if (it->second->kind == OpKind::Cas && it->second->status == OpStatus::Ok && !it->second->swapped)
+        why = "the value of " + describe_put(*it->second) + ", which found its compare false and wrote nothing";
       else if (it->second->start_ms > r.end_ms)
         why = "the value of " + describe_put(*it->second) + ", which started after the read ended";
       else if (it->second->status == OpStatus::Ok && it->second->revision != r.revision)
@@ -174,6 +207,36 @@ CheckResult check_history(const History& h) {
   return res;
 }
 
+KvHistory kv_history(const History& h) {
+  KvHistory out;
+  out.source = h.name.empty() ? "writer" : h.name;
+  out.time_unit = "ms";
+  const std::string writer = h.name.empty() ? "writer" : h.name;
+  for (const auto& op : h.ops) {
+    KvOp k;
+    k.kind = op.kind == OpKind::Put ? KvKind::Put : op.kind == OpKind::Get ? KvKind::Read : KvKind::Cas;
+    k.outcome = op.status == OpStatus::Ok       ? KvOutcome::Ok
+                : op.status == OpStatus::Failed ? KvOutcome::Fail
+                                                : KvOutcome::Info;
+    k.key = op.key;
+    if (op.kind != OpKind::Get || op.found) k.value = op.value;
+    if (op.kind == OpKind::Cas) {
+      if (op.expect_revision) k.expected_revision = *op.expect_revision;
+      else k.expected = op.expect_value;
+      k.swapped = op.status == OpStatus::Ok && op.swapped;
+    }
+    k.revision = op.status == OpStatus::Ok && (op.kind != OpKind::Cas || op.swapped) ? op.revision : 0;
+    k.call = op.start_ms;
+    k.ret = op.end_ms;
+    k.final = op.final;
+    k.client = op.final ? "check" : writer;
+    k.name = "#" + std::to_string(op.id);
+    k.endpoint = op.endpoint;
+    out.ops.push_back(std::move(k));
+  }
+  return out;
+}
+
 namespace {
 
 using nlohmann::json;
@@ -182,7 +245,8 @@ double round1(double ms) { return static_cast<double>(static_cast<long long>(ms 
 
 }  // namespace
 
-std::string history_json(const History& h, const CheckResult* result) {
+std::string history_json(const History& h, const CheckResult* result,
+                         const LinearizabilityResult* model) {
   json j;
   j["name"] = h.name;
   j["prefix"] = h.prefix;
@@ -194,8 +258,13 @@ std::string history_json(const History& h, const CheckResult* result) {
     o["id"] = op.id;
     o["kind"] = op_kind_name(op.kind);
     o["key"] = op.key;
-    if (op.kind == OpKind::Put || op.found) o["value"] = op.value;
+    if (op.kind != OpKind::Get || op.found) o["value"] = op.value;
     if (op.kind == OpKind::Get) o["found"] = op.found;
+    if (op.kind == OpKind::Cas) {
+      if (op.expect_revision) o["expect_revision"] = *op.expect_revision;
+      else o["expect_value"] = op.expect_value;
+      if (op.status == OpStatus::Ok) o["swapped"] = op.swapped;
+    }
     if (op.revision) o["revision"] = op.revision;
     o["endpoint"] = op.endpoint;
     o["start_ms"] = round1(op.start_ms);
@@ -227,6 +296,13 @@ std::string history_json(const History& h, const CheckResult* result) {
     r["findings"] = std::move(f);
     j["check"] = std::move(r);
   }
+  if (model)
+    j["linearizability"] = {{"verdict", verdict_name(model->verdict)},
+                            {"summary", model->summary()},
+                            {"ops", model->ops},
+                            {"steps", model->steps},
+                            {"seconds", model->seconds},
+                            {"report", model->report()}};
   return j.dump(1) + "\n";
 }
 
@@ -255,7 +331,8 @@ Expected<History> parse_history(const std::string& text) {
       const std::string kind = o.at("kind").get<std::string>();
       if (kind == "put") op.kind = OpKind::Put;
       else if (kind == "get") op.kind = OpKind::Get;
-      else return Failure::error(where + ".kind: \"" + kind + "\" (valid: put, get)");
+      else if (kind == "cas") op.kind = OpKind::Cas;
+      else return Failure::error(where + ".kind: \"" + kind + "\" (valid: put, get, cas)");
       op.key = o.at("key").get<std::string>();
       op.value = o.value("value", "");
       op.found = o.value("found", op.kind == OpKind::Put);
@@ -270,6 +347,17 @@ Expected<History> parse_history(const std::string& text) {
       else return Failure::error(where + ".status: \"" + status + "\" (valid: ok, failed, indeterminate)");
       op.error = o.value("error", "");
       op.final = o.value("final", false);
+      if (op.kind == OpKind::Cas) {
+        op.found = false;
+        if (o.contains("expect_revision")) op.expect_revision = o.at("expect_revision").get<std::int64_t>();
+        else if (o.contains("expect_value")) op.expect_value = o.at("expect_value").get<std::string>();
+        else return Failure::error(where + ": a cas needs expect_value or expect_revision");
+        op.swapped = o.value("swapped", false);
+        if (op.status == OpStatus::Ok && !o.contains("swapped"))
+          return Failure::error(where + ".swapped: missing (a cas that answered swapped or not)");
+        if (op.status == OpStatus::Ok && op.swapped && op.revision <= 0)
+          return Failure::error(where + ".revision: a swapped cas needs its revision");
+      }
       if (op.kind == OpKind::Put && op.status == OpStatus::Ok && op.revision <= 0)
         return Failure::error(where + ".revision: an acknowledged put needs its revision");
       if (op.kind == OpKind::Get && op.status == OpStatus::Ok && op.found && op.revision <= 0)

@@ -1,6 +1,8 @@
 // The record of a writer's operations against etcd, and the checker that judges it.
 //
-// A history is what a client saw: every put and get with when it started and ended
+// A history is what a client saw: every put, get and compare-and-set (cas: an etcd txn
+// that puts a new value if the key's value, or mod revision, is the one expected) with
+// when it started and ended
 // (milliseconds on one steady clock), which member it went through, and how it ended:
 //   ok             etcd answered success (a put: acknowledged; the answer's revision is
 //                  the write's mod_revision)
@@ -8,7 +10,9 @@
 //                  failed) or etcd refused it before applying (bad token, permission)
 //   indeterminate  sent, and no clear answer (timeout, reset, "request timed out",
 //                  "leader changed"): it may have been applied, now or later
-// Every put writes a value no other put writes, so a value read names its write.
+// Every put and cas writes a value no other writes, so a value read names its write. A
+// cas that answered is ok, swapped or not (not swapped: it found something else and
+// wrote nothing); a swapped cas is an acknowledged write, like a put.
 //
 // What the checker flags (each a Finding):
 //   lost         a final read (after the writer stopped, through each member,
@@ -34,10 +38,12 @@
 #include <vector>
 
 #include "base/error.h"
+#include "check/kv_history.h"
+#include "check/linearizability.h"
 
 namespace dcslab {
 
-enum class OpKind { Put, Get };
+enum class OpKind { Put, Get, Cas };
 enum class OpStatus { Ok, Failed, Indeterminate };
 const char* op_kind_name(OpKind k);
 const char* op_status_name(OpStatus s);
@@ -46,9 +52,14 @@ struct Op {
   std::int64_t id = 0;           // unique in the history
   OpKind kind = OpKind::Put;
   std::string key;
-  std::string value;             // put: written; get: observed (when found)
+  std::string value;             // put, cas: written (cas: if it swapped); get: observed (when found)
   bool found = false;            // get: the key existed
-  std::int64_t revision = 0;     // put ok: its revision; get found: the key's mod_revision
+  std::int64_t revision = 0;     // put ok, cas swapped: its revision; get found: the key's mod_revision
+  // cas: what it compared: the key's mod revision when set (0: the key is absent), else
+  // the key's value (expect_value; a missing key never matches).
+  std::optional<std::int64_t> expect_revision;
+  std::string expect_value;
+  bool swapped = false;          // cas, ok: the compare held and `value` was written
   std::string endpoint;          // the member it went through (node name)
   double start_ms = 0, end_ms = 0;
   OpStatus status = OpStatus::Ok;
@@ -86,6 +97,7 @@ struct Finding {
 
 struct CheckResult {
   int acknowledged = 0, failed = 0, indeterminate = 0;  // puts
+  int cas = 0, cas_swapped = 0, cas_not_swapped = 0, cas_failed = 0, cas_indeterminate = 0;
   int reads = 0, final_reads = 0;
   int lost = 0, stale = 0, unexplained = 0, diverged = 0;
   int unverified = 0;  // final reads or hashes that got no answer: nothing could be judged
@@ -94,14 +106,22 @@ struct CheckResult {
   bool passed() const {
     return lost == 0 && stale == 0 && unexplained == 0 && diverged == 0 && unverified == 0;
   }
-  // "acknowledged 512, failed 3, indeterminate 1; reads 510 (final 48); lost 0, ..."
+  // "acknowledged 512, failed 3, indeterminate 1; reads 510 (final 48); lost 0, ..."; with
+  // cas ops, then "; cas 40: swapped 31, not swapped 8, failed 0, indeterminate 1"
   std::string summary() const;
 };
 
 CheckResult check_history(const History& h);
 
+// The history as the linearizability checker sees it (check/kv_history.h): the same ops
+// check/dcslab_history.h reads from history_json's text (named "#<id>"; the writer one
+// client, final reads the check's own), at the clock's full resolution.
+KvHistory kv_history(const History& h);
+
 // The history as JSON (the run's artifact), and back (for tests and inspection tools).
-std::string history_json(const History& h, const CheckResult* result = nullptr);
+// With `model`: its verdict too ("linearizability": verdict, summary, seconds, report).
+std::string history_json(const History& h, const CheckResult* result = nullptr,
+                         const LinearizabilityResult* model = nullptr);
 Expected<History> parse_history(const std::string& json_text);
 
 }  // namespace dcslab

@@ -215,7 +215,7 @@ TEST(WriteHistory, BadHistoriesSayWhere) {
   EXPECT_EQ(e.error().message, "ops[0].revision: an acknowledged put needs its revision");
   e = parse_history(R"({"ops":[{"id":1,"kind":"del","key":"k","start_ms":0,"end_ms":1,"status":"ok"}]})");
   ASSERT_FALSE(e);
-  EXPECT_EQ(e.error().message, "ops[0].kind: \"del\" (valid: put, get)");
+  EXPECT_EQ(e.error().message, "ops[0].kind: \"del\" (valid: put, get, cas)");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "base/text.h"
 
@@ -60,6 +61,67 @@ double Writer::seconds_running() const {
   return std::chrono::duration<double>(end - started_).count();
 }
 
+// Spread evenly: tick seq is a cas when the running count of cas * seq steps up.
+bool Writer::cas_tick(std::int64_t seq) const {
+  if (options_.cas <= 0) return false;
+  return std::floor(static_cast<double>(seq + 1) * options_.cas) >
+         std::floor(static_cast<double>(seq) * options_.cas);
+}
+
+Op Writer::write(std::int64_t seq, const std::string& ep, EtcdError* error) {
+  Op op;
+  op.kind = cas_tick(seq) ? OpKind::Cas : OpKind::Put;
+  op.key = key(static_cast<int>(seq % options_.keys));
+  op.value = options_.name + "-" + std::to_string(seq);
+  op.endpoint = ep;
+  const auto k = known_.find(op.key);
+  const Known known = k == known_.end() ? Known{} : k->second;
+  EtcdCompare compare;
+  if (op.kind == OpKind::Cas) {
+    // A value compare needs a value: a key known absent is compared by revision 0.
+    if (known.exists && cas_made_++ % 2 == 0) {
+      compare.target = EtcdCompare::Target::Value;
+      compare.value = op.expect_value = known.value;
+    } else {
+      compare.target = EtcdCompare::Target::ModRevision;
+      compare.mod_revision = known.exists ? known.revision : 0;
+      op.expect_revision = compare.mod_revision;
+    }
+  }
+  op.start_ms = now_ms();
+  bool answered = false;
+  if (op.kind == OpKind::Put) {
+    auto r = api_->put(ep, op.key, op.value, options_.timeout);
+    op.end_ms = now_ms();
+    if ((answered = static_cast<bool>(r))) {
+      op.revision = r->revision;
+      known_[op.key] = Known{true, op.value, op.revision};
+    } else {
+      *error = r.error();
+    }
+  } else {
+    auto r = api_->cas(ep, op.key, compare, op.value, options_.timeout);
+    op.end_ms = now_ms();
+    if ((answered = static_cast<bool>(r))) {
+      op.swapped = r->succeeded;
+      if (r->succeeded) {
+        op.revision = r->revision;
+        known_[op.key] = Known{true, op.value, op.revision};
+      } else {
+        known_[op.key] = r->current ? Known{true, r->current->value, r->current->mod_revision} : Known{};
+      }
+    } else {
+      *error = r.error();
+    }
+  }
+  op.status = answered ? OpStatus::Ok : status_of(*error);
+  if (!answered) {
+    op.error = error->message;
+  }
+  std::lock_guard lock(mu_);
+  return record(op);
+}
+
 void Writer::step() {
   const auto& eps = options_.endpoints;
   if (eps.empty()) return;
@@ -76,28 +138,10 @@ void Writer::step() {
 
   for (std::size_t i = 0; i < order.size(); ++i) {
     const std::string& ep = order[i];
-    const std::int64_t seq = seq_++;
-    Op put;
-    put.kind = OpKind::Put;
-    put.key = key(static_cast<int>(seq % options_.keys));
-    put.value = options_.name + "-" + std::to_string(seq);
-    put.endpoint = ep;
-    put.start_ms = now_ms();
-    auto r = api_->put(ep, put.key, put.value, options_.timeout);
-    put.end_ms = now_ms();
-    if (r) {
-      put.status = OpStatus::Ok;
-      put.revision = r->revision;
-    } else {
-      put.status = status_of(r.error());
-      put.error = r.error().message;
-    }
-    {
-      std::lock_guard lock(mu_);
-      record(put);
-    }
-    if (!r) {
-      if (r.error().kind != EtcdError::Kind::NotSent) return;  // sent: next tick
+    EtcdError error;
+    const Op written = write(seq_++, ep, &error);
+    if (written.status != OpStatus::Ok) {
+      if (error.kind != EtcdError::Kind::NotSent) return;  // sent: next tick
       down_until_[ep] = clock_.now() + options_.down_for;
       continue;  // certainly not applied: the next member, a new value
     }
@@ -106,7 +150,7 @@ void Writer::step() {
     const std::string& via = order.size() > 1 ? order[(i + 1) % order.size()] : ep;
     Op get;
     get.kind = OpKind::Get;
-    get.key = put.key;
+    get.key = written.key;
     get.endpoint = via;
     get.start_ms = now_ms();
     auto g = api_->get(via, get.key, false, options_.timeout);
@@ -118,6 +162,7 @@ void Writer::step() {
         get.value = g->kvs.front().value;
         get.revision = g->kvs.front().mod_revision;
       }
+      known_[get.key] = Known{get.found, get.value, get.revision};
     } else {
       get.status = status_of(g.error());
       get.error = g.error().message;

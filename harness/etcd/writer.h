@@ -10,6 +10,14 @@
 // acknowledged put, a linearizable read of the same key through another member (a read
 // older than the put is a stale read).
 //
+// With a cas fraction, that share of the ticks compare-and-sets instead of putting (an
+// etcd txn: if the key still holds what the writer last knew of it, put the new value;
+// else read what it holds). The compare alternates between the key's value and its mod
+// revision (0 when the writer knows the key absent). What the writer knows of a key comes
+// from its last answered op on it; after an unanswered write it still believes the value
+// before, so the next cas may find another value and not swap: that is recorded, and the
+// linearizability checker must explain it too.
+//
 // Keys are <prefix><name>/<run>/key-N, <run> the writer's start time: a second run on
 // the same lab never reads the first one's values.
 #pragma once
@@ -38,6 +46,7 @@ struct WriterOptions {
   std::chrono::milliseconds interval{100};
   int keys = 16;
   bool reads = true;
+  double cas = 0;                         // the share of ticks that compare-and-set, 0..1
   std::chrono::milliseconds timeout{std::chrono::seconds(2)};   // per request
   std::chrono::milliseconds down_for{std::chrono::seconds(1)};  // skip an unreachable member
 };
@@ -68,6 +77,17 @@ class Writer {
 
  private:
   Op& record(Op op);  // under mu_
+  bool cas_tick(std::int64_t seq) const;
+  // One put or cas of a new value to the key of `seq` through `ep`, recorded.
+  Op write(std::int64_t seq, const std::string& ep, EtcdError* error);
+
+  // What the writer last learnt of a key from an answer: whether it exists, its value and
+  // mod revision.
+  struct Known {
+    bool exists = false;
+    std::string value;
+    std::int64_t revision = 0;
+  };
 
   WriterOptions options_;
   std::shared_ptr<KvApi> api_;
@@ -75,6 +95,8 @@ class Writer {
   Clock::time_point t0_;
   Clock::time_point started_{}, stopped_{};
   std::int64_t seq_ = 0;
+  std::int64_t cas_made_ = 0;
+  std::map<std::string, Known> known_;
   std::size_t next_ = 0;
   int ticks_ = 0;
   std::map<std::string, Clock::time_point> down_until_;

@@ -88,12 +88,12 @@ CommandResult first_put(const History& h, int keys) {
   const Op* ok = nullptr;
   std::string errors;
   for (const auto& op : h.ops) {
-    if (op.kind == OpKind::Put && op.status == OpStatus::Ok) ok = &op;
+    if (op.kind != OpKind::Get && op.status == OpStatus::Ok && (op.kind == OpKind::Put || op.swapped)) ok = &op;
     if (!op.error.empty()) errors += op.error + "\n";
   }
-  if (!ok) return CommandResult{1, "", "the first put failed through every member:\n" + errors};
+  if (!ok) return CommandResult{1, "", "the first write failed through every member:\n" + errors};
   return CommandResult{0,
-                       "first put " + ok->key + " = " + ok->value + " at revision " +
+                       std::string("first ") + op_kind_name(ok->kind) + " " + ok->key + " = " + ok->value + " at revision " +
                            std::to_string(ok->revision) + " via " + ok->endpoint + "\nkeys: " +
                            h.prefix + "key-0 .. key-" + std::to_string(keys - 1) + "\n",
                        ""};
@@ -116,6 +116,33 @@ std::string kv_digest(const std::vector<EtcdKv>& kvs) {
                  std::to_string(kv.version) + "/" + std::to_string(kv.lease));
   }
   return digest.hex_digest();
+}
+
+ModelCheck check_model(const KvHistory& h, std::chrono::milliseconds budget, Clock* clock) {
+  ModelCheck m;
+  CheckBudget b;
+  b.time = budget;
+  b.clock = clock;
+  m.result = check_linearizable(h, b);
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.2f", m.result.seconds);
+  m.report = "linearizability (budget " + format_duration(budget) + ", took " + secs + " s): " +
+             m.result.report();
+  if (!m.report.empty() && m.report.back() != '\n') m.report += "\n";
+  switch (m.result.verdict) {
+    case Verdict::Linearizable: break;
+    case Verdict::NotLinearizable:
+      m.failures.push_back("check_writes: not linearizable: " + m.result.summary());
+      for (const auto& v : m.result.violations)
+        if (m.failures.size() < 6) m.failures.push_back(v.explanation);
+      break;
+    case Verdict::Undecided:
+      m.failures.push_back("check_writes: undecided: the linearizability checker's budget (" +
+                           format_duration(budget) + ") ran out before a verdict: " +
+                           m.result.summary());
+      break;
+  }
+  return m;
 }
 
 bool writer_needs_transport(const WriterSpec& spec) {
@@ -170,11 +197,14 @@ Expected<CommandResult> Writers::start(const WriterSpec& spec, const TemplateVal
   o.interval = spec.interval;
   o.keys = spec.keys;
   o.reads = spec.reads;
+  o.cas = spec.cas;
   o.timeout = spec.request_timeout;
   auto client = std::make_shared<EtcdClient>(endpoints, tls, user, password);
   auto writer = std::make_unique<Writer>(o, client, RealClock::instance());
   const std::string ca_note = ca == "lab" ? "CA the lab's" : ca == "none" ? "server not verified" : "CA " + ca;
-  *command = "writer " + spec.name + " starts: every " + format_duration(spec.interval) +
+  char cas_share[48] = "";
+  if (spec.cas > 0) std::snprintf(cas_share, sizeof cas_share, " (%.0f%% compare-and-set)", spec.cas * 100);
+  *command = "writer " + spec.name + " starts: every " + format_duration(spec.interval) + cas_share +
              " through " + join(spec.endpoints, ", ") + " (port " + std::to_string(spec.port) +
              "; " + ca_note + "; " + cert_note +
              (user.empty() ? "; no authentication" : "; as " + user) + ")";
@@ -195,13 +225,14 @@ Expected<CommandResult> Writers::stop(const WriterSpec& spec, std::string* comma
   if (it == writers_.end()) return Failure::not_found("no writer " + spec.name + " is running");
   it->second.writer->stop();
   const History h = it->second.writer->history();
-  int puts = 0;
-  for (const auto& op : h.ops) puts += op.kind == OpKind::Put;
+  int puts = 0, cas = 0;
+  for (const auto& op : h.ops) (op.kind == OpKind::Put ? puts : cas) += op.kind != OpKind::Get;
   char rate[64];
   const double secs = it->second.writer->seconds_running();
-  std::snprintf(rate, sizeof rate, "%.1f", secs > 0 ? puts / secs : 0.0);
+  std::snprintf(rate, sizeof rate, "%.1f", secs > 0 ? (puts + cas) / secs : 0.0);
   return CommandResult{0,
-                       std::to_string(puts) + " puts in " + std::to_string(static_cast<int>(secs)) +
+                       std::to_string(puts) + " puts" + (cas ? " and " + std::to_string(cas) + " cas" : "") +
+                           " in " + std::to_string(static_cast<int>(secs)) +
                            " s (" + rate + "/s)\n",
                        ""};
 }
@@ -256,12 +287,12 @@ Op final_read(const FinalCheck& c, const std::string& endpoint, const std::strin
   return op;
 }
 
-// 1. Every key the writer put, read back through every member, linearizable.
+// 1. Every key the writer put or compare-and-set, read back through every member, linearizable.
 void read_back(const FinalCheck& c, const History& h) {
   std::vector<std::string> keys;
   std::set<std::string> seen;
   for (const auto& op : h.ops)
-    if (op.kind == OpKind::Put && seen.insert(op.key).second) keys.push_back(op.key);
+    if (op.kind != OpKind::Get && seen.insert(op.key).second) keys.push_back(op.key);
   for (const auto& ep : h.endpoints)
     for (const auto& key : keys) {
       Op op;
@@ -349,12 +380,14 @@ std::string check_report(const std::string& name, const Writer& w, const History
                          const CheckResult& res, std::int64_t revision,
                          const std::vector<MemberHash>& hashes, double check_s,
                          const std::string& saved) {
-  int puts = 0;
-  for (const auto& op : h.ops) puts += op.kind == OpKind::Put;
+  int puts = 0, cas = 0;
+  for (const auto& op : h.ops) (op.kind == OpKind::Put ? puts : cas) += op.kind != OpKind::Get;
   const double secs = w.seconds_running();
   char line[256];
-  std::snprintf(line, sizeof line, "writer %s: %d puts in %.1f s (%.1f/s) through %zu members\n",
-                name.c_str(), puts, secs, secs > 0 ? puts / secs : 0.0, h.endpoints.size());
+  const std::string and_cas = cas ? " and " + std::to_string(cas) + " cas" : "";
+  std::snprintf(line, sizeof line, "writer %s: %d puts%s in %.1f s (%.1f/s) through %zu members\n",
+                name.c_str(), puts, and_cas.c_str(), secs, secs > 0 ? (puts + cas) / secs : 0.0,
+                h.endpoints.size());
   std::string out = line;
   out += res.summary() + "\n";
   out += "keys " + std::to_string(res.keys) + " under " + h.prefix + "\n";
@@ -412,15 +445,24 @@ Expected<CommandResult> Writers::check(const CheckWritesSpec& spec, const std::s
   e.writer->set_hashes(hashes);
   const History h = e.writer->history();
   const CheckResult res = check_history(h);
+  std::optional<ModelCheck> model;
+  if (spec.model == CheckWritesSpec::Model::Linearizable)
+    model = check_model(kv_history(h), spec.budget, model_clock_);
   const double check_s = std::chrono::duration<double>(RealClock::instance().now() - t0).count();
   e.checked = true;
   const std::string saved =
       artifacts_dir.empty()
           ? ""
-          : save_history(history_file(artifacts_dir, scenario, spec.name), redactor(history_json(h, &res)));
+          : save_history(history_file(artifacts_dir, scenario, spec.name),
+                         redactor(history_json(h, &res, model ? &model->result : nullptr)));
   if (!res.passed()) add_failures(res, failures);
-  return CommandResult{res.passed() ? 0 : 1,
-                       check_report(spec.name, *e.writer, h, res, revision, hashes, check_s, saved), ""};
+  const bool passed = res.passed() && (!model || model->passed());
+  std::string out = check_report(spec.name, *e.writer, h, res, revision, hashes, check_s, saved);
+  if (model) {
+    out += model->report;
+    for (auto& f : model->failures) failures->push_back(redactor(f));
+  }
+  return CommandResult{passed ? 0 : 1, redactor(out), ""};
 }
 
 void Writers::stop_all(const std::string& scenario, const fs::path& artifacts_dir,

@@ -25,6 +25,8 @@
 #include <vector>
 
 #include "base/error.h"
+#include "check/kv_history.h"
+#include "check/linearizability.h"
 #include "etcd/etcd_client.h"
 #include "tls/pki.h"
 #include "base/redact.h"
@@ -43,6 +45,17 @@ ClientCertOptions writer_cert_options();
 // SHA-256 (hex) over every key-value pair as etcd returned them (key order): what
 // members compare when the gateway has no HashKV.
 std::string kv_digest(const std::vector<EtcdKv>& kvs);
+
+// check_writes' model: linearizable, over a history: Linearizable passes; NotLinearizable
+// fails with the checker's report (the shortest failing prefix, in words); Undecided
+// fails too ("undecided"): a history nobody could decide is not a pass.
+struct ModelCheck {
+  LinearizabilityResult result;
+  bool passed() const { return result.verdict == Verdict::Linearizable; }
+  std::string report;                  // for the step's output: a headline, then the checker's report
+  std::vector<std::string> failures;   // what did not hold, for the step's failures
+};
+ModelCheck check_model(const KvHistory& h, std::chrono::milliseconds budget, Clock* clock = nullptr);
 
 // Whether starting the writer reads or signs anything on the step's node.
 bool writer_needs_transport(const WriterSpec& spec);
@@ -78,6 +91,8 @@ class Writers {
   // Tests: a writer over a given api (no TLS, no node), as start() would make it.
   void add_for_test(const std::string& name, std::unique_ptr<Writer> writer,
                     std::shared_ptr<EtcdClient> client);
+  // Tests: the clock the linearizability checker's budget is measured on (default: real).
+  void set_model_clock_for_test(Clock* clock) { model_clock_ = clock; }
 
  private:
   struct Entry {
@@ -87,6 +102,7 @@ class Writers {
   };
   std::mutex mu_;
   std::map<std::string, Entry> writers_;
+  Clock* model_clock_ = nullptr;
 };
 
 }  // namespace dcslab

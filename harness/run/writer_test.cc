@@ -8,6 +8,10 @@
 #include <map>
 #include <sstream>
 
+#include "base/paths.h"
+#include "check/dcslab_history.h"
+#include "check/history_file.h"
+#include "check/linearizability.h"
 #include "testing/fake_etcd_server.h"
 #include "run/writer_steps.h"
 
@@ -26,6 +30,7 @@ class FakeKv : public KvApi {
   };
   std::vector<Call> calls;
   std::map<std::string, std::deque<EtcdError>> put_errors;  // endpoint -> next failures
+  std::map<std::string, std::deque<EtcdError>> cas_errors;
   std::map<std::string, std::pair<std::string, std::int64_t>> store;
   std::int64_t revision = 1;
 
@@ -41,6 +46,37 @@ class FakeKv : public KvApi {
     }
     store[key] = {value, ++revision};
     return EtcdPutReply{revision};
+  }
+  // A txn against the same store: compare, then put or report what is there.
+  EtcdResult<EtcdCasReply> cas(const std::string& ep, const std::string& key, const EtcdCompare& c,
+                               const std::string& value, std::chrono::milliseconds) override {
+    calls.push_back({c.target == EtcdCompare::Target::Value ? "cas-value:" + c.value
+                                                            : "cas-mod:" + std::to_string(c.mod_revision),
+                     ep, key, value});
+    clock_.advance(5ms);
+    auto& q = cas_errors[ep];
+    if (!q.empty()) {
+      EtcdError e = q.front();
+      q.pop_front();
+      return e;
+    }
+    const auto it = store.find(key);
+    const bool holds = c.target == EtcdCompare::Target::Value
+                           ? it != store.end() && it->second.first == c.value
+                           : (it == store.end() ? 0 : it->second.second) == c.mod_revision;
+    EtcdCasReply r;
+    r.succeeded = holds;
+    if (holds) {
+      store[key] = {value, ++revision};
+    } else if (it != store.end()) {
+      EtcdKv kv;
+      kv.key = key;
+      kv.value = it->second.first;
+      kv.mod_revision = it->second.second;
+      r.current = kv;
+    }
+    r.revision = revision;
+    return r;
   }
   EtcdResult<EtcdRangeReply> get(const std::string& ep, const std::string& key, bool serializable,
                                  std::chrono::milliseconds) override {
@@ -139,6 +175,102 @@ TEST(Writer, AnUnreachableMemberIsSkippedAndATimeoutIsIndeterminate) {
   EXPECT_EQ(r.acknowledged, 6);
 }
 
+TEST(Writer, ACasShareCompareAndSetsAgainstWhatTheWriterLastKnew) {
+  FakeClock clock;
+  auto kv = std::make_shared<FakeKv>(clock);
+  WriterOptions o = options();
+  o.keys = 1;
+  o.reads = false;
+  o.cas = 0.5;  // every second write
+  Writer w(o, kv, clock);
+  const std::string k = "/dcslab/writes/w1/R/key-0";
+  w.step();  // seq 0: put w1-0 (revision 2)
+  w.step();  // seq 1: cas on the value "w1-0" -> w1-1: swaps (revision 3)
+  kv->put_errors["dcs-02"] = {{EtcdError::Kind::Unknown, "dcs-02: no answer within 2000 ms"}};
+  w.step();  // seq 2: put w1-2 through dcs-02: no answer...
+  kv->store[k] = {"w1-2", ++kv->revision};  // ...and it took effect (revision 4)
+  w.step();  // seq 3: cas on mod revision 3 (what the writer last knew): does not swap
+  w.step();  // seq 4: put w1-4 (revision 5)
+  w.step();  // seq 5: cas on the value "w1-4": swaps (revision 6)
+  const History h = w.history();
+  ASSERT_EQ(h.ops.size(), 6u);
+  EXPECT_EQ(h.ops[1].kind, OpKind::Cas);
+  EXPECT_EQ(h.ops[1].expect_value, "w1-0");
+  EXPECT_FALSE(h.ops[1].expect_revision.has_value());
+  EXPECT_TRUE(h.ops[1].swapped);
+  EXPECT_EQ(h.ops[1].revision, 3);
+  EXPECT_EQ(h.ops[2].status, OpStatus::Indeterminate);
+  EXPECT_EQ(h.ops[3].kind, OpKind::Cas);
+  EXPECT_EQ(h.ops[3].status, OpStatus::Ok);
+  ASSERT_TRUE(h.ops[3].expect_revision.has_value());
+  EXPECT_EQ(*h.ops[3].expect_revision, 3);
+  EXPECT_FALSE(h.ops[3].swapped);
+  EXPECT_EQ(h.ops[3].revision, 0);
+  EXPECT_EQ(h.ops[5].expect_value, "w1-4");  // learnt from the put's answer
+  EXPECT_TRUE(h.ops[5].swapped);
+  // What the fake was asked: compare by value, then by revision, then by value.
+  std::vector<std::string> asked;
+  for (const auto& c : kv->calls) asked.push_back(c.kind);
+  EXPECT_EQ(asked, (std::vector<std::string>{"put", "cas-value:w1-0", "put", "cas-mod:3", "put",
+                                             "cas-value:w1-4"}));
+  EXPECT_EQ(kv->store[k].first, "w1-5");
+  const CheckResult r = check_history(h);
+  EXPECT_TRUE(r.passed()) << r.summary();
+  EXPECT_EQ(r.cas, 3);
+  EXPECT_EQ(r.cas_swapped, 2);
+  EXPECT_EQ(r.cas_not_swapped, 1);
+  EXPECT_NE(r.summary().find("; cas 3: swapped 2, not swapped 1, failed 0, indeterminate 0"), std::string::npos);
+  // The checker judges the cas ops: linearizable as recorded (the unanswered put explains
+  // the cas that did not swap)...
+  EXPECT_EQ(check_linearizable(kv_history(h)).verdict, Verdict::Linearizable);
+  // ...and the saved JSON says the same to the offline reader.
+  const KvHistory saved = read_dcslab_history(history_json(h), "h.json");
+  ASSERT_EQ(saved.ops.size(), 6u);
+  EXPECT_EQ(saved.ops[3].kind, KvKind::Cas);
+  EXPECT_EQ(saved.ops[3].expected_revision, std::optional<std::int64_t>(3));
+  EXPECT_FALSE(saved.ops[3].swapped);
+  EXPECT_EQ(saved.ops[1].expected, std::optional<std::string>("w1-0"));
+  EXPECT_EQ(check_linearizable(saved).verdict, Verdict::Linearizable);
+  // A cas that claimed to swap against a value already overwritten is caught.
+  History forged = h;
+  forged.ops[3].expect_revision.reset();
+  forged.ops[3].expect_value = "w1-0";  // overwritten by #2, acknowledged before #4 began
+  forged.ops[3].swapped = true;
+  forged.ops[3].revision = 5;
+  forged.ops[4].revision = 6;
+  forged.ops[5].revision = 7;
+  const LinearizabilityResult bad = check_linearizable(kv_history(forged));
+  ASSERT_EQ(bad.verdict, Verdict::NotLinearizable) << bad.report();
+  EXPECT_NE(bad.report().find("cas #4"), std::string::npos) << bad.report();
+}
+
+TEST(Writer, ACasWithoutAnAnswerIsIndeterminateAndAnUnreachableMemberIsSkipped) {
+  FakeClock clock;
+  auto kv = std::make_shared<FakeKv>(clock);
+  WriterOptions o = options();
+  o.keys = 1;
+  o.reads = false;
+  o.cas = 1;  // every write
+  Writer w(o, kv, clock);
+  kv->cas_errors["dcs-00"] = {{EtcdError::Kind::NotSent, "dcs-00: cannot connect: Connection refused"}};
+  w.step();  // dcs-00 refused -> dcs-01 at once: the key is absent, revision 0 holds
+  kv->cas_errors["dcs-01"] = {{EtcdError::Kind::Unknown, "dcs-01: no answer within 2000 ms"}};
+  w.step();  // dcs-01's turn (dcs-00 is skipped, down): no answer
+  const History h = w.history();
+  ASSERT_EQ(h.ops.size(), 3u);
+  EXPECT_EQ(h.ops[0].status, OpStatus::Failed);
+  EXPECT_EQ(h.ops[1].endpoint, "dcs-01");
+  EXPECT_EQ(h.ops[1].expect_revision, std::optional<std::int64_t>(0));
+  EXPECT_TRUE(h.ops[1].swapped);
+  EXPECT_EQ(h.ops[2].status, OpStatus::Indeterminate);
+  EXPECT_EQ(h.ops[2].error, "dcs-01: no answer within 2000 ms");
+  EXPECT_EQ(h.ops[2].expect_value, "w1-1");  // what the swapped cas wrote
+  const CheckResult r = check_history(h);
+  EXPECT_EQ(r.cas_failed, 1);
+  EXPECT_EQ(r.cas_indeterminate, 1);
+  EXPECT_EQ(check_linearizable(kv_history(h)).verdict, Verdict::Linearizable);
+}
+
 TEST(Writer, TheThreadWritesEveryIntervalUntilStopped) {
   static FakeClock op_clock;  // the fake moves it; the writer times with the real one
   auto kv = std::make_shared<FakeKv>(op_clock);
@@ -223,6 +355,150 @@ TEST(Writers, CheckReadsBackEveryKeyAndSavesTheHistory) {
   ASSERT_FALSE(failures.empty());
   EXPECT_EQ(failures[0], "check_writes: lost keys 1");
   std::filesystem::remove_all(dir);
+}
+
+// A clock that moves a millisecond every time it is read: any time budget runs out.
+class SteppingClock : public Clock {
+ public:
+  time_point now() override { return t_ += std::chrono::milliseconds(1); }
+  void sleep_for(duration d) override { t_ += d; }
+
+ private:
+  time_point t_{};
+};
+
+// Three "members" on one fake gateway, a writer that made `steps` ticks, in `writers`.
+struct FakeCluster {
+  TestPki pki = TestPki::make();
+  FakeEtcd etcd;
+  TestHttpsServer server{pki, [this](const TestRequest& r) { return etcd(r); }};
+  std::shared_ptr<EtcdClient> client;
+  FakeCluster() {
+    std::vector<EtcdEndpoint> eps;
+    for (const char* n : {"dcs-00", "dcs-01", "dcs-02"}) eps.push_back({n, "127.0.0.1", server.port()});
+    client = std::make_shared<EtcdClient>(eps, TlsClientConfig{pki.ca_pem(), "", ""}, "root", "pw");
+  }
+  void add(Writers& writers, WriterOptions o, int steps) {
+    auto writer = std::make_unique<Writer>(o, client, RealClock::instance());
+    for (int i = 0; i < steps; ++i) writer->step();
+    writers.add_for_test(o.name, std::move(writer), client);
+  }
+};
+
+std::string read_text(const std::filesystem::path& f) {
+  std::ifstream in(f);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+TEST(Writers, ModelLinearizablePassesALinearizableRunAndSavesTheVerdict) {
+  FakeCluster c;
+  Writers writers;
+  c.add(writers, options(), 12);
+  const auto dir = std::filesystem::temp_directory_path() / ("dcslab-model-test-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  CheckWritesSpec spec;
+  spec.name = "w1";
+  spec.timeout = 5s;
+  spec.model = CheckWritesSpec::Model::Linearizable;
+  spec.budget = 30s;
+  std::string command;
+  std::vector<std::string> failures;
+  auto r = writers.check(spec, "faults", dir, Redactor{}, &command, &failures);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->exit_status, 0) << r->out;
+  EXPECT_TRUE(failures.empty());
+  EXPECT_NE(r->out.find("linearizability (budget 30s, took "), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("s): linearizable"), std::string::npos) << r->out;
+  const std::string saved = read_text(dir / "writes-faults-w1.json");
+  const auto j = nlohmann::json::parse(saved);
+  ASSERT_TRUE(j.contains("linearizability")) << saved.substr(0, 400);
+  EXPECT_EQ(j["linearizability"]["verdict"], "linearizable");
+  // 12 puts, 12 reads back, 4 keys x 3 members of final reads: every op went to the checker.
+  EXPECT_EQ(j["linearizability"]["ops"], 12 + 12 + 12);
+  // The saved history is what `dcslab check history` re-checks, with the same verdict.
+  EXPECT_EQ(check_history_file(dir / "writes-faults-w1.json").verdict, Verdict::Linearizable);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Writers, WithoutAModelNoLinearizabilityCheckRuns) {
+  FakeCluster c;
+  Writers writers;
+  c.add(writers, options(), 3);
+  CheckWritesSpec spec;
+  spec.name = "w1";
+  spec.timeout = 5s;
+  std::string command;
+  std::vector<std::string> failures;
+  auto r = writers.check(spec, "faults", "", Redactor{}, &command, &failures);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->exit_status, 0) << r->out;
+  EXPECT_EQ(r->out.find("linearizability"), std::string::npos) << r->out;
+}
+
+TEST(Writers, ATinyBudgetIsUndecidedAndFailsTheStep) {
+  FakeCluster c;
+  Writers writers;
+  c.add(writers, options(), 6);
+  SteppingClock clock;
+  writers.set_model_clock_for_test(&clock);
+  CheckWritesSpec spec;
+  spec.name = "w1";
+  spec.timeout = 5s;
+  spec.model = CheckWritesSpec::Model::Linearizable;
+  spec.budget = 1ms;
+  std::string command;
+  std::vector<std::string> failures;
+  auto r = writers.check(spec, "faults", "", Redactor{}, &command, &failures);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->exit_status, 1) << r->out;  // the writer's own checks pass; undecided is no pass
+  EXPECT_NE(r->out.find("lost 0, stale 0, unexplained 0, diverged 0"), std::string::npos) << r->out;
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_EQ(failures[0].rfind("check_writes: undecided: the linearizability checker's budget (1ms) ran out", 0), 0u)
+      << failures[0];
+  EXPECT_NE(r->out.find("s): undecided"), std::string::npos) << r->out;
+}
+
+// A writer with compare-and-sets through the fake gateway's txn, judged by the model.
+TEST(Writers, CasRunThroughTheGatewayIsLinearizable) {
+  FakeCluster c;
+  Writers writers;
+  WriterOptions o = options();
+  o.cas = 0.4;
+  c.add(writers, o, 20);
+  CheckWritesSpec spec;
+  spec.name = "w1";
+  spec.timeout = 5s;
+  spec.model = CheckWritesSpec::Model::Linearizable;
+  std::string command;
+  std::vector<std::string> failures;
+  auto r = writers.check(spec, "faults", "", Redactor{}, &command, &failures);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->exit_status, 0) << r->out;
+  EXPECT_NE(r->out.find("writer w1: 12 puts and 8 cas in "), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("; cas 8: swapped 8, not swapped 0"), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("s): linearizable"), std::string::npos) << r->out;
+  std::lock_guard lock(c.etcd.mu);
+  EXPECT_EQ(c.etcd.txns.size(), 8u);
+}
+
+// The corpus' read pair: today's checks pass it; the model does not, and says why.
+TEST(CheckModel, ACorpusAnomalyTheWritersChecksMissFailsWithItsShortestPrefix) {
+  const auto file = source_dir() / "fixtures" / "histories" / "read-pair.json";
+  auto written = parse_history(read_text(file));
+  ASSERT_TRUE(written) << written.error().message;
+  EXPECT_TRUE(check_history(*written).passed());
+  const ModelCheck m = check_model(read_dcslab_history_file(file), 10s);
+  EXPECT_FALSE(m.passed());
+  EXPECT_EQ(m.result.verdict, Verdict::NotLinearizable);
+  ASSERT_GE(m.failures.size(), 2u);
+  EXPECT_EQ(m.failures[0].rfind("check_writes: not linearizable: not linearizable: read-pair", 0), 0u)
+      << m.failures[0];
+  EXPECT_NE(m.failures[1].find("shortest"), std::string::npos) << m.failures[1];
+  EXPECT_NE(m.report.find("#5"), std::string::npos) << m.report;  // the read that went back
+  // The same history through the writer's types gives the same verdict.
+  EXPECT_EQ(check_model(kv_history(*written), 10s).result.verdict, Verdict::NotLinearizable);
 }
 
 TEST(WriterCert, HasNoCommonNameAndChainsToTheCa) {

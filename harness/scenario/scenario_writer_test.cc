@@ -64,7 +64,7 @@ TEST(ScenarioWriter, EveryOption) {
       "      password: \"{{ secrets.root_password }}\"\n"
       "      timeout: 5s\n"
       "      tls: {ca: lab, cert: node:/etc/dcs/cert/w.crt, key: node:/etc/dcs/cert/w.key}\n"
-      "  - check_writes: {name: w-2, timeout: 2m}\n");
+      "  - check_writes: {name: w-2, timeout: 2m, model: linearizable, budget: 90s}\n");
   const WriterSpec& w = std::get<WriterSpec>(sc.steps[0].action);
   EXPECT_EQ(sc.steps[0].on, std::vector<std::string>{"dcs-01"});
   EXPECT_EQ(sc.steps[0].name, "writes through two members");
@@ -82,7 +82,24 @@ TEST(ScenarioWriter, EveryOption) {
   EXPECT_EQ(w.cert, "node:/etc/dcs/cert/w.crt");
   EXPECT_EQ(w.key, "node:/etc/dcs/cert/w.key");
   EXPECT_EQ(w.sign_with, "");  // a given certificate: nothing to sign
-  EXPECT_EQ(std::get<CheckWritesSpec>(sc.steps[1].action).timeout, std::chrono::minutes(2));
+  const CheckWritesSpec& c = std::get<CheckWritesSpec>(sc.steps[1].action);
+  EXPECT_EQ(c.timeout, std::chrono::minutes(2));
+  EXPECT_EQ(c.model, CheckWritesSpec::Model::Linearizable);
+  EXPECT_EQ(c.budget, std::chrono::seconds(90));
+}
+
+TEST(ScenarioWriter, CheckWritesModelDefaults) {
+  const Scenario sc = parse(
+      "steps:\n"
+      "  - writer: {start: w1}\n"
+      "  - check_writes: w1\n"
+      "  - writer: {start: w2}\n"
+      "  - check_writes: {name: w2, model: linearizable}\n");
+  const CheckWritesSpec& plain = std::get<CheckWritesSpec>(sc.steps[1].action);
+  EXPECT_EQ(plain.model, CheckWritesSpec::Model::None);
+  const CheckWritesSpec& lin = std::get<CheckWritesSpec>(sc.steps[3].action);
+  EXPECT_EQ(lin.model, CheckWritesSpec::Model::Linearizable);
+  EXPECT_EQ(lin.budget, std::chrono::seconds(60));
 }
 
 TEST(ScenarioWriter, StrictErrors) {
@@ -104,7 +121,16 @@ TEST(ScenarioWriter, StrictErrors) {
   EXPECT_EQ(error_of("steps:\n  - {on: all, writer: {start: w1}}\n"),
             "s.yaml:2:10: steps[0].on: writer runs once: give one node (whose files it reads)");
   EXPECT_EQ(error_of("steps:\n  - writer: {start: w1}\n  - check_writes: {name: w1, every: 1s}\n"),
-            "s.yaml:3:30: steps[1].check_writes.every: unknown key (valid: name, timeout)");
+            "s.yaml:3:30: steps[1].check_writes.every: unknown key (valid: name, timeout, model, budget)");
+  EXPECT_EQ(error_of("steps:\n  - writer: {start: w1}\n  - check_writes: {name: w1, model: serializable}\n"),
+            "s.yaml:3:37: steps[1].check_writes.model: \"serializable\" (valid: linearizable)");
+  EXPECT_EQ(error_of("steps:\n  - writer: {start: w1}\n  - check_writes: {name: w1, budget: 10s}\n"),
+            "s.yaml:3:38: steps[1].check_writes.budget: a budget is the linearizability checker's: "
+            "give model: linearizable too");
+  EXPECT_EQ(error_of("steps:\n  - writer: {start: w1}\n"
+                     "  - check_writes: {name: w1, model: linearizable, budget: 0s}\n"),
+            "s.yaml:3:59: steps[1].check_writes.budget: \"0s\" is not a duration (valid: e.g. 500ms, 30s, "
+            "2m, 1h, 1m30s)");
   EXPECT_NE(error_of("steps:\n  - writer: {start: w1}\n  - {writer: {stop: w1}, expect: {exit: 0}}\n")
                 .find("steps[1].expect: writer has no output to expect anything of"),
             std::string::npos);

@@ -1,5 +1,7 @@
 #include "scenario/yaml_reader.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <regex>
 
 #include "base/text.h"
@@ -15,6 +17,15 @@ bool valid_identifier(const std::string& s) {
 std::string first_line(const std::string& s) {
   const auto nl = s.find('\n');
   return nl == std::string::npos ? s : s.substr(0, nl) + " ...";
+}
+
+double Reader::fraction(const YAML::Node& v, const std::string& key) const {
+  const std::string s = scalar(v, key, "a number from 0 to 1");
+  const bool digits = !s.empty() && s.size() <= 12 && s.find_first_not_of("0123456789.") == std::string::npos &&
+                      std::count(s.begin(), s.end(), '.') <= 1 && s != ".";
+  const double x = digits ? std::strtod(s.c_str(), nullptr) : -1;
+  if (!digits || x > 1) fail(v, key, "expected a number from 0 to 1 (e.g. 0.25), found \"" + s + "\"");
+  return x;
 }
 
 std::chrono::milliseconds Reader::duration(const YAML::Node& v, const std::string& key) const {

@@ -20,6 +20,8 @@ class Reader : public YamlReader {
  public:
   using YamlReader::YamlReader;
 
+  // A decimal number from 0 to 1 ("0.25", "1", "0").
+  double fraction(const YAML::Node& v, const std::string& key) const;
   std::chrono::milliseconds duration(const YAML::Node& v, const std::string& key) const;
   // "16MiB", "512KiB", "4096" (parse_byte_size), between `min` and `max` bytes.
   std::uint64_t byte_size(const YAML::Node& v, const std::string& key, std::uint64_t min,

@@ -1,6 +1,6 @@
 // Tests only: FakeEtcd, a handler for TestHttpsServer (https_server.h) that speaks the
-// part of etcd's JSON gateway the writer uses (authenticate, put, range, status, hashkv)
-// over an in-memory store.
+// part of etcd's JSON gateway the writer uses (authenticate, put, range, txn, status,
+// hashkv) over an in-memory store.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +32,11 @@ class FakeEtcd {
   // Scripted failures for the next puts: "timeout" (dropped connection), "unavailable"
   // (etcdserver: request timed out, applied anyway), "apply_then_drop".
   std::vector<std::string> put_faults;
+  // The same for the next txns ("timeout": not applied; "unavailable", "apply_then_drop":
+  // applied, no clear answer).
+  std::vector<std::string> txn_faults;
+  // Every txn's request as it came (decoded keys and values stay base64, as sent).
+  std::vector<nlohmann::json> txns;
   std::mutex mu;
 
   TestResponse operator()(const TestRequest& req) {
@@ -76,6 +81,51 @@ class FakeEtcd {
       if (fault == "unavailable") return error(503, 14, "etcdserver: request timed out");
       if (fault == "apply_then_drop") return TestResponse{.drop = true};
       return {200, json{{"header", header()}}.dump()};
+    }
+    if (req.path == "/v3/kv/txn") {
+      txns.push_back(body);
+      std::string fault;
+      if (!txn_faults.empty()) {
+        fault = txn_faults.front();
+        txn_faults.erase(txn_faults.begin());
+      }
+      if (fault == "timeout") return TestResponse{.drop = true};
+      // The writer's txns: one compare (EQUAL on VALUE or MOD), puts on success, ranges on
+      // failure. Anything else is refused as etcd refuses what it does not understand.
+      const json& cmps = body.value("compare", json::array());
+      if (cmps.size() != 1 || cmps[0].value("result", "EQUAL") != "EQUAL")
+        return error(400, 3, "fake etcd: one EQUAL compare only");
+      const json& c = cmps[0];
+      const auto it = kvs.find(decode(c, "key"));
+      bool holds = false;
+      const std::string target = c.value("target", "VERSION");
+      if (target == "VALUE") holds = it != kvs.end() && it->second.value == decode(c, "value");
+      else if (target == "MOD")
+        holds = (it == kvs.end() ? 0 : it->second.mod) == std::stoll(c.value("mod_revision", "0"));
+      else return error(400, 3, "fake etcd: compare target " + target + " not supported");
+      json responses = json::array();
+      for (const json& op : body.value(holds ? "success" : "failure", json::array())) {
+        if (op.contains("request_put")) {
+          Kv& kv = kvs[decode(op["request_put"], "key")];
+          kv.value = decode(op["request_put"], "value");
+          kv.mod = ++revision;
+          if (!kv.version++) kv.create = revision;
+          responses.push_back({{"response_put", {{"header", header()}}}});
+        } else if (op.contains("request_range")) {
+          json r{{"header", header()}};
+          if (auto k = kvs.find(decode(op["request_range"], "key")); k != kvs.end())
+            r["kvs"] = json::array({{{"key", base64_encode(k->first)}, {"value", base64_encode(k->second.value)},
+                                     {"create_revision", std::to_string(k->second.create)},
+                                     {"mod_revision", std::to_string(k->second.mod)},
+                                     {"version", std::to_string(k->second.version)}}});
+          responses.push_back({{"response_range", r}});
+        }
+      }
+      if (fault == "unavailable") return error(503, 14, "etcdserver: request timed out");
+      if (fault == "apply_then_drop") return TestResponse{.drop = true};
+      json out{{"header", header()}, {"responses", responses}};
+      if (holds) out["succeeded"] = true;  // the gateway leaves false out
+      return {200, out.dump()};
     }
     if (req.path == "/v3/kv/range") {
       const std::string key = decode(body, "key"), end = decode(body, "range_end");

@@ -60,7 +60,7 @@ WriterSpec WriterSpec::parse(StepParser& p, const YAML::Node& a, const std::stri
     w.name = writer_name(p, a["stop"], ak + ".stop", false);
     return w;
   }
-  r.expect_map(a, ak, {"start", "endpoints", "port", "interval", "keys", "reads", "prefix",
+  r.expect_map(a, ak, {"start", "endpoints", "port", "interval", "keys", "reads", "cas", "prefix",
                        "user", "password", "timeout", "tls"});
   if (!a["start"]) r.fail(a, ak + ".start", "missing (give start: NAME or stop: NAME)");
   w.op = WriterSpec::Op::Start;
@@ -74,6 +74,7 @@ WriterSpec WriterSpec::parse(StepParser& p, const YAML::Node& a, const std::stri
   }
   if (const YAML::Node x = a["keys"]) w.keys = r.integer(x, ak + ".keys", 1, 10000);
   if (const YAML::Node x = a["reads"]) w.reads = r.boolean(x, ak + ".reads");
+  if (const YAML::Node x = a["cas"]) w.cas = r.fraction(x, ak + ".cas");
   if (const YAML::Node x = a["prefix"]) {
     w.prefix = p.tmpl(x, ak + ".prefix");
     if (w.prefix.empty()) r.fail(x, ak + ".prefix", "must not be empty");
@@ -90,7 +91,7 @@ std::string WriterSpec::default_name() const {
   return "writer " + name + (op == Op::Start ? " starts" : " stops");
 }
 
-// check_writes: NAME | {name: NAME, timeout: 1m}
+// check_writes: NAME | {name: NAME, timeout: 1m, model: linearizable, budget: 60s}
 CheckWritesSpec CheckWritesSpec::parse(StepParser& p, const YAML::Node& a, const std::string& ak,
                                        Step&) {
   const Reader& r = p.reader();
@@ -100,11 +101,21 @@ CheckWritesSpec CheckWritesSpec::parse(StepParser& p, const YAML::Node& a, const
     return c;
   }
   if (!a.IsMap())
-    r.fail(a, ak, "expected a writer's name or {name, timeout}, found " + yaml_kind(a));
-  r.expect_map(a, ak, {"name", "timeout"});
+    r.fail(a, ak, "expected a writer's name or {name, timeout, model, budget}, found " + yaml_kind(a));
+  r.expect_map(a, ak, {"name", "timeout", "model", "budget"});
   if (!a["name"]) r.fail(a, ak + ".name", "missing (required)");
   c.name = writer_name(p, a["name"], ak + ".name", false);
   if (const YAML::Node x = a["timeout"]) c.timeout = r.duration(x, ak + ".timeout");
+  if (const YAML::Node x = a["model"]) {
+    const std::string m = r.scalar(x, ak + ".model", "a consistency model");
+    if (m != "linearizable") r.fail(x, ak + ".model", "\"" + m + "\" (valid: linearizable)");
+    c.model = CheckWritesSpec::Model::Linearizable;
+  }
+  if (const YAML::Node x = a["budget"]) {
+    if (!a["model"]) r.fail(x, ak + ".budget", "a budget is the linearizability checker's: give model: linearizable too");
+    // A duration is never 0 here ("no limit" for the CLI): a run must end.
+    c.budget = r.duration(x, ak + ".budget");
+  }
   return c;
 }
 std::string CheckWritesSpec::default_name() const { return "check_writes " + name; }

@@ -24,6 +24,7 @@ struct WriterSpec {
   std::chrono::milliseconds interval{100};
   int keys = 16;
   bool reads = true;
+  double cas = 0;                            // the share of writes that compare-and-set (0..1)
   std::string prefix = "/dcslab/writes/";    // template
   std::string user;                          // template; empty: no authentication
   std::string password;                      // template (a secret, as a rule)
@@ -36,16 +37,21 @@ struct WriterSpec {
   std::string default_name() const;
 };
 
-// check_writes: NAME | {name: NAME, timeout: 1m}: the writer stops and its history is
-// judged (no lost, stale, unexplained or diverged writes).
+// check_writes: NAME | {name: NAME, timeout: 1m, model: linearizable, budget: 60s}: the
+// writer stops and its history is judged (no lost, stale, unexplained or diverged
+// writes); with model: linearizable the history must also be linearizable
+// (check/linearizability.h), decided within `budget` (undecided fails the step).
 struct CheckWritesSpec {
   static constexpr ActionInfo info{
       .key = "check_writes",
       .on = ActionInfo::On::OneNode,
       .no_expect = "check_writes judges the history itself (no lost, stale, unexplained or "
                    "diverged writes)"};
+  enum class Model { None, Linearizable };
   std::string name;  // of a writer started earlier in the scenario
   std::chrono::milliseconds timeout{std::chrono::minutes(1)};
+  Model model = Model::None;
+  std::chrono::milliseconds budget{std::chrono::seconds(60)};  // the checker's time limit
   static CheckWritesSpec parse(StepParser& p, const YAML::Node& a, const std::string& key, Step& st);
   std::string default_name() const;
 };
