@@ -6,7 +6,10 @@
 #   - etcd 3.5.16 without authentication: fixtures/e2e/writes-3.5.yaml, after the
 #     rolling upgrade of scenarios/upgrades/10-rolling-noauth.yaml, while etcd restarts.
 # The check must find no lost write, no stale read and no diverged member (3.4: the
-# members' range digests; 3.5: etcd's HashKV). The history is an artifact of the run
+# members' range digests; 3.5: etcd's HashKV). Both writers compare-and-set a third of
+# the time (an etcd txn through the gateway) and check_writes runs the linearizability
+# checker over the whole history (model: linearizable): it must say linearizable, and
+# the script prints how long it took. The history is an artifact of the run
 # (writes-<scenario>-<writer>.json) with its verdict; no password reaches a report.
 # Prints writes per second and the check's run time.
 # Network safety: every lab is up --isolated, so its addresses live only in the network
@@ -27,7 +30,7 @@ trap cleanup EXIT
 # writes NAME SCENARIO HISTORY METHOD: the scenario on a fresh lab NAME; its history
 # must pass, with member hashes taken by METHOD.
 writes() {
-  local name=$1 scenario=$2 history=$3 method=$4 start rc secret
+  local name=$1 scenario=$2 history=$3 method=$4 start rc secret recheck
   E2E_LAB=(--lab "$SEED_LAB" --name "$name" --provider nspawn)
   "$DCSLAB" "${E2E_LAB[@]}" down >/dev/null 2>&1 || true
   "$DCSLAB" "${E2E_LAB[@]}" image build >/dev/null
@@ -62,11 +65,29 @@ assert {o["endpoint"] for o in puts if o["status"] == "ok"} == {"dcs-00", "dcs-0
 assert len(finals) == 3 * c["keys"], (len(finals), c["keys"])
 assert len(h["hashes"]) == 3 and len({m["hash"] for m in h["hashes"]}) == 1
 assert {m["method"] for m in h["hashes"]} == {sys.argv[2]}, [m["method"] for m in h["hashes"]]
+cas = [o for o in h["ops"] if o["kind"] == "cas"]
+swapped = [o for o in cas if o["status"] == "ok" and o["swapped"]]
+print(f"cas: {len(cas)} ({len(swapped)} swapped, "
+      f"{sum(1 for o in cas if o['status'] == 'ok' and not o['swapped'])} not swapped, "
+      f"{sum(1 for o in cas if o['status'] == 'failed')} failed, "
+      f"{sum(1 for o in cas if o['status'] == 'indeterminate')} indeterminate)")
+assert len(swapped) >= 15, "too few compare-and-sets swapped"
+assert {o["endpoint"] for o in swapped} == {"dcs-00", "dcs-01", "dcs-02"}
+lin = h["linearizability"]
+print(f"linearizability: {lin['verdict']} over {lin['ops']} ops in {lin['seconds']:.3f} s ({lin['steps']} steps)")
+assert lin["verdict"] == "linearizable", lin["report"]
 PY
   # DCSLAB_E2E_KEEP=DIR keeps the history for inspection.
   [ -z "${DCSLAB_E2E_KEEP:-}" ] || cp "$out/$name/$history" "$DCSLAB_E2E_KEEP/"
-  grep -E 'writer [a-z0-9]+: [0-9]+ puts|check took' "$out/$name.log" || \
-    grep -rhE 'writer [a-z0-9]+: [0-9]+ puts|check took' "$out/$name" | head -2
+  grep -E 'writer [a-z0-9]+: [0-9]+ puts|check took|^ *linearizability \(' "$out/$name.log" || \
+    grep -rhE 'writer [a-z0-9]+: [0-9]+ puts|check took|^ *linearizability \(' "$out/$name" | head -3
+  # The saved history re-checked offline gives the same verdict (exit 0: linearizable).
+  set +e
+  recheck=$("$DCSLAB" check history "$out/$name/$history" 2>&1)
+  rc=$?
+  set -e
+  echo "${recheck%%$'\n'*}"
+  expect_eq "dcslab check history on the saved history" "$rc" 0
 
   if [ -f "$DCSLAB_HOME/labs/$name/secrets/root_password" ]; then
     secret=$(cat "$DCSLAB_HOME/labs/$name/secrets/root_password")
