@@ -64,7 +64,7 @@ row() {
   echo "|---|---|---|---|"
   row "\`dcslab up --isolated\` (3 nodes)" up
   row "\`dcslab run scenarios/seed/\` (the lab document's 8 sections, on the lab up)" suite
-  row "\`dcslab run flood.yaml\`: one step printing 1 GiB (\`head -c 1G /dev/zero | tr '\\0' a\`), 16 MiB kept" flood
+  row "\`dcslab run flood.yaml\`: one step printing 1 GiB of \"a\" (\`head -c 1G\` through \`tr\`), 16 MiB kept" flood
   row "\`dcslab exec dcs-00 -- true\`" exec
   echo
   echo "The figure is the larger of dcslab's own peak and that of the short helpers it waits"
