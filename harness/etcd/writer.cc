@@ -55,11 +55,7 @@ History Writer::history() const {
   return history_;
 }
 
-double Writer::seconds_running() const {
-  const auto end = stopped_ == Clock::time_point{} ? std::chrono::steady_clock::now() : stopped_;
-  if (started_ == Clock::time_point{}) return 0;
-  return std::chrono::duration<double>(end - started_).count();
-}
+double Writer::seconds_running() const { return ticker_.seconds_running(); }
 
 // Spread evenly: tick seq is a cas when the running count of cas * seq steps up.
 bool Writer::cas_tick(std::int64_t seq) const {
@@ -174,30 +170,8 @@ void Writer::step() {
   }
 }
 
-void Writer::start() {
-  if (thread_.joinable()) return;
-  stop_ = false;
-  started_ = std::chrono::steady_clock::now();
-  // The thread is made by the caller's thread, so it is in the same network namespace.
-  thread_ = std::thread([this] {
-    while (!stop_) {
-      const auto tick = std::chrono::steady_clock::now();
-      step();
-      std::unique_lock lock(wake_mu_);
-      wake_.wait_until(lock, tick + options_.interval, [this] { return stop_.load(); });
-    }
-  });
-}
+void Writer::start() { ticker_.start(options_.interval, [this] { step(); }); }
 
-void Writer::stop() {
-  if (!thread_.joinable()) return;
-  {
-    std::lock_guard lock(wake_mu_);
-    stop_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
-  stopped_ = std::chrono::steady_clock::now();
-}
+void Writer::stop() { ticker_.stop(); }
 
 }  // namespace dcslab

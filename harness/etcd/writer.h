@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/periodic.h"
 #include "etcd/etcd_client.h"
 #include "etcd/write_history.h"
 
@@ -61,7 +62,7 @@ class Writer {
 
   void start();           // the background thread: step() every interval until stop()
   void stop();            // waits for the step in flight; idempotent
-  bool running() const { return thread_.joinable(); }
+  bool running() const { return ticker_.running(); }
 
   void step();            // one tick (see above); tests call it without a thread
 
@@ -93,7 +94,6 @@ class Writer {
   std::shared_ptr<KvApi> api_;
   Clock& clock_;
   Clock::time_point t0_;
-  Clock::time_point started_{}, stopped_{};
   std::int64_t seq_ = 0;
   std::int64_t cas_made_ = 0;
   std::map<std::string, Known> known_;
@@ -102,10 +102,7 @@ class Writer {
   std::map<std::string, Clock::time_point> down_until_;
   mutable std::mutex mu_;
   History history_;
-  std::atomic<bool> stop_{false};
-  std::mutex wake_mu_;
-  std::condition_variable wake_;
-  std::thread thread_;
+  PeriodicThread ticker_;  // calls step(); the destructor stops it before any member goes
 };
 
 }  // namespace dcslab

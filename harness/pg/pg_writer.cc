@@ -81,11 +81,7 @@ PgWriter::~PgWriter() { stop(); }
 
 double PgWriter::now_ms() { return std::chrono::duration<double, std::milli>(clock_.now() - t0_).count(); }
 
-double PgWriter::seconds_running() const {
-  if (started_ == std::chrono::steady_clock::time_point{}) return 0;
-  const auto end = stopped_ == std::chrono::steady_clock::time_point{} ? std::chrono::steady_clock::now() : stopped_;
-  return std::chrono::duration<double>(end - started_).count();
-}
+double PgWriter::seconds_running() const { return ticker_.seconds_running(); }
 
 std::string PgWriter::node_name(const std::optional<std::string>& setting, const std::string& addr, int port,
                                 const PgEndpoint& endpoint) const {
@@ -235,30 +231,8 @@ PgHistory PgWriter::history() const {
   return history_;
 }
 
-void PgWriter::start() {
-  if (thread_.joinable()) return;
-  stop_ = false;
-  started_ = std::chrono::steady_clock::now();
-  // The thread is made by the caller's thread, so it is in the same network namespace.
-  thread_ = std::thread([this] {
-    while (!stop_) {
-      const auto tick = std::chrono::steady_clock::now();
-      step();
-      std::unique_lock lock(wake_mu_);
-      wake_.wait_until(lock, tick + options_.interval, [this] { return stop_.load(); });
-    }
-  });
-}
+void PgWriter::start() { ticker_.start(options_.interval, [this] { step(); }); }
 
-void PgWriter::stop() {
-  if (!thread_.joinable()) return;
-  {
-    std::lock_guard lock(wake_mu_);
-    stop_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
-  stopped_ = std::chrono::steady_clock::now();
-}
+void PgWriter::stop() { ticker_.stop(); }
 
 }  // namespace dcslab

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/periodic.h"
 #include "pg/pg_conn.h"
 #include "pg/pg_history.h"
 
@@ -97,7 +98,7 @@ class PgWriter {
 
   void start();   // the background thread: step() every interval until stop()
   void stop();    // waits for the write in flight; idempotent
-  bool running() const { return thread_.joinable(); }
+  bool running() const { return ticker_.running(); }
   void step();    // one write (see above); tests call it without a thread
 
   // After stop(): every row of this client, read from the primary libpq finds on a new
@@ -128,16 +129,12 @@ class PgWriter {
   Clock& clock_;
   Clock::time_point t0_;
   std::string insert_sql_;
-  std::chrono::steady_clock::time_point started_{}, stopped_{};
   std::int64_t seq_ = 1;
   std::string connection_node_;  // what the server of the open connection said it is
   int ticks_ = 0;
   mutable std::mutex mu_;
   PgHistory history_;
-  std::atomic<bool> stop_{false};
-  std::mutex wake_mu_;
-  std::condition_variable wake_;
-  std::thread thread_;
+  PeriodicThread ticker_;  // calls step(); the destructor stops it before any member goes
 };
 
 }  // namespace dcslab
