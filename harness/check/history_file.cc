@@ -24,18 +24,15 @@ HistoryFormat detect(const std::string& text) {
   return HistoryFormat::Jepsen;  // empty: the Jepsen reader says there is nothing in it
 }
 
-KvHistory read_as(const std::filesystem::path& path, HistoryFormat* format) {
-  auto text = read_file(path);
-  if (!text) throw BadInput(text.error().message);
-  if (*format == HistoryFormat::Auto) *format = detect(*text);
-  return *format == HistoryFormat::Dcslab ? read_dcslab_history(*text, path.string())
-                                          : read_jepsen_log(*text, path.string());
-}
-
 }  // namespace
 
-KvHistory read_history_file(const std::filesystem::path& path, HistoryFormat format) {
-  return read_as(path, &format);
+HistoryFile read_history_file(const std::filesystem::path& path, HistoryFormat format) {
+  auto text = read_file(path);
+  if (!text) throw BadInput(text.error().message);
+  if (format == HistoryFormat::Auto) format = detect(*text);
+  return {path, format,
+          format == HistoryFormat::Dcslab ? read_dcslab_history(*text, path.string())
+                                          : read_jepsen_log(*text, path.string())};
 }
 
 int exit_code(Verdict v) {
@@ -47,15 +44,18 @@ int exit_code(Verdict v) {
   return 4;
 }
 
+CheckVerdict check_history(const HistoryFile& file, const CheckBudget& budget) {
+  CheckVerdict v;
+  v.result = check_linearizable(file.history, budget);
+  v.verdict = v.result.verdict;
+  v.text = file.path.string() + " (" + (file.format == HistoryFormat::Jepsen ? "jepsen" : "dcslab") +
+           ", " + std::to_string(file.history.ops.size()) + " ops): " + v.result.report();
+  return v;
+}
+
 CheckVerdict check_history_file(const std::filesystem::path& path, HistoryFormat format,
                                 const CheckBudget& budget) {
-  const KvHistory h = read_as(path, &format);
-  CheckVerdict v;
-  v.result = check_linearizable(h, budget);
-  v.verdict = v.result.verdict;
-  v.text = path.string() + " (" + (format == HistoryFormat::Jepsen ? "jepsen" : "dcslab") + ", " +
-           std::to_string(h.ops.size()) + " ops): " + v.result.report();
-  return v;
+  return check_history(read_history_file(path, format), budget);
 }
 
 }  // namespace dcslab

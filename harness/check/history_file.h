@@ -22,8 +22,15 @@ enum class HistoryFormat { Auto, Dcslab, Jepsen };
 // "dcslab", "jepsen" or "auto"; BadInput otherwise.
 HistoryFormat parse_history_format(const std::string& name);
 
+// A history read from a file, with the format it was read as (Auto resolved).
+struct HistoryFile {
+  std::filesystem::path path;
+  HistoryFormat format = HistoryFormat::Auto;
+  KvHistory history;
+};
+
 // Auto: a file whose first non-blank character is '{' is dcslab's JSON, else a Jepsen log.
-KvHistory read_history_file(const std::filesystem::path& path, HistoryFormat format);
+HistoryFile read_history_file(const std::filesystem::path& path, HistoryFormat format);
 
 int exit_code(Verdict v);
 
@@ -34,6 +41,8 @@ struct CheckVerdict {
   int exit_code() const { return dcslab::exit_code(verdict); }
 };
 
+CheckVerdict check_history(const HistoryFile& file, const CheckBudget& budget = {});
+// read_history_file, then check_history.
 CheckVerdict check_history_file(const std::filesystem::path& path,
                                 HistoryFormat format = HistoryFormat::Auto,
                                 const CheckBudget& budget = {});

@@ -64,10 +64,11 @@ CheckArgs parse_check_args(const std::vector<std::string>& args) {
 int cmd_check(Context& ctx) {
   const CheckArgs a = parse_check_args(ctx.args());
   // Every file is read before any is checked, so bad input stops the command first.
-  for (const auto& f : a.files) (void)read_history_file(f, a.format);
+  std::vector<HistoryFile> histories;
+  for (const auto& f : a.files) histories.push_back(read_history_file(f, a.format));
   bool undecided = false, failed = false;
-  for (const auto& f : a.files) {
-    const CheckVerdict v = check_history_file(f, a.format, a.budget);
+  for (const auto& h : histories) {
+    const CheckVerdict v = check_history(h, a.budget);
     std::printf("%s\n", v.text.c_str());
     std::fflush(stdout);
     failed |= v.verdict == Verdict::NotLinearizable;
