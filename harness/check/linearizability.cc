@@ -830,7 +830,9 @@ struct Explainer {
     }
     const std::size_t cut = rets[hi].first, x = rets[hi].second;
     v.last = k.ops[x].hist;
-    for (std::size_t i = 0; i < k.ops.size(); ++i) v.prefix_ops += in(i, cut);
+    for (std::size_t i = 0; i < k.ops.size(); ++i)
+      if (in(i, cut)) v.prefix.push_back(k.ops[i].hist);
+    v.prefix_ops = v.prefix.size();
 
     std::vector<State> where;
     search(prepare(k, cut), meter, static_cast<std::int64_t>(x), &where);

@@ -79,6 +79,7 @@ struct Violation {
   bool minimal = false;            // `ops` alone cannot be linearized (a witness)
   std::size_t last = 0;            // the op whose return ends the failing prefix
   std::size_t prefix_ops = 0;      // that prefix: the key's first N ops by call
+  std::vector<std::size_t> prefix; // those ops (indices into KvHistory::ops)
   std::size_t key_ops = 0;         // the key's ops the search saw
   bool shortest = false;           // the prefix is the shortest (the budget allowed the search)
   // What the key held where the search tried to place `last` (the states it explored;
