@@ -60,7 +60,7 @@ svg text { font: 11px sans-serif; }
 .op.read.ok { fill: #3a70b8; }
 .op.prefix { stroke: #000; stroke-width: 1.5; }
 .op.last { stroke: #d00; stroke-width: 3; }
-.op.hit { stroke: #d00; stroke-width: 2.5; }
+.op.hit { stroke: #b0b; stroke-width: 2; stroke-dasharray: 3 2; }
 .fault { fill: #888; fill-opacity: .18; }
 .fault-label { fill: #555; }
 .axis { stroke: #999; }
@@ -74,7 +74,7 @@ pre { white-space: pre-wrap; background: #f4f4f4; padding: .5em; }
 <body>
 <h1 id="title"></h1>
 <p id="verdict"></p>
-<p id="legend"><span><i style="background:#4a9a4a"></i>write ok</span><span><i style="background:#3a70b8"></i>read ok</span><span><i style="background:#c44"></i>failed</span><span><i style="background:#e0a030;opacity:.5"></i>no answer (may take effect any time after its call)</span><span><i style="background:#888;opacity:.3"></i>fault</span><span><i style="border:2px solid #000"></i>failing prefix</span><span><i style="border:3px solid #d00"></i>where it fails</span></p>
+<p id="legend"><span><i style="background:#4a9a4a"></i>write ok</span><span><i style="background:#3a70b8"></i>read ok</span><span><i style="background:#c44"></i>failed</span><span><i style="background:#e0a030;opacity:.5"></i>no answer (may take effect any time after its call)</span><span><i style="background:#888;opacity:.3"></i>fault</span><span><i style="border:2px solid #000"></i>failing prefix</span><span><i style="border:3px solid #d00"></i>where it fails</span><span><i style="border:2px dashed #b0b"></i>named by a finding</span></p>
 <div id="figure"></div>
 <h2 style="font-size:14px">Findings</h2>
 <ol id="findings"></ol>
@@ -104,7 +104,7 @@ constexpr const char* kScript = R"(</script>
     if (parent) parent.appendChild(e);
     return e;
   }
-  var svg = el("svg", { width: left + width + 20, height: height, id: "timeline" });
+  var svg = el("svg", { width: left + width + 60, height: height, id: "timeline" });
   d.lanes.forEach(function (name, i) {
     var g = el("g", { "class": "lane", "data-lane": name }, svg);
     el("rect", { "class": "lane-bg", x: left, y: top + i * laneH + 2, width: width, height: laneH - 4 }, g);
@@ -166,6 +166,38 @@ constexpr const char* kScript = R"(</script>
 </html>
 )";
 
+// Digit runs compare as numbers, the rest as bytes.
+bool natural_less(const std::string& a, const std::string& b) {
+  std::size_t i = 0, j = 0;
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  while (i < a.size() && j < b.size()) {
+    if (digit(a[i]) && digit(b[j])) {
+      std::size_t ie = i, je = j;
+      while (ie < a.size() && digit(a[ie])) ++ie;
+      while (je < b.size() && digit(b[je])) ++je;
+      std::string x = a.substr(i, ie - i), y = b.substr(j, je - j);
+      x.erase(0, std::min(x.find_first_not_of('0'), x.size()));
+      y.erase(0, std::min(y.find_first_not_of('0'), y.size()));
+      if (x.size() != y.size()) return x.size() < y.size();
+      if (x != y) return x < y;
+      i = ie;
+      j = je;
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i;
+      ++j;
+    }
+  }
+  return a.size() - i < b.size() - j;
+}
+
+// A violation in one line: its "Why:" sentence when the explanation has one.
+std::string violation_line(const Violation& v) {
+  const auto why = v.explanation.find("Why: ");
+  if (why != std::string::npos) return v.explanation.substr(why + 5, v.explanation.find('\n', why) - why - 5);
+  return v.explanation.substr(0, v.explanation.find('\n'));
+}
+
 }  // namespace
 
 std::vector<std::string> timeline_lanes(const KvHistory& h, std::vector<std::size_t>* lane_of) {
@@ -182,11 +214,11 @@ std::vector<std::string> timeline_lanes(const KvHistory& h, std::vector<std::siz
     if (fresh) lanes.push_back(name);
     (*lane_of)[i] = it->second;
   }
-  // Lanes in name order ("process 10" after "process 9" is not worth the code): stable
-  // across runs of the same history.
+  // Lanes in name order, numbers by value ("process 9" before "process 10").
   std::vector<std::size_t> order(lanes.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return lanes[a] < lanes[b]; });
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return natural_less(lanes[a], lanes[b]); });
   std::vector<std::size_t> rank(lanes.size());
   std::vector<std::string> sorted;
   for (std::size_t r = 0; r < order.size(); ++r) {
@@ -237,9 +269,8 @@ std::string timeline_html(const KvHistory& h, const TimelineInput& in) {
       if (v.last < h.ops.size()) ops.push_back(v.last);
       for (std::size_t i : v.ops)
         if (i < h.ops.size() && i != v.last) ops.push_back(i);
-      const std::string first_line = v.explanation.substr(0, v.explanation.find('\n'));
       findings.push_back({{"kind", v.kind + (v.key.empty() ? "" : " on " + v.key)},
-                          {"message", first_line},
+                          {"message", violation_line(v)},
                           {"ops", ops}});
     }
   }
