@@ -422,7 +422,85 @@ void add_failures(const CheckResult& res, std::vector<std::string>* failures) {
     if (failures->size() < 12) failures->push_back(f.kind + ": " + f.message);
 }
 
+// The picture of a checked history: the checker's findings pointing at their reads,
+// the model's verdict and failing prefix, the faults as bands.
+std::string writes_timeline(const History& h, const KvHistory& kv, const CheckResult& res,
+                            const LinearizabilityResult* model, const std::vector<FaultMark>& marks,
+                            const std::string& title) {
+  std::map<std::string, std::size_t> by_name;  // "#<id>" -> index in kv.ops
+  double end = 0;
+  for (std::size_t i = 0; i < kv.ops.size(); ++i) {
+    by_name.emplace(kv.ops[i].name, i);
+    end = std::max({end, kv.ops[i].call, kv.ops[i].ret});
+  }
+  TimelineInput in;
+  in.title = title + " (" + h.prefix + ")";
+  in.model = model;
+  in.faults = fault_bands(marks, end);
+  for (const auto& f : res.findings) {
+    TimelineFinding tf{f.kind, f.message, {}};
+    if (auto it = by_name.find("#" + std::to_string(f.op)); f.op && it != by_name.end())
+      tf.ops.push_back(it->second);
+    in.findings.push_back(std::move(tf));
+  }
+  return timeline_html(kv, in);
+}
+
 }  // namespace
+
+std::vector<TimelineBand> fault_bands(const std::vector<FaultMark>& marks, double end) {
+  std::vector<TimelineBand> bands;
+  std::map<std::pair<std::string, FaultKind>, std::size_t> open;  // (node, what undoes it) -> band
+  auto undo = [](FaultKind k) -> std::optional<FaultKind> {
+    switch (k) {
+      case FaultKind::Crash: return FaultKind::Start;
+      case FaultKind::Pause: return FaultKind::Resume;
+      case FaultKind::Partition: return FaultKind::Heal;
+      default: return std::nullopt;
+    }
+  };
+  auto state = [](FaultKind k) -> std::string {
+    switch (k) {
+      case FaultKind::Crash: return "crashed";
+      case FaultKind::Pause: return "paused";
+      default: return "partitioned";
+    }
+  };
+  for (const auto& m : marks) {
+    if (auto u = undo(m.kind)) {
+      if (open.count({m.node, *u})) continue;  // already down: the first one counts
+      open[{m.node, *u}] = bands.size();
+      bands.push_back({m.node + " " + state(m.kind), m.from, std::max(end, m.to)});
+    } else if (auto it = open.find({m.node, m.kind}); it != open.end()) {
+      bands[it->second].to = m.to;  // back once its step is done
+      open.erase(it);
+    } else if (m.kind == FaultKind::Kill) {
+      bands.push_back({"kill on " + m.node, m.from, m.to});
+    }
+  }
+  return bands;
+}
+
+fs::path Writers::timeline_file(const fs::path& artifacts_dir, const std::string& scenario,
+                                const std::string& name) {
+  return artifacts_dir / ("writes-" + scenario + "-" + name + ".html");
+}
+
+std::map<std::string, double> Writers::now_all() {
+  std::lock_guard lock(mu_);
+  std::map<std::string, double> now;
+  for (auto& [name, e] : writers_)
+    if (!e.checked) now[name] = e.writer->now_ms();
+  return now;
+}
+
+void Writers::mark_faults(FaultKind kind, const std::string& node,
+                          const std::map<std::string, double>& started) {
+  std::lock_guard lock(mu_);
+  for (const auto& [name, from] : started)
+    if (auto it = writers_.find(name); it != writers_.end())
+      it->second.faults.push_back({kind, node, from, it->second.writer->now_ms()});
+}
 
 Expected<CommandResult> Writers::check(const CheckWritesSpec& spec, const std::string& scenario,
                                        const fs::path& artifacts_dir,
@@ -445,9 +523,10 @@ Expected<CommandResult> Writers::check(const CheckWritesSpec& spec, const std::s
   e.writer->set_hashes(hashes);
   const History h = e.writer->history();
   const CheckResult res = check_history(h);
+  const KvHistory kv = kv_history(h);
   std::optional<ModelCheck> model;
   if (spec.model == CheckWritesSpec::Model::Linearizable)
-    model = check_model(kv_history(h), spec.budget, model_clock_);
+    model = check_model(kv, spec.budget, model_clock_);
   const double check_s = std::chrono::duration<double>(RealClock::instance().now() - t0).count();
   e.checked = true;
   const std::string saved =
@@ -455,9 +534,19 @@ Expected<CommandResult> Writers::check(const CheckWritesSpec& spec, const std::s
           ? ""
           : save_history(history_file(artifacts_dir, scenario, spec.name),
                          redactor(history_json(h, &res, model ? &model->result : nullptr)));
+  std::string drawn;
+  if (!artifacts_dir.empty()) {
+    lock.lock();
+    const std::vector<FaultMark> marks = e.faults;
+    lock.unlock();
+    drawn = save_history(timeline_file(artifacts_dir, scenario, spec.name),
+                         redactor(writes_timeline(h, kv, res, model ? &model->result : nullptr, marks,
+                                                  "writes-" + scenario + "-" + spec.name)));
+  }
   if (!res.passed()) add_failures(res, failures);
   const bool passed = res.passed() && (!model || model->passed());
   std::string out = check_report(spec.name, *e.writer, h, res, revision, hashes, check_s, saved);
+  if (!drawn.empty()) out += "timeline: " + drawn + "\n";
   if (model) {
     out += model->report;
     for (auto& f : model->failures) failures->push_back(redactor(f));

@@ -27,6 +27,8 @@
 #include "base/error.h"
 #include "check/kv_history.h"
 #include "check/linearizability.h"
+#include "check/timeline_html.h"
+#include "lab/fault.h"
 #include "etcd/etcd_client.h"
 #include "tls/pki.h"
 #include "base/redact.h"
@@ -60,6 +62,18 @@ ModelCheck check_model(const KvHistory& h, std::chrono::milliseconds budget, Clo
 // Whether starting the writer reads or signs anything on the step's node.
 bool writer_needs_transport(const WriterSpec& spec);
 
+// A fault step as a writer's clock saw it: the step ran from `from` to `to`.
+struct FaultMark {
+  FaultKind kind = FaultKind::Crash;
+  std::string node;
+  double from = 0, to = 0;
+};
+
+// Fault steps as shaded bands: a crash, pause or partition lasts until the start, resume
+// or heal of its node (or the history's end, `end`); a kill is its step's own window.
+// "dcs-01 crashed", "dcs-02 paused", "dcs-00 partitioned", "kill on dcs-01".
+std::vector<TimelineBand> fault_bands(const std::vector<FaultMark>& marks, double end);
+
 class Writers {
  public:
   Writers() = default;
@@ -87,6 +101,15 @@ class Writers {
                 const Redactor& redactor);
   static std::filesystem::path history_file(const std::filesystem::path& artifacts_dir,
                                             const std::string& scenario, const std::string& name);
+  // The history's picture beside it: <artifacts_dir>/writes-<scenario>-<name>.html
+  // (check/timeline_html.h), written by check_writes with the findings and faults.
+  static std::filesystem::path timeline_file(const std::filesystem::path& artifacts_dir,
+                                             const std::string& scenario, const std::string& name);
+
+  // A fault step's window on every running writer's clock: now_all() before the fault,
+  // mark_faults() once it is over; the timeline shades what it did.
+  std::map<std::string, double> now_all();
+  void mark_faults(FaultKind kind, const std::string& node, const std::map<std::string, double>& started);
 
   // Tests: a writer over a given api (no TLS, no node), as start() would make it.
   void add_for_test(const std::string& name, std::unique_ptr<Writer> writer,
@@ -99,6 +122,7 @@ class Writers {
     std::unique_ptr<Writer> writer;
     std::shared_ptr<EtcdClient> client;  // also the writer's api
     bool checked = false;
+    std::vector<FaultMark> faults;
   };
   std::mutex mu_;
   std::map<std::string, Entry> writers_;

@@ -422,6 +422,74 @@ TEST(Writers, ModelLinearizablePassesALinearizableRunAndSavesTheVerdict) {
   std::filesystem::remove_all(dir);
 }
 
+// The timeline's data, out of the page check_writes saved.
+nlohmann::json timeline_data(const std::filesystem::path& page) {
+  const std::string text = read_text(page);
+  const std::string open = "<script type=\"application/json\" id=\"data\">";
+  const auto a = text.find(open);
+  const auto b = text.find("</script>", a);
+  EXPECT_NE(a, std::string::npos);
+  return nlohmann::json::parse(text.substr(a + open.size(), b - a - open.size()));
+}
+
+TEST(Writers, CheckDrawsTheHistoryWithItsFaultsAndFindings) {
+  FakeCluster c;
+  Writers writers;
+  c.add(writers, options(), 8);
+  auto crash = writers.now_all();
+  ASSERT_EQ(crash.size(), 1u);
+  writers.mark_faults(FaultKind::Crash, "dcs-01", crash);
+  writers.mark_faults(FaultKind::Kill, "dcs-02", writers.now_all());
+  writers.mark_faults(FaultKind::Start, "dcs-01", writers.now_all());
+  {
+    std::lock_guard lock(c.etcd.mu);
+    c.etcd.kvs.erase(c.etcd.kvs.begin());  // a key lost behind the writer's back
+  }
+  const auto dir = std::filesystem::temp_directory_path() / ("dcslab-timeline-test-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  CheckWritesSpec spec;
+  spec.name = "w1";
+  spec.timeout = 5s;
+  std::string command;
+  std::vector<std::string> failures;
+  auto r = writers.check(spec, "faults", dir, Redactor{}, &command, &failures);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->exit_status, 1) << r->out;
+  const auto page = dir / "writes-faults-w1.html";
+  EXPECT_NE(r->out.find("timeline: " + page.string()), std::string::npos) << r->out;
+  const auto d = timeline_data(page);
+  const auto saved = parse_history(read_text(dir / "writes-faults-w1.json"));
+  ASSERT_TRUE(saved);
+  EXPECT_EQ(d["ops"].size(), saved->ops.size());
+  ASSERT_EQ(d["faults"].size(), 2u);
+  EXPECT_EQ(d["faults"][0]["label"], "dcs-01 crashed");
+  EXPECT_EQ(d["faults"][1]["label"], "kill on dcs-02");
+  EXPECT_LE(d["faults"][0]["from"].get<double>(), d["faults"][1]["from"].get<double>());
+  EXPECT_GE(d["faults"][0]["to"].get<double>(), d["faults"][1]["to"].get<double>());
+  bool lost = false;
+  for (const auto& f : d["findings"])
+    if (f["kind"] == "lost") lost = !f["ops"].empty();  // pointing at the final read that showed it
+  EXPECT_TRUE(lost) << d["findings"].dump();
+  EXPECT_TRUE(d["bad"].get<bool>());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(FaultBands, PairEachFaultWithWhatUndoesItOnTheSameNode) {
+  const std::vector<FaultMark> marks = {
+      {FaultKind::Crash, "dcs-01", 100, 110}, {FaultKind::Partition, "dcs-02", 200, 205},
+      {FaultKind::Crash, "dcs-01", 250, 251},  // already down: the first crash counts
+      {FaultKind::Start, "dcs-01", 300, 340}, {FaultKind::Heal, "dcs-00", 350, 351},  // nothing to heal
+      {FaultKind::Pause, "dcs-00", 400, 401}};
+  const auto bands = fault_bands(marks, 1000);
+  ASSERT_EQ(bands.size(), 3u);
+  EXPECT_EQ(bands[0].label, "dcs-01 crashed");
+  EXPECT_EQ(bands[0].from, 100);
+  EXPECT_EQ(bands[0].to, 340);   // until its start step was done
+  EXPECT_EQ(bands[1].label, "dcs-02 partitioned");
+  EXPECT_EQ(bands[1].to, 1000);  // never healed: to the history's end
+  EXPECT_EQ(bands[2].label, "dcs-00 paused");
+}
+
 TEST(Writers, WithoutAModelNoLinearizabilityCheckRuns) {
   FakeCluster c;
   Writers writers;

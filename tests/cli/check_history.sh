@@ -9,15 +9,9 @@ SRC=${DCSLAB_SOURCE_DIR:?}
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # The histories' folder, as the unit tests find it: beside the checkout or an ancestor.
-dir=${DCSLAB_JEPSEN_HISTORIES:-}
-if [ -z "$dir" ]; then
-  p=$(cd "$SRC/.." && pwd)
-  while :; do
-    [ -f "$p/shared/histories/jepsen-etcd/verdicts.tsv" ] && { dir=$p/shared/histories/jepsen-etcd; break; }
-    [ "$p" = / ] && break
-    p=$(dirname "$p")
-  done
-fi
+# shellcheck source=tests/cli/shared_histories.sh
+. "$(dirname "$0")/shared_histories.sh"
+dir=$(jepsen_histories_dir "$SRC")
 [ -n "$dir" ] || fail "no shared/histories/jepsen-etcd/verdicts.tsv beside $SRC; set DCSLAB_JEPSEN_HISTORIES"
 
 tmp=$(mktemp -d)

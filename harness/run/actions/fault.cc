@@ -6,12 +6,15 @@
 namespace dcslab {
 
 void run_action(const FaultSpec& spec, NodeStep& step) {
+  // A writer running through it gets the fault's window on its own clock (its timeline).
+  const auto started = step.services.writers.now_all();
   if (spec.kind == FaultKind::Kill) {  // SIGKILL to the unit's main process, in the guest
     auto tr = step.session("connect as " + step.st.user);
     if (!tr) return;
     const ExecOptions opts = step.prepare_attempts();
     step.nr.command = kill_unit_command(step.expand(spec.unit));
     step.repeat([&] { return tr->exec(step.nr.command, opts); });
+    step.services.writers.mark_faults(spec.kind, step.node, started);
     return;
   }
   // The LabControl drops the node's sessions when the fault breaks them.
@@ -20,6 +23,7 @@ void run_action(const FaultSpec& spec, NodeStep& step) {
                     (step.nodes_note.empty() ? "" : "; " + step.nodes_note);
   step.once(step.services.lab.fault(step.node, spec.kind, step.services.progress),
             fault_name(spec.kind));
+  step.services.writers.mark_faults(spec.kind, step.node, started);
 }
 
 Expected<std::vector<std::string>> fault_nodes(const FaultSpec& spec, const Scenario& sc,
