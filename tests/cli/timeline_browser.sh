@@ -12,24 +12,18 @@ SRC=${DCSLAB_SOURCE_DIR:?}
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # shellcheck source=tests/cli/shared_histories.sh
 . "$(dirname "$0")/shared_histories.sh"
+# shellcheck source=tests/cli/browser.sh
+. "$(dirname "$0")/browser.sh"
 dir=$(jepsen_histories_dir "$SRC")
 [ -n "$dir" ] || fail "no shared/histories/jepsen-etcd/verdicts.tsv beside $SRC; set DCSLAB_JEPSEN_HISTORIES"
-browser=$(command -v chromium || true)
-[ -n "$browser" ] || fail "chromium is not installed (scripts/install-deps installs it)"
+command -v chromium >/dev/null || fail "chromium is not installed (scripts/install-deps installs it)"
 [ "$(id -u)" = 0 ] || fail "needs root: chromium runs in a network namespace of its own (unshare --net)"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export DCSLAB_HOME=$tmp/home
 
-# The DOM after the page's script ran; the browser's own profile in $tmp.
-render() {
-  unshare --net -- "$browser" --headless --no-sandbox --disable-gpu --no-first-run \
-    --user-data-dir="$tmp/profile" --dump-dom "file://$1" 2>"$tmp/browser.err" ||
-    fail "chromium could not render $1: $(tail -5 "$tmp/browser.err")"
-}
-# One attribute of <body> as the script left it.
-body_attr() { grep -o "<body[^>]*>" <<<"$1" | grep -o "$2=\"[^\"]*\"" | cut -d'"' -f2; }
+render() { render_dom "$1" "$tmp/browser" || fail "$1 not rendered"; }
 
 not_lin=$(awk '$2 == "not-linearizable" {print $1; exit}' "$dir/verdicts.tsv")
 lin=$(awk '$2 == "linearizable" {print $1; exit}' "$dir/verdicts.tsv")

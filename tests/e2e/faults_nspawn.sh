@@ -6,8 +6,10 @@
 # partitioned, quorum is lost and regained, the whole cluster is restored from a
 # snapshot. With a fixed seed, so the random picks replay; `down` leaves nothing.
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/cli/browser.sh
+. "$(dirname "$0")/../cli/browser.sh"
 require_root
-require_cmd systemd-nspawn mmdebstrap ip python3 nsenter
+require_cmd systemd-nspawn mmdebstrap ip python3 nsenter chromium
 
 name=e2e-faults
 e2e_lab "$name" nspawn
@@ -106,7 +108,8 @@ step "scenarios/faults on the seed's three-member cluster (seed 4242)"
 start=$(date +%s)
 set +e
 "$DCSLAB" --isolated "${E2E_LAB[@]}" run --seed 4242 "$SRC/scenarios/faults" \
-  --junit "$out/faults.xml" --transcript "$out/faults.md" --json "$out/faults.json" >"$out/faults.log" 2>&1
+  --junit "$out/faults.xml" --transcript "$out/faults.md" --json "$out/faults.json" \
+  --artifacts "$out/artifacts" >"$out/faults.log" 2>&1
 rc=$?
 set -e
 grep -v '  ✓ ' "$out/faults.log" || true
@@ -126,6 +129,20 @@ for s in full-disaster leader-crash minority-partition quorum-loss; do
   echo " $names " | grep -q " $s " || fail "JUnit lacks $s: $names"
 done
 grep -qE 'check_writes|no write acknowledged' "$out/faults.md" || fail "the writer was not checked"
+# The checked history's picture, opened in a real browser: the writer's lanes, every
+# operation of the saved history, and the crash of the leader as a band.
+page=$out/artifacts/writes-leader-crash-w1.html
+[ -f "$page" ] || fail "no timeline in the artifacts: $(ls "$out/artifacts")"
+dom=$(render_dom "$page" "$out/browser") || fail "the timeline did not render"
+expect_eq "timeline drawn" "$(body_attr "$dom" data-drawn)" yes
+want_ops=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["ops"]))' \
+  "$out/artifacts/writes-leader-crash-w1.json")
+expect_eq "operations drawn" "$(body_attr "$dom" data-ops)" "$want_ops"
+[ "$(body_attr "$dom" data-lanes)" -ge 3 ] || fail "fewer lanes than members: $(body_attr "$dom" data-lanes)"
+if ! grep -qE 'class="fault"' <<<"$dom" || ! grep -qE 'dcs-0[0-2] crashed' <<<"$dom"; then
+  fail "the leader's crash is not drawn as a band"
+fi
+echo "ok: the writer's timeline drew $want_ops operations and the crash in Chromium"
 secret=$(cat "$DCSLAB_HOME/labs/$name/secrets/root_password")
 ! grep -rqF -- "$secret" "$out" "$DCSLAB_HOME/labs/$name/runs" || fail "the root password reached a report"
 echo "ok: the root password is in no report"
