@@ -58,6 +58,10 @@ set +e; out=$("$DCSLAB" check history --format xml "$dir/$first_lin" 2>&1); rc=$
 [ "$rc" = 2 ] || fail "--format xml: exit $rc, not 2: $out"
 set +e; out=$("$DCSLAB" check history "$tmp/missing.json" 2>&1); rc=$?; set -e
 [ "$rc" = 2 ] || fail "a missing file: exit $rc, not 2: $out"
+touch "$tmp/not-a-folder"
+set +e; out=$("$DCSLAB" check history --html "$tmp/not-a-folder" "$dir/$first_lin" 2>&1); rc=$?; set -e
+[ "$rc" = 2 ] || fail "--html onto a file: exit $rc, not 2: $out"
+grep -q -- "--html $tmp/not-a-folder" <<<"$out" || fail "the error does not name --html's folder: $out"
 echo "ok: unreadable input exits 2 naming the file"
 
 # A budget too small to decide: a history of 40,000 writes and reads from 4 processes
