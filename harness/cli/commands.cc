@@ -112,7 +112,7 @@ std::string general_help() {
     providers += "                  " + std::string(p.name) + ": " + std::string(p.summary) + "\n";
   s += R"(
 Options (before or after the command; after "--" nothing is an option):
-  --lab FILE      lab file (default: fixtures/labs/dcs.yaml)
+  --lab FILE      lab file (default: ./lab.yaml if there is one, else the example lab)
   --name NAME     this lab's name instead of the lab file's: several labs from one file
                   (run --parallel names its labs <name>-1, <name>-2, ...)
   --provider P    override the lab file's provider:

@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/error.h"
+#include "base/paths.h"
 #include "cli/command.h"
 #include "control/lab_ops.h"
 #include "providers/registry.h"

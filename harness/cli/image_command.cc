@@ -1,12 +1,15 @@
 #include "cli/image_command.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 
+#include "base/error.h"
 #include "base/paths.h"
 #include "base/progress.h"
 #include "cli/parse_options.h"
 #include "lab/image.h"
+#include "lab/lab.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -22,17 +25,14 @@ const char* const kImageHelp = R"(usage: dcslab image build [--suite S] [--force
     --force     build again even if cached
   list      the images built, with their etcd versions
 
-Images live in $DCSLAB_HOME/images; recipes are images/ of the source tree (or
-$DCSLAB_RECIPE_DIR).
+Images live in $DCSLAB_HOME/images; the recipes are dcslab's own (images/ of the
+installed share/dcslab or of the source tree; $DCSLAB_RECIPE_DIR overrides). Debian's
+packages come from the host's own apt sources (its sources.list or deb822 .sources:
+the entry for the host's release), or from $DCSLAB_MIRROR, else the lab file's
+image.mirror (an http://, https:// or file:// URL) when one is set.
 )";
 
 namespace {
-
-fs::path recipe_dir() {
-  if (const char* d = std::getenv("DCSLAB_RECIPE_DIR"); d && *d) return d;
-  if (fs::exists("images/build-rootfs")) return "images";
-  return data_dir() / "images";
-}
 
 int build(Context& ctx, const std::vector<std::string>& args) {
   ImageBuildOptions o;
@@ -45,6 +45,16 @@ int build(Context& ctx, const std::vector<std::string>& args) {
   static const std::set<std::string> suites = {"bullseye", "bookworm", "trixie", "forky"};
   if (!suites.count(o.suite))
     bad_usage("image", "image build: unknown suite \"" + o.suite + "\" (bullseye, bookworm, trixie, forky)");
+  // The mirror: DCSLAB_MIRROR (this machine's), else the lab file's image.mirror, else
+  // the recipe uses the host's own apt sources.
+  if (const char* m = std::getenv("DCSLAB_MIRROR"); m && *m) {
+    if (!valid_mirror(m))
+      throw BadInput(std::string("DCSLAB_MIRROR: \"") + m +
+                     "\" is not a Debian mirror URL (http://, https:// or file://, no spaces)");
+    o.mirror = m;
+  } else {
+    o.mirror = ctx.lab().image.mirror;
+  }
   o.recipe_dir = recipe_dir();
   o.home = dcslab_home();
   ConsoleProgress progress;

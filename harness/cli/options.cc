@@ -4,7 +4,6 @@
 #include <cctype>
 
 #include "base/error.h"
-#include "base/paths.h"
 #include "base/process.h"
 #include "lab/lab.h"
 #include "providers/registry.h"
@@ -70,12 +69,6 @@ CommandLine parse_command_line(const std::vector<std::string>& words) {
   if (!g.name.empty() && !valid_lab_name(g.name))
     bad_usage("--name: \"" + g.name + "\" must be lower-case letters, digits and '-', at most 32");
   return cl;
-}
-
-fs::path default_lab_file() {
-  const fs::path rel = "fixtures/labs/dcs.yaml";
-  if (fs::exists(rel)) return rel;
-  return data_dir() / rel;
 }
 
 LabAddress LabAddress::of(const GlobalOptions& g) {

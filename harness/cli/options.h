@@ -39,9 +39,6 @@ struct CommandLine {
 // different values, or a --provider or --name that cannot be.
 CommandLine parse_command_line(const std::vector<std::string>& words);
 
-// The default lab file: ./fixtures/labs/dcs.yaml in a checkout, else the data folder's.
-std::filesystem::path default_lab_file();
-
 // The lab this process acts on, as a pasted command reaches it: its lab file (--lab
 // unless it is the default one), its name when the command line or a run renamed it
 // (--name), and the provider, suite and isolation as given (--provider, --suite,

@@ -30,8 +30,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path default_recipe_dir() { return data_dir() / "images"; }
-
 // The recipe's files and a finished build's reports: one unreadable is a broken install
 // or image folder, not something to go on without.
 std::string read_or_fatal(const fs::path& p) {
@@ -173,7 +171,7 @@ std::string image_hash(const fs::path& recipe_dir, const std::string& suite) {
 }
 
 Image build_image(const ImageBuildOptions& options, Progress& progress) {
-  const fs::path recipe = options.recipe_dir.empty() ? default_recipe_dir() : options.recipe_dir;
+  const fs::path recipe = options.recipe_dir.empty() ? recipe_dir() : options.recipe_dir;
   const fs::path home = options.home.empty() ? dcslab_home() : options.home;
   if (options.suite.empty() || options.suite.find('/') != std::string::npos ||
       options.suite[0] == '.')
@@ -219,8 +217,11 @@ Image build_image(const ImageBuildOptions& options, Progress& progress) {
   std::deque<std::string> tail;
   int status = -1;
   try {
-    status = run_recipe({"bash", (recipe / "build-rootfs").string(), options.suite, tmp.string()},
-                        log_path, progress, &tail);
+    std::vector<std::string> argv = {"bash", (recipe / "build-rootfs").string(), options.suite,
+                                     tmp.string()};
+    if (!options.mirror.empty())
+      argv.insert(argv.begin(), {"env", "DCSLAB_MIRROR=" + options.mirror});
+    status = run_recipe(argv, log_path, progress, &tail);
   } catch (...) {
     fs::remove_all(tmp);
     throw;

@@ -40,6 +40,7 @@ struct ImageBuildOptions {
   std::filesystem::path recipe_dir;   // images/ of the source tree
   std::filesystem::path home;         // dcslab_home()
   bool force = false;                 // rebuild even if cached
+  std::string mirror;                 // DCSLAB_MIRROR for the recipe; empty: the host's sources
 };
 
 // The hash an image of `suite` built from `recipe_dir` would have.

@@ -147,6 +147,16 @@ bool valid_user_name(const std::string& name) {
   return std::regex_match(name, re);
 }
 
+bool valid_mirror(const std::string& url) {
+  std::string_view rest;
+  for (std::string_view scheme : {"http://", "https://", "file://"})
+    if (url.starts_with(scheme)) rest = std::string_view(url).substr(scheme.size());
+  if (rest.empty() || rest == "/") return false;
+  for (unsigned char c : rest)
+    if (c <= ' ' || c == 0x7f || c == '"' || c == '\'' || c == '\\') return false;
+  return true;
+}
+
 Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
   const YAML::Node root = load_yaml(text, file);
   const YamlReader r(file, text);
@@ -183,13 +193,18 @@ Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
 
   // image
   if (const YAML::Node img = root["image"]) {
-    r.expect_map(img, "image", {"suite"});
+    r.expect_map(img, "image", {"suite", "mirror"});
     lab.image.suite = str(r, img, "image", "suite", "bookworm", false);
     static const std::set<std::string> suites = {"bullseye", "bookworm", "trixie", "forky"};
     if (!suites.count(lab.image.suite))
       r.fail(img["suite"], "image.suite",
              "unknown Debian suite \"" + lab.image.suite +
                  "\" (valid: bullseye, bookworm, trixie, forky)");
+    lab.image.mirror = str(r, img, "image", "mirror", "", false);
+    if (img["mirror"] && !valid_mirror(lab.image.mirror))
+      r.fail(img["mirror"], "image.mirror",
+             "\"" + lab.image.mirror +
+                 "\" is not a Debian mirror URL (http://, https:// or file://, no spaces)");
   }
 
   // provider: type and uri are checked by the provider registry (providers/registry.h),

@@ -48,6 +48,9 @@ struct Network {
 
 struct ImageSpec {
   std::string suite = "bookworm";
+  // The Debian archive image builds fetch from: empty for the host's own apt sources
+  // (images/build-rootfs); DCSLAB_MIRROR overrides both.
+  std::string mirror;
 };
 
 // The lab file's provider section as written. Which types exist and what each accepts
@@ -104,6 +107,11 @@ bool valid_user_name(const std::string& name);
 // A lab name as the lab file's `name:` allows (lower-case letters, digits and '-', at
 // most 32): it names the lab's resources.
 bool valid_lab_name(const std::string& name);
+
+// A Debian mirror as image.mirror and DCSLAB_MIRROR take it: an http://, https:// or
+// file:// URL with a host or path, no white space or quotes (it goes into a sources.list
+// line).
+bool valid_mirror(const std::string& url);
 Lab parse_lab(const std::string& text, const std::filesystem::path& file_for_messages);
 
 }  // namespace dcslab

@@ -90,6 +90,25 @@ TEST(Lab, LoginUserDefaultsToTuxAndIsCheckedStrictly) {
             "lab.yaml:9:15: login.user: expected a string, found a list");
 }
 
+TEST(Lab, ImageMirrorIsAUrlOrAnErrorAtItsLine) {
+  EXPECT_EQ(parse_lab(kMinimal, "x.yaml").image.mirror, "");  // the host's apt sources
+  EXPECT_EQ(parse_lab(std::string(kMinimal) + "image: {mirror: 'http://apt.corp.example/archive'}\n",
+                      "x.yaml").image.mirror,
+            "http://apt.corp.example/archive");
+  for (const std::string good : {"https://m.example:8443/archive/", "file:///srv/mirror/archive",
+                                 "http://10.0.0.5:3142/archive"})
+    EXPECT_TRUE(valid_mirror(good)) << good;
+  for (const std::string bad : {"", "deb.example/archive", "ftp://m.example/archive", "http://",
+                                "file:///", "http://m.example/deb ian", "http://m.example/'x",
+                                "http://m.example/\n"})
+    EXPECT_FALSE(valid_mirror(bad)) << bad;
+  EXPECT_EQ(error_of(std::string(kMinimal) + "image:\n  mirror: \"deb http://x bookworm main\"\n"),
+            "lab.yaml:10:11: image.mirror: \"deb http://x bookworm main\" is not a Debian mirror "
+            "URL (http://, https:// or file://, no spaces)");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "image: {mirror: [a]}\n"),
+            "lab.yaml:9:17: image.mirror: expected a string, found a list");
+}
+
 TEST(Lab, NodeMacsNeverChangeAndNeverCollide) {
   Lab lab;
   lab.name = "t";

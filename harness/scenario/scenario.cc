@@ -177,8 +177,11 @@ LabResolver default_lab_resolver(const fs::path& scenario_file,
     fs::path p;
     if (lab_override) {
       p = *lab_override;
+    } else if (value.empty()) {
+      // The command line's default, so `dcslab run x.yaml` and `dcslab up` meet one lab.
+      p = default_lab_file();
     } else {
-      const fs::path rel = value.empty() ? fs::path("fixtures/labs/dcs.yaml") : fs::path(value);
+      const fs::path rel(value);
       if (rel.is_absolute()) p = rel;
       else
         p = first_existing({rel, scenario_file.parent_path() / rel,

@@ -3,7 +3,7 @@
 //
 //   name: smoke
 //   description: ...
-//   lab: fixtures/labs/dcs.yaml        # default
+//   lab: ../lab.yaml                   # default: dcslab's default lab file
 //   requires: [etcd-installed]         # scenario names or files run first (once per lab)
 //   from: etcd-installed               # the lab state to start from (a snapshot, made once)
 //   tags: [quick]
@@ -114,9 +114,10 @@ struct Scenario {
 using LabResolver =
     std::function<std::pair<Lab, std::filesystem::path>(const std::string& lab_value)>;
 
-// The default resolver: `lab_override` if given, else the value (or
-// fixtures/labs/dcs.yaml) relative to the current directory, the scenario's directory,
-// or the source tree, whichever exists first.
+// The default resolver: `lab_override` if given; else the value relative to the current
+// directory, the scenario's directory, or dcslab's data folder, whichever exists first;
+// without a value, the command line's default lab file (base/paths.h default_lab_file:
+// ./lab.yaml, else the example lab).
 LabResolver default_lab_resolver(const std::filesystem::path& scenario_file,
                                  const std::optional<std::filesystem::path>& lab_override);
 

@@ -20,7 +20,7 @@ Expected<fs::path> ensure_bootable_disk(const Image& image, Progress& progress,
   // bootable disk beside it is current; the script writes it under a temporary name
   // and renames, so a present file is a complete one.
   if (fs::exists(out, ec)) return out;
-  const fs::path recipe = recipe_dir.empty() ? data_dir() / "images" : recipe_dir;
+  const fs::path recipe = recipe_dir.empty() ? dcslab::recipe_dir() : recipe_dir;
   const fs::path script = recipe / "build-bootable";
   if (!fs::exists(script, ec))
     return Failure::not_found("the bootable-disk recipe " + script.string() + " is missing");
