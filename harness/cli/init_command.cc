@@ -49,6 +49,8 @@ network:
 
 image:
   suite: bookworm            # bullseye | bookworm | trixie | forky (etcd 3.3 .. 3.5)
+  # mirror: http://apt.example/mirror  # Debian archive for image builds (default: this
+  #                          # host's own apt sources; DCSLAB_MIRROR overrides both)
 
 provider:
   type: libvirt              # libvirt (QEMU VMs) | nspawn (containers) | virtualbox
