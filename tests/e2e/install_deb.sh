@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # dcslab as a user installs it. The .deb (cpack) goes into a clean Debian root of the
 # host's release (mmdebstrap from the host's own apt sources; the root's tarball is
-# cached in the build folder), apt resolves its Depends, and from an unrelated folder
+# cached beside the node images), apt resolves its Depends, and from an unrelated folder
 # inside the root `dcslab --version`, `dcslab --help` and `man dcslab` work. Then the
 # tree `cmake --install` makes runs an nspawn lab up / exec / down from /tmp with its
 # installed data only. That part runs on the host, not in the root: an nspawn lab needs
@@ -9,7 +9,7 @@
 # systemd units) and the network namespaces dcslab makes must be the host's.
 . "$(dirname "$0")/lib.sh"
 require_root
-require_cmd cpack cmake mmdebstrap dpkg-deb apt-get systemd-nspawn ip unshare
+require_cmd cpack cmake mmdebstrap dpkg-deb apt-get systemd-nspawn ip unshare flock sha256sum
 build=${DCSLAB_BUILD_DIR:?DCSLAB_BUILD_DIR must point at the build folder}
 work=$build/install-test
 mkdir -p "$work"
@@ -40,19 +40,43 @@ echo "ok: $(basename "$deb") ($(du -k "$deb" | cut -f1) KiB), version $version, 
 
 step "a clean root of the host's release, from the host's apt sources"
 codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
-tarball=$work/$codename-root.tar
-if [ ! -s "$tarball" ]; then
-  # The host's entries for its release (the release, -updates, -security), as apt reads
-  # them from sources.list or deb822 .sources; no mirror is named here.
-  # shellcheck disable=SC2016  # apt's $(FIELD) syntax
-  mapfile -t sources < <(apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE)' \
-      'Created-By: Packages' | sort -u | awk -v c="$codename" '$2 == c || index($2, c "-") == 1 { print "deb " $1 " " $2 " main" }')
-  [ ${#sources[@]} -gt 0 ] || fail "the host's apt sources have no entry for $codename"
-  mmdebstrap --quiet --mode=root --variant=apt --format=tar --include=man-db "$codename" "$tarball.tmp" "${sources[@]}"
-  mv "$tarball.tmp" "$tarball"
-  echo "ok: made $tarball $(elapsed)"
-else
+# The host's entries for its release (the release, -updates, -security), as apt reads
+# them from sources.list or deb822 .sources; no mirror is named here.
+# shellcheck disable=SC2016  # apt's $(FIELD) syntax
+mapfile -t sources < <(apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE)' \
+    'Created-By: Packages' | sort -u | awk -v c="$codename" '$2 == c || index($2, c "-") == 1 { print "deb " $1 " " $2 " main" }')
+[ ${#sources[@]} -gt 0 ] || fail "the host's apt sources have no entry for $codename"
+mmdebstrap_args=(--quiet --mode=root --variant=apt --format=tar --include=man-db)
+# The root takes minutes to make, so it is kept where the node images are
+# ($DCSLAB_HOME/images: machine-wide, and what CI caches between runs; a build folder is
+# new in every CI run), named by the release and a hash of what it is made from (the
+# apt entries and mmdebstrap's options): a changed mirror or option makes a new one.
+images=$DCSLAB_HOME/images
+key=$(printf '%s\n' install-deb-root-v1 "$codename" "${mmdebstrap_args[@]}" "${sources[@]}" |
+  sha256sum | cut -c1-12)
+tarball=$images/deb-root-$codename-$key.tar
+if [ -s "$tarball" ]; then
   echo "ok: cached $tarball"
+else
+  mkdir -p "$images"
+  # Made under the images folder's lock, the flock dcslab's image builds take on it
+  # (lab/image.cc, base/file.h lock_file): two runs make it once, and it never competes
+  # with an image build for the mirror and the cores.
+  exec {images_lock}<"$images"
+  flock -w 3600 "$images_lock" || fail "waited an hour for the lock on $images"
+  if [ -s "$tarball" ]; then
+    echo "ok: $tarball made meanwhile by another run"
+  else
+    rm -f "$tarball.tmp"
+    mmdebstrap "${mmdebstrap_args[@]}" "$codename" "$tarball.tmp" "${sources[@]}"
+    mv "$tarball.tmp" "$tarball"
+    # Roots of this release made from other sources or options are not used again.
+    for old in "$images/deb-root-$codename-"*.tar; do
+      [ "$old" = "$tarball" ] || rm -f "$old"
+    done
+    echo "ok: made $tarball ($(du -m "$tarball" | cut -f1) MiB) $(elapsed)"
+  fi
+  exec {images_lock}<&-
 fi
 root=$(mktemp -d /tmp/dcslab-deb-root-XXXXXX)
 prefix=$(mktemp -d /tmp/dcslab-prefix-XXXXXX)
