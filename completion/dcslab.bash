@@ -1,5 +1,5 @@
 # bash completion for dcslab: commands, global options, the lab's node names (from the
-# lab file: --lab FILE on the line, else ./lab.yaml, else the installed example lab) and
+# lab file: --lab FILE on the line, else the installed example lab) and
 # scenario files for run. Installed as share/bash-completion/completions/dcslab.
 # Self-contained: needs nothing of the bash-completion package's helpers.
 # shellcheck shell=bash
@@ -27,7 +27,6 @@ _dcslab_lab_file() {
       --lab=*) echo "${COMP_WORDS[i]#--lab=}"; return ;;
     esac
   done
-  if [ -f lab.yaml ]; then echo lab.yaml; return; fi
   exe=$(command -v dcslab 2>/dev/null) || return 0
   exe=$(readlink -f "$exe")
   echo "${exe%/bin/*}/share/dcslab/labs/dcs.yaml"

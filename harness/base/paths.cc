@@ -52,11 +52,7 @@ fs::path example_lab_file() {
   return data / "fixtures" / "labs" / "dcs.yaml";
 }
 
-fs::path default_lab_file() {
-  std::error_code ec;
-  if (fs::is_regular_file("lab.yaml", ec)) return "lab.yaml";
-  return example_lab_file();
-}
+fs::path default_lab_file() { return example_lab_file(); }
 
 std::string version() { return DCSLAB_VERSION; }
 

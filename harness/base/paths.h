@@ -33,8 +33,8 @@ std::filesystem::path recipe_dir();
 // The example lab (the lab document's three nodes) in data_dir(), in either layout.
 std::filesystem::path example_lab_file();
 
-// The lab file a command uses without --lab: ./lab.yaml (what `dcslab init` writes)
-// when the current folder has one, else example_lab_file().
+// The lab file a command uses without --lab: example_lab_file(), wherever the command
+// runs (a ./lab.yaml is used only when named: --lab lab.yaml).
 std::filesystem::path default_lab_file();
 
 // What the build's `git describe --tags --always --dirty` said (a tag, or

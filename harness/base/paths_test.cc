@@ -46,6 +46,20 @@ TEST(Paths, TheBuildTreesBinaryUsesTheSourceTree) {
   EXPECT_EQ(choose_data_dir(nullptr, fs::path(), source), source);
 }
 
+TEST(Paths, TheDefaultLabIsTheExampleLabWhereverDcslabRuns) {
+  TempDir t;
+  touch(t.path / "lab.yaml");
+  const fs::path before = fs::current_path();
+  fs::current_path(t.path);
+  const fs::path chosen = default_lab_file();
+  fs::current_path(before);
+  // A lab file of the current folder is used only when --lab names it: the same command
+  // pasted in another folder reaches the same lab.
+  EXPECT_EQ(chosen, example_lab_file());
+  EXPECT_EQ(chosen.filename(), "dcs.yaml");
+  EXPECT_TRUE(fs::is_regular_file(chosen)) << chosen;
+}
+
 TEST(Paths, TheVersionIsGitsOrTheProjects) {
   const std::string v = version();
   ASSERT_FALSE(v.empty());

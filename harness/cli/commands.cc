@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "base/error.h"
+#include "base/paths.h"
 #include "base/text.h"
 #include "cli/check_command.h"
 #include "cli/command.h"
@@ -112,7 +113,8 @@ std::string general_help() {
     providers += "                  " + std::string(p.name) + ": " + std::string(p.summary) + "\n";
   s += R"(
 Options (before or after the command; after "--" nothing is an option):
-  --lab FILE      lab file (default: ./lab.yaml if there is one, else the example lab)
+  --lab FILE      lab file (default, wherever dcslab runs: the example lab,
+                  )" + example_lab_file().string() + R"()
   --name NAME     this lab's name instead of the lab file's: several labs from one file
                   (run --parallel names its labs <name>-1, <name>-2, ...)
   --provider P    override the lab file's provider:

@@ -117,7 +117,7 @@ using LabResolver =
 // The default resolver: `lab_override` if given; else the value relative to the current
 // directory, the scenario's directory, or dcslab's data folder, whichever exists first;
 // without a value, the command line's default lab file (base/paths.h default_lab_file:
-// ./lab.yaml, else the example lab).
+// the example lab).
 LabResolver default_lab_resolver(const std::filesystem::path& scenario_file,
                                  const std::optional<std::filesystem::path>& lab_override);
 

@@ -2,7 +2,8 @@
 # The bash completion (completion/dcslab.bash), sourced in a plain bash as
 # bash-completion would: its command list is the command table's visible commands, and
 # COMPREPLY for a command prefix, a global option, an option's value, a node name from
-# the lab file given with --lab and from ./lab.yaml, a fault kind and scenario files.
+# the lab file given with --lab and without it from the installed example lab (as dcslab,
+# never from a ./lab.yaml), a fault kind and scenario files.
 set -euo pipefail
 
 src=${DCSLAB_SOURCE_DIR:?}
@@ -57,6 +58,11 @@ expect "partition pause" --lab my.yaml fault beta pa
 expect "alpha-1 alpha-2" --lab my.yaml pki issue beta alpha-
 expect "scen/a.yaml scen/b.yaml scen/sub/" run scen/
 expect "" --lab my.yaml exec beta hostn
+# Without --lab: the example lab installed beside the dcslab on PATH, not ./lab.yaml.
+mkdir -p prefix/bin prefix/share/dcslab/labs
+printf '#!/bin/sh\n' >prefix/bin/dcslab
+chmod +x prefix/bin/dcslab
+printf 'name: example\nnodes:\n  - name: dcs-00\n  - name: dcs-01\n' >prefix/share/dcslab/labs/dcs.yaml
 cp my.yaml lab.yaml
-expect "alpha-1 alpha-2 beta" ssh ""
+PATH=$tmp/prefix/bin:$PATH expect "dcs-00 dcs-01" ssh ""
 exit $fails
