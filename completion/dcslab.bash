@@ -41,7 +41,9 @@ _dcslab() {
     --lab) mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return ;;
     --provider) mapfile -t COMPREPLY < <(compgen -W "libvirt nspawn virtualbox" -- "$cur"); return ;;
     --suite) mapfile -t COMPREPLY < <(compgen -W "bullseye bookworm trixie forky" -- "$cur"); return ;;
-    --name|--junit|--json|--transcript) return ;;
+    --name|--junit|--json|--transcript|--budget) return ;;
+    --format) mapfile -t COMPREPLY < <(compgen -W "dcslab jepsen auto" -- "$cur"); return ;;
+    --html) mapfile -t COMPREPLY < <(compgen -d -- "$cur"); return ;;
   esac
 
   # The command: the first word that is neither an option nor an option's value.
@@ -56,7 +58,9 @@ _dcslab() {
   done
 
   if [[ $cur == -* ]]; then
-    mapfile -t COMPREPLY < <(compgen -W "$_dcslab_global_opts" -- "$cur")
+    local opts=$_dcslab_global_opts
+    [ "$cmd" = check ] && opts="$opts --format --budget --html"
+    mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
     return
   fi
   if [ -z "$cmd" ]; then

@@ -58,6 +58,9 @@ expect "partition pause" --lab my.yaml fault beta pa
 expect "alpha-1 alpha-2" --lab my.yaml pki issue beta alpha-
 expect "scen/a.yaml scen/b.yaml scen/sub/" run scen/
 expect "" --lab my.yaml exec beta hostn
+expect "--html" check history --ht
+expect "auto dcslab jepsen" check history --format ''
+expect "scen" check history --html sc
 # Without --lab: the example lab installed beside the dcslab on PATH, not ./lab.yaml.
 mkdir -p prefix/bin prefix/share/dcslab/labs
 printf '#!/bin/sh\n' >prefix/bin/dcslab
