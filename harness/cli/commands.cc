@@ -12,6 +12,7 @@
 #include "cli/init_command.h"
 #include "cli/lab_commands.h"
 #include "cli/pki_command.h"
+#include "cli/report_command.h"
 #include "cli/run_command.h"
 #include "cli/snapshot_command.h"
 #include "providers/registry.h"
@@ -46,6 +47,7 @@ const std::vector<Row>& rows() {
     {"Lab", {"proxy", "stdin/stdout to HOST PORT in the lab's namespace (ssh's ProxyCommand)", kProxyHelp, LabUse::Loaded, false, cmd_proxy}},
     {"Lab", {"down", "remove everything the lab created", kDownHelp, LabUse::Loaded, false, cmd_down}},
     {"Scenarios", {"run", "run scenarios, bringing the lab up if needed", kRunHelp, LabUse::Own, false, cmd_run}},
+    {"Scenarios", {"report", "merge the reports of a run's shards (report merge -o DIR IN...)", kReportHelp, LabUse::None, false, cmd_report}},
     {"Faults and snapshots", {"fault", "crash, start, pause, resume, partition, heal or kill on a node", kFaultHelp, LabUse::Loaded, false, cmd_fault}},
     {"Faults and snapshots", {"snapshot", "save, revert, list or delete lab snapshots (libvirt)", kSnapshotHelp, LabUse::Loaded, false, cmd_snapshot}},
     {"Checking", {"check", "re-check saved histories for linearizability (check history FILE...)", kCheckHelp, LabUse::None, false, cmd_check}},

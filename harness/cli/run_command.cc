@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/digest.h"
 #include "base/error.h"
 #include "base/file.h"
 #include "base/interrupt.h"
@@ -25,6 +26,7 @@
 #include "run/matrix.h"
 #include "run/parallel.h"
 #include "run/run_sequence.h"
+#include "run/shard.h"
 #include "run/runner.h"
 #include "scenario/scenario.h"
 
@@ -64,6 +66,13 @@ relogin, pki_issue, expect_tls, writer, check_writes, fault (docs/SCENARIOS.md).
                       lab of its own named <lab>-<value>, one after another; a table of
                       scenarios by cells at the end, a JUnit testsuite per cell; each
                       cell's lab is taken down after it unless --keep
+  --shard K/N         run only the K-th of N slices of the run (1 <= K <= N), for a CI
+                      system's own matrix: a scenario stays with the selected ones it
+                      requires or is required by; with --matrix, whole cells (every
+                      N-th). The same files give the same slices on every runner; a
+                      shard may be empty. Without --seed, every shard derives the same
+                      seed from the run. `dcslab report merge` joins the shards' --json
+                      reports into the run's (docs/SHARDING.md); --list shows the slice
 
 Exit status: 0 all passed, 1 a step failed, 2 bad input, 3 infrastructure failure.
 )";
@@ -80,6 +89,7 @@ struct RunArgs {
   std::optional<std::uint64_t> seed;
   std::vector<std::string> matrix;  // --matrix KEY=V1,V2 (matrix.h), one per dimension
   std::optional<std::string> suite, name;  // the global --suite and --name, forwarded
+  std::optional<ShardSpec> shard;          // --shard K/N (shard.h)
 };
 
 std::vector<std::string> split_commas(const std::string& s) {
@@ -119,6 +129,7 @@ RunArgs parse_args(const std::vector<std::string>& args) {
     }
     else if (w == "--keep") a.keep = true;
     else if (w == "--matrix") a.matrix.push_back(value());
+    else if (w == "--shard") a.shard = parse_shard(value());
     else if (w == "--suite") a.suite = value();
     else if (w == "--name") a.name = value();
     else if (w == "--seed") {
@@ -252,10 +263,17 @@ ReportFiles report_files(const RunReport& report) {
 }
 
 // Into the artifacts folder always, and wherever --junit, --json and --transcript ask.
+void write_requested_reports(const ReportFiles& files, const RunArgs& a);
 void write_reports(const ReportFiles& files, const fs::path& artifacts, const RunArgs& a) {
   write_text_file(artifacts / "junit.xml", files.junit);
   write_text_file(artifacts / "report.json", files.json);
   write_text_file(artifacts / "transcript.md", files.transcript);
+  write_requested_reports(files, a);
+}
+
+// Only where --junit, --json and --transcript ask (a shard with nothing to run has no
+// artifacts folder, but the merge needs its report).
+void write_requested_reports(const ReportFiles& files, const RunArgs& a) {
   if (a.junit) write_text_file(*a.junit, files.junit);
   if (a.json) write_text_file(*a.json, files.json);
   if (a.transcript) write_text_file(*a.transcript, files.transcript);
@@ -362,8 +380,8 @@ int run_checked(const std::vector<std::string>& args, const LabControlFactory& m
 // then the table and the matrix's reports.
 int run_matrix(const RunArgs& a, const std::vector<std::string>& args,
                const std::vector<fs::path>& paths, const std::vector<std::string>& order,
-               const Lab& run_lab, std::uint64_t seed, const LabControlFactory& make_lab_control,
-               const RunEnv& env) {
+               std::vector<std::string> lines, const Lab& run_lab, std::uint64_t seed,
+               const LabControlFactory& make_lab_control, const RunEnv& env) {
   if (a.parallel > 0)
     throw BadInput("run: --matrix and --parallel together: not supported (a matrix runs its cells one after another)");
   const auto dims = parse_matrix_args(a.matrix);
@@ -371,10 +389,32 @@ int run_matrix(const RunArgs& a, const std::vector<std::string>& args,
     if (d.key == "suite" && a.suite)
       throw BadInput("run: --matrix suite=...: the suite is also given by --suite " + *a.suite +
                      " (choose one)");
-  const auto cells = matrix_cells(dims);
+  const auto all_cells = matrix_cells(dims);
   std::vector<Lab> labs;  // every cell's lab name checked before anything boots
-  for (const auto& c : cells) labs.push_back(apply_cell(run_lab, c));
+  for (const auto& c : all_cells) labs.push_back(apply_cell(run_lab, c));
   const std::string name = run_name(paths);
+  // --shard K/N: whole cells, every N-th; the shard's reports say which of all.
+  std::vector<MatrixCell> cells = all_cells;
+  ShardInfo shard;
+  if (a.shard) {
+    cells.clear();
+    std::vector<Lab> mine;
+    shard.index = a.shard->index;
+    shard.count = a.shard->count;
+    for (const auto& c : all_cells) {
+      shard.order.push_back(c.label());
+      lines.push_back("cell " + c.label());
+    }
+    for (std::size_t i : shard_cells(all_cells.size(), *a.shard)) {
+      cells.push_back(all_cells[i]);
+      mine.push_back(labs[i]);
+      shard.slice.push_back(all_cells[i].label());
+    }
+    labs = std::move(mine);
+    shard.run = run_digest(lines);
+    env.out << "shard " << a.shard->text() << ": " << cells.size() << " of " << all_cells.size()
+            << " cells" << (cells.empty() ? " (nothing to run here)" : "") << "\n";
+  }
   const fs::path dir = a.artifacts ? fs::absolute(*a.artifacts)
                                    : dcslab_home() / "runs" / (run_lab.name + "-matrix-" + timestamp_folder());
   env.out << "matrix " << name << ": " << cells.size() << " cell" << (cells.size() == 1 ? "" : "s") << ":";
@@ -388,7 +428,7 @@ int run_matrix(const RunArgs& a, const std::vector<std::string>& args,
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& w = args[i];
     if (w == "--matrix" || w == "--junit" || w == "--json" || w == "--transcript" ||
-        w == "--artifacts" || w == "--seed") {
+        w == "--artifacts" || w == "--seed" || w == "--shard") {
       ++i;
       continue;
     }
@@ -413,7 +453,7 @@ int run_matrix(const RunArgs& a, const std::vector<std::string>& args,
   }
 
   env.out << "\nmatrix " << name << ":\n" << matrix_table(order, results);
-  ReportFiles files{matrix_junit_xml(name, results), matrix_json(dims, results), ""};
+  ReportFiles files{matrix_junit_xml(name, results), matrix_json(dims, results, name, shard), ""};
   for (const auto& r : results)
     if (r.error.empty()) files.transcript += transcript_markdown(r.report) + "\n";
   write_reports(files, dir, a);
@@ -493,6 +533,47 @@ void check_run_lab(const Catalog& catalog, const std::vector<std::string>& order
   }
 }
 
+// What a scenario costs in a shard's balance (as in --parallel's): its steps.
+std::function<double(const std::string&)> scenario_cost(const ScenarioGraph& graph) {
+  return [&graph](const std::string& n) { return 1.0 + static_cast<double>(graph.get(n).steps.size()); };
+}
+
+// The run as every runner sees it: each scenario in order with its file's digest (the
+// same checkout gives the same lines on any machine, wherever it is).
+std::vector<std::string> run_lines(const Catalog& catalog, const std::vector<std::string>& order) {
+  std::vector<std::string> lines;
+  for (const auto& n : order) {
+    auto text = read_file(catalog.get(n).file);
+    lines.push_back("scenario " + n + " " + sha256_hex(text ? *text : std::string()));
+  }
+  return lines;
+}
+
+ShardInfo shard_info(const ShardSpec& spec, const Catalog& catalog, const std::vector<std::string>& order,
+                     const std::vector<std::string>& slice) {
+  ShardInfo info;
+  info.index = spec.index;
+  info.count = spec.count;
+  info.run = run_digest(run_lines(catalog, order));
+  info.order = order;
+  info.slice = slice;
+  return info;
+}
+
+// "shard 2/4: 3 of 12 scenarios: a b c" (or why it is empty).
+std::string shard_summary(const ShardSpec& spec, const std::vector<std::vector<std::string>>& slices,
+                          std::size_t total) {
+  const auto& mine = slices[static_cast<std::size_t>(spec.index - 1)];
+  std::size_t groups = 0;
+  for (const auto& s : slices) groups += s.empty() ? 0 : 1;
+  if (mine.empty())
+    return "shard " + spec.text() + ": empty: the run's " + std::to_string(total) + " scenario" +
+           (total == 1 ? "" : "s") + " make " + std::to_string(groups) + " group" +
+           (groups == 1 ? "" : "s") + " that must each run on one lab; nothing to run here\n";
+  return "shard " + spec.text() + ": " + std::to_string(mine.size()) + " of " + std::to_string(total) +
+         " scenarios: " + join(mine, " ") + "\n";
+}
+
 // The scenarios' lab with the run's --name and --suite.
 Lab run_lab_of(const Lab& lab, const RunArgs& a) {
   Lab run_lab = lab;
@@ -524,7 +605,8 @@ fs::path artifacts_folder(const RunArgs& a, LabControl& lab, bool down) {
 // take the lab down if asked (--down, or a matrix cell without --keep).
 int run_on_lab(const RunArgs& a, const ScenarioGraph& graph, const std::vector<std::string>& selected,
                const Lab& run_lab, const LabAddress& address, std::uint64_t seed,
-               const LabControlFactory& make_lab_control, const RunEnv& env, MatrixCellResult* cell) {
+               const LabControlFactory& make_lab_control, const RunEnv& env, MatrixCellResult* cell,
+               const ShardInfo& shard) {
   const bool down = a.down || (cell && !a.keep);
   std::unique_ptr<LabControl> lab = make_lab_control(run_lab);
   if (auto up = lab->ensure_up(env.progress); !up) {
@@ -552,6 +634,7 @@ int run_on_lab(const RunArgs& a, const ScenarioGraph& graph, const std::vector<s
   report.lab = lab->lab().name;
   report.started_at = utc_now_iso8601();
   report.seed = std::to_string(seed);
+  report.shard = shard;
   const auto start = env.clock.now();
   // Each scenario after what it requires, or from its `from:` lab state.
   try {
@@ -601,24 +684,45 @@ int run_checked(const std::vector<std::string>& args, const LabControlFactory& m
   const std::vector<std::string> given = load_scenarios(catalog, paths);
 
   // 2. Select, and order: each scenario after what it requires, all on one lab.
-  const std::vector<std::string> selected = select_scenarios(catalog, given, a);
-  if (a.list) return list_scenarios(catalog, selected, env.out);
-  if (selected.empty()) throw BadInput("run: no scenario matches --only/--tags");
+  const std::vector<std::string> all_selected = select_scenarios(catalog, given, a);
   const ScenarioGraph graph{
       [&](const std::string& n) -> const Scenario& { return catalog.get(n); },
       [&](const std::string& n) -> const std::vector<std::string>& { return catalog.requires_of(n); }};
-  const std::vector<std::string> order = run_order(graph, selected);
+  if (a.shard && a.parallel > 0)
+    throw BadInput("run: --shard and --parallel together: not supported (a shard runs on one lab; use more shards)");
+  // --shard K/N: this runner's slice (a matrix slices its cells instead, below).
+  std::vector<std::string> selected = all_selected;
+  ShardInfo shard;
+  if (a.shard && a.matrix.empty() && !all_selected.empty()) {
+    const auto slices = shard_scenarios(all_selected, graph.requires_of, scenario_cost(graph), a.shard->count);
+    selected = slices[static_cast<std::size_t>(a.shard->index - 1)];
+    shard = shard_info(*a.shard, catalog, run_order(graph, all_selected), selected);
+    if (a.list || selected.empty()) env.out << shard_summary(*a.shard, slices, all_selected.size());
+  }
+  if (a.list && a.shard && !a.matrix.empty()) {
+    const auto cells = matrix_cells(parse_matrix_args(a.matrix));
+    std::vector<std::string> mine;
+    for (std::size_t i : shard_cells(cells.size(), *a.shard)) mine.push_back(cells[i].label());
+    env.out << "shard " << a.shard->text() << ": " << mine.size() << " of " << cells.size()
+            << " cells" << (mine.empty() ? " (nothing to run here)" : ": " + join(mine, " ")) << "\n";
+  }
+  if (a.list) return list_scenarios(catalog, selected, env.out);
+  if (all_selected.empty()) throw BadInput("run: no scenario matches --only/--tags");
+  const std::vector<std::string> order = run_order(graph, all_selected);
   check_run_lab(catalog, order);
   const Scenario& first = catalog.get(order.front());
 
-  // The seed first, so even a run that fails to bring the lab up can be replayed.
-  const std::uint64_t seed = a.seed ? *a.seed : random_seed();
-  env.out << "seed " << seed << ": replay with --seed " << seed << "\n";
+  // The seed first, so even a run that fails to bring the lab up can be replayed. The
+  // shards of a run share one: without --seed, each derives it from the run's digest.
+  const std::uint64_t seed = a.seed ? *a.seed : a.shard ? shard_seed(run_digest(run_lines(catalog, order))) : random_seed();
+  env.out << "seed " << seed << ": replay with --seed " << seed
+          << (a.shard && !a.seed ? " (--shard: the same on every shard; --seed to choose)" : "") << "\n";
 
   // 3. The lab: the scenarios', with --name and --suite, and a matrix cell's values.
   Lab run_lab = run_lab_of(first.lab, a);
   // --matrix: the whole run once per cell (each cell comes back here with `cell` set).
-  if (!a.matrix.empty()) return run_matrix(a, args, paths, order, run_lab, seed, make_lab_control, env);
+  if (!a.matrix.empty())
+    return run_matrix(a, args, paths, order, run_lines(catalog, order), run_lab, seed, make_lab_control, env);
   if (cell) run_lab = apply_cell(run_lab, cell->cell);
   // --parallel N: independent scenarios on labs of their own, each a child dcslab.
   if (a.parallel > 0) return run_on_parallel_labs(a, paths, selected, graph, first, run_lab, seed, env);
@@ -626,8 +730,18 @@ int run_checked(const std::vector<std::string>& args, const LabControlFactory& m
     throw BadInput("run: --keep is for --parallel and --matrix (a run keeps its lab unless --down)");
 
   // 4. Run.
+  if (a.shard && selected.empty()) {
+    // Nothing here, but a report all the same: the merge wants every shard's.
+    RunReport report;
+    report.lab = run_lab.name;
+    report.started_at = utc_now_iso8601();
+    report.seed = std::to_string(seed);
+    report.shard = shard;
+    write_requested_reports(report_files(report), a);
+    return 0;
+  }
   return run_on_lab(a, graph, selected, run_lab, run_lab_address(a, first, run_lab, env), seed,
-                    make_lab_control, env, cell);
+                    make_lab_control, env, cell, shard);
 }
 
 }  // namespace

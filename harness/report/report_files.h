@@ -34,6 +34,8 @@ struct JunitGroup {
 std::string junit_grouped_xml(const std::string& name, const std::string& classname,
                               const std::vector<JunitGroup>& groups);
 std::string json_report(const RunReport& report);
+// A report's "shard" object (JSON text): index, count, run, order, slice.
+std::string shard_json(const ShardInfo& shard);
 std::string transcript_markdown(const RunReport& report);
 
 // Writes `text` to `file` (creating parent folders); throws Fatal when it cannot.

@@ -4,6 +4,12 @@
 
 namespace dcslab {
 
+std::string shard_json(const ShardInfo& shard) {
+  const nlohmann::json j = {{"index", shard.index}, {"count", shard.count}, {"run", shard.run},
+                            {"order", shard.order}, {"slice", shard.slice}};
+  return j.dump();
+}
+
 std::string json_report(const RunReport& report) {
   using nlohmann::json;
   json root;
@@ -17,6 +23,7 @@ std::string json_report(const RunReport& report) {
     root["replay"] = "--seed " + report.seed;
   }
   root["seconds"] = report.seconds;
+  if (report.shard.count > 0) root["shard"] = json::parse(shard_json(report.shard));
   root["passed"] = report.failed() == 0;
   root["scenarios"] = json::array();
   for (const auto& sc : report.scenarios) {

@@ -79,12 +79,24 @@ struct ScenarioResult {
   double seconds = 0;
 };
 
+// Which slice of a run a report holds (`dcslab run --shard K/N`), so `dcslab report
+// merge` can check that N reports are the N shards of one run and put them back in the
+// run's order.
+struct ShardInfo {
+  int index = 0;                   // K, 1-based; 0: not a shard
+  int count = 0;                   // N
+  std::string run;                 // the whole run's digest (scenarios, their files, cells)
+  std::vector<std::string> order;  // the whole run's scenarios (a matrix: cell labels), in order
+  std::vector<std::string> slice;  // this shard's scenarios (cell labels), in order
+};
+
 struct RunReport {
   std::string lab;
   std::string started_at;
   std::string seed;           // of the run's random choices (`dcslab run --seed`); "" if none
   std::vector<ScenarioResult> scenarios;
   double seconds = 0;
+  ShardInfo shard;
   bool infrastructure_failed() const {
     for (const auto& s : scenarios)
       if (s.infrastructure_failed || s.interrupted) return true;

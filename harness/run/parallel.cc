@@ -115,6 +115,14 @@ Expected<RunReport> report_from_json(const std::string& text) {
     r.seconds = root.value("seconds", 0.0);
     if (root.contains("seed"))
       r.seed = root["seed"].is_string() ? root["seed"].get<std::string>() : root["seed"].dump();
+    if (root.contains("shard")) {
+      const json& sh = root.at("shard");
+      r.shard.index = sh.at("index").get<int>();
+      r.shard.count = sh.at("count").get<int>();
+      r.shard.run = sh.at("run").get<std::string>();
+      r.shard.order = sh.at("order").get<std::vector<std::string>>();
+      r.shard.slice = sh.at("slice").get<std::vector<std::string>>();
+    }
     for (const auto& s : root.value("scenarios", json::array())) {
       ScenarioResult sc;
       sc.name = s.value("name", "");
@@ -125,6 +133,7 @@ Expected<RunReport> report_from_json(const std::string& text) {
       sc.seconds = s.value("seconds", 0.0);
       sc.passed = s.value("passed", false);
       sc.infrastructure_failed = s.value("infrastructure_failed", false);
+      sc.interrupted = s.value("interrupted", false);
       sc.error = s.value("error", "");
       sc.not_run = s.value("not_run", std::vector<std::string>{});
       for (const auto& st : s.value("steps", json::array())) {
