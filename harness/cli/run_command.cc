@@ -453,7 +453,7 @@ int run_matrix(const RunArgs& a, const std::vector<std::string>& args,
   }
 
   env.out << "\nmatrix " << name << ":\n" << matrix_table(order, results);
-  ReportFiles files{matrix_junit_xml(name, results), matrix_json(dims, results, name, shard), ""};
+  ReportFiles files{matrix_junit_xml(name, results), matrix_json(dims, results, name, shard, std::to_string(seed)), ""};
   for (const auto& r : results)
     if (r.error.empty()) files.transcript += transcript_markdown(r.report) + "\n";
   write_reports(files, dir, a);

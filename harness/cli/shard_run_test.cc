@@ -293,6 +293,22 @@ TEST_F(ShardRunTest, AMatrixShardsWholeCellsAndMergesBackToTheMatrix) {
     EXPECT_EQ(without_timings(nlohmann::json::parse(read(merged / "report.json"))), whole) << n;
     EXPECT_EQ(junit_without_timings(read(merged / "junit.xml")), whole_junit) << n;
   }
+  // A cell of another seed is another run.
+  std::vector<std::string> other = args;
+  other[1] = "8";
+  other.insert(other.end(), {"--shard", "2/2", "--json", (dir_ / "seed8.json").string()});
+  run(other);
+  EXPECT_EQ(merge({"merge", "-o", (dir_ / "out").string(), (dir_ / "shard-1-of-2.json").string(),
+                   (dir_ / "seed8.json").string()}),
+            2);
+  EXPECT_NE(err_.str().find("seed8.json: seed 8, but"), std::string::npos) << err_.str();
+  // A matrix's shard is not a plain run's.
+  run({"--seed", "7", suite.string(), "--shard", "2/2", "--json", (dir_ / "plain.json").string()});
+  EXPECT_EQ(merge({"merge", "-o", (dir_ / "out").string(), (dir_ / "shard-1-of-2.json").string(),
+                   (dir_ / "plain.json").string()}),
+            2);
+  EXPECT_NE(err_.str().find("plain.json: a plain run's shard"), std::string::npos) << err_.str();
+  EXPECT_FALSE(fs::exists(dir_ / "out"));
 }
 
 // The slices of real scenario folders, as `run --list --shard K/N` shows them.

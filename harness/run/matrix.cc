@@ -167,10 +167,11 @@ std::string matrix_junit_xml(const std::string& name, const std::vector<MatrixCe
 
 std::string matrix_json(const std::vector<MatrixDimension>& dimensions,
                         const std::vector<MatrixCellResult>& cells, const std::string& name,
-                        const ShardInfo& shard) {
+                        const ShardInfo& shard, const std::string& seed) {
   using nlohmann::json;
   json root;
   if (!name.empty()) root["name"] = name;
+  if (!seed.empty()) root["seed"] = seed;
   if (shard.count > 0) root["shard"] = json::parse(shard_json(shard));
   root["matrix"] = json::array();
   for (const auto& d : dimensions) root["matrix"].push_back({{"key", d.key}, {"values", d.values}});

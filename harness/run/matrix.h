@@ -73,10 +73,10 @@ std::string matrix_table(const std::vector<std::string>& scenarios,
 std::string matrix_junit_xml(const std::string& name, const std::vector<MatrixCellResult>& cells);
 
 // JSON: {"name", "matrix": [{key, values}], "cells": [{cell: {k: v}, label, lab, exit,
-// error?, report}], "shard"?: a shard's (run --shard: the cells' labels)}.
+// error?, report}], "seed"?, "shard"?: a shard's (run --shard: the cells' labels)}.
 std::string matrix_json(const std::vector<MatrixDimension>& dimensions,
                         const std::vector<MatrixCellResult>& cells, const std::string& name = "",
-                        const ShardInfo& shard = {});
+                        const ShardInfo& shard = {}, const std::string& seed = "");
 
 // The run's exit status: the worst cell's (3 infrastructure failure or a lab that did
 // not come up, 1 a failed step, 0 all passed).

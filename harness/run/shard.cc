@@ -247,7 +247,7 @@ MergedReports merge_matrices(const std::vector<Shard>& shards) {
   out.items = static_cast<int>(cells.size());
   for (const auto& c : cells) out.failed += c.exit_status == 0 ? 0 : 1;
   out.exit_status = matrix_exit_status(cells);
-  out.json = matrix_json(dims, cells, name);
+  out.json = matrix_json(dims, cells, name, {}, shards.front().report.seed);
   out.junit = matrix_junit_xml(name, cells);
   for (const auto& c : cells)
     if (c.error.empty()) out.transcript += transcript_markdown(c.report) + "\n";
