@@ -697,7 +697,7 @@ int run_checked(const std::vector<std::string>& args, const LabControlFactory& m
     const auto slices = shard_scenarios(all_selected, graph.requires_of, scenario_cost(graph), a.shard->count);
     selected = slices[static_cast<std::size_t>(a.shard->index - 1)];
     shard = shard_info(*a.shard, catalog, run_order(graph, all_selected), selected);
-    if (a.list || selected.empty()) env.out << shard_summary(*a.shard, slices, all_selected.size());
+    env.out << shard_summary(*a.shard, slices, all_selected.size());
   }
   if (a.list && a.shard && !a.matrix.empty()) {
     const auto cells = matrix_cells(parse_matrix_args(a.matrix));

@@ -221,10 +221,16 @@ TEST_F(ShardRunTest, BadShardArgumentsExit2NamingShard) {
 }
 
 TEST_F(ShardRunTest, WithoutSeedEveryShardDerivesTheSameOne) {
+  auto seed_line = [this] {
+    const std::string out = out_.str();
+    const auto at = out.find("\nseed ");
+    return at == std::string::npos ? out : out.substr(at + 1, out.find('\n', at + 1) - at - 1);
+  };
   run({(dir_ / "suite").string(), "--shard", "1/2", "--json", (dir_ / "a.json").string()});
-  const std::string first = out_.str().substr(0, out_.str().find('\n'));
+  EXPECT_EQ(out_.str().rfind("shard 1/2: ", 0), 0u) << out_.str();  // the slice, first
+  const std::string first = seed_line();
   run({(dir_ / "suite").string(), "--shard", "2/2", "--json", (dir_ / "b.json").string()});
-  EXPECT_EQ(out_.str().substr(0, out_.str().find('\n')), first);
+  EXPECT_EQ(seed_line(), first);
   EXPECT_NE(first.find("the same on every shard"), std::string::npos) << first;
   EXPECT_EQ(merge({"merge", "--json", (dir_ / "m.json").string(), (dir_ / "a.json").string(),
                    (dir_ / "b.json").string()}),
