@@ -5,7 +5,7 @@
 # shellcheck shell=bash
 
 # The visible commands of harness/cli/commands.cc (tests/install/completion.sh checks).
-_dcslab_commands="up status exec ssh ssh-config proxy down run fault snapshot check pki image init help"
+_dcslab_commands="up status exec ssh ssh-config proxy down run fault snapshot check report pki image init help"
 _dcslab_global_opts="--lab --name --provider --suite --isolated -v --verbose -h --help --version"
 
 # The node names of a lab file: each "- name: X" under nodes:.
@@ -60,6 +60,8 @@ _dcslab() {
   if [[ $cur == -* ]]; then
     local opts=$_dcslab_global_opts
     [ "$cmd" = check ] && opts="$opts --format --budget --html"
+    [ "$cmd" = report ] && opts="$opts -o --junit --json --transcript"
+    [ "$cmd" = run ] && opts="$opts --shard"
     mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
     return
   fi
@@ -93,6 +95,9 @@ _dcslab() {
       fi ;;
     image) [ "$nargs" -eq 0 ] && mapfile -t COMPREPLY < <(compgen -W "build list" -- "$cur") ;;
     snapshot) [ "$nargs" -eq 0 ] && mapfile -t COMPREPLY < <(compgen -W "save revert list delete" -- "$cur") ;;
+    report)
+      if [ "$nargs" -eq 0 ]; then mapfile -t COMPREPLY < <(compgen -W "merge" -- "$cur")
+      else mapfile -t COMPREPLY < <(compgen -f -- "$cur"); fi ;;
     check)
       if [ "$nargs" -eq 0 ]; then mapfile -t COMPREPLY < <(compgen -W "history" -- "$cur")
       else mapfile -t COMPREPLY < <(compgen -f -- "$cur"); fi ;;

@@ -53,7 +53,8 @@ def check_gitlab(doc):
         script = job.get("script")
         if not isinstance(script, (list, str)) or not script:
             errors.append(f"job {name} has no `script`")
-        if job.get("stage", "test") not in stages:
+        # .pre and .post are GitLab's own first and last stages, never declared.
+        if job.get("stage", "test") not in list(stages) + [".pre", ".post"]:
             errors.append(f"job {name}: stage {job.get('stage')} is not in `stages`")
     return errors
 

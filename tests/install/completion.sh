@@ -59,6 +59,8 @@ expect "alpha-1 alpha-2" --lab my.yaml pki issue beta alpha-
 expect "scen/a.yaml scen/b.yaml scen/sub/" run scen/
 expect "" --lab my.yaml exec beta hostn
 expect "--html" check history --ht
+expect "merge" report m
+expect "--shard" run --sh
 expect "auto dcslab jepsen" check history --format ''
 expect "scen" check history --html sc
 # Without --lab: the example lab installed beside the dcslab on PATH, not ./lab.yaml.
