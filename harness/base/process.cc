@@ -27,6 +27,10 @@ Expected<int> run_process_lines(const std::vector<std::string>& argv,
   posix_spawn_file_actions_adddup2(&actions, to_parent.get(), 1);
   posix_spawn_file_actions_adddup2(&actions, to_parent.get(), 2);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  // Nothing else of dcslab's (or of what started it: ctest, a CI runner) reaches the
+  // child. Inherited descriptors push the child's own ones past 9, and a shell given
+  // `>&11` (mmdebstrap's apt hook, run by dash) fails "Bad fd number".
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);

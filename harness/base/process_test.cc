@@ -1,6 +1,7 @@
 #include "base/process.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +10,20 @@
 
 namespace dcslab {
 namespace {
+
+// A descriptor dcslab (or whatever started it) holds open without O_CLOEXEC does not
+// reach a child: the child's first free descriptor is 3, as a fresh shell expects.
+TEST(RunProcess, TheChildInheritsNoDescriptorButItsStandardOnes) {
+  const int leaked = ::open("/dev/null", O_RDONLY);  // no O_CLOEXEC, on purpose
+  ASSERT_GE(leaked, 0);
+  const int high = ::dup2(leaked, 11);
+  ASSERT_EQ(high, 11);
+  auto r = run_process({"bash", "-c", "ls /proc/$$/fd | sort -n | tr '\\n' ' '"});
+  ::close(leaked);
+  ::close(high);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->output, "0 1 2 ") << "bash's descriptors";
+}
 
 TEST(ProcStatFields, StateParentAndStartTime) {
   const auto self = proc_stat_fields(::getpid());
