@@ -5,8 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <map>
 #include <sstream>
 
 #include "base/fd.h"
@@ -16,6 +19,8 @@
 extern char** environ;
 
 namespace dcslab {
+
+namespace fs = std::filesystem;
 
 Expected<int> run_process_lines(const std::vector<std::string>& argv,
                                 const std::function<void(const std::string&)>& on_line) {
@@ -97,6 +102,74 @@ std::optional<std::vector<std::string>> proc_stat_fields(pid_t pid) {
   for (std::string f; rest >> f;) fields.push_back(std::move(f));
   if (fields.size() < 20) return std::nullopt;
   return fields;
+}
+
+std::optional<ProcessId> process_id(pid_t pid) {
+  auto f = proc_stat_fields(pid);
+  if (!f) return std::nullopt;
+  try {
+    return ProcessId{pid, std::stoull((*f)[19])};
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+bool process_alive(const ProcessId& p) {
+  auto f = proc_stat_fields(p.pid);
+  if (!f || (*f)[0] == "Z" || (*f)[0] == "X") return false;
+  auto now = process_id(p.pid);
+  return now && now->start_ticks == p.start_ticks;
+}
+
+namespace {
+
+std::vector<pid_t> all_pids() {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (fs::directory_iterator it("/proc", fs::directory_options::skip_permission_denied, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+    out.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<pid_t> process_descendants(pid_t root) {
+  std::map<pid_t, std::vector<pid_t>> children;
+  for (pid_t pid : all_pids())
+    if (auto f = proc_stat_fields(pid)) children[std::stoi((*f)[1])].push_back(pid);
+  std::vector<pid_t> out, todo{root};
+  while (!todo.empty()) {
+    const pid_t p = todo.back();
+    todo.pop_back();
+    for (pid_t c : children[p]) out.push_back(c), todo.push_back(c);
+  }
+  return out;
+}
+
+std::string process_namespace(pid_t pid, const std::string& kind) {
+  std::error_code ec;
+  const auto target = fs::read_symlink("/proc/" + std::to_string(pid) + "/ns/" + kind, ec);
+  return ec ? std::string() : target.string();
+}
+
+std::vector<pid_t> processes_in_namespace(const std::string& kind, const std::string& ns) {
+  std::vector<pid_t> out;
+  if (ns.empty()) return out;
+  for (pid_t pid : all_pids()) {
+    if (process_namespace(pid, kind) != ns) continue;
+    auto f = proc_stat_fields(pid);
+    if (f && (*f)[0] != "Z" && (*f)[0] != "X") out.push_back(pid);
+  }
+  return out;
+}
+
+std::string process_name(pid_t pid) {
+  auto comm = read_file("/proc/" + std::to_string(pid) + "/comm");
+  return comm ? rtrim(*comm) : std::string();
 }
 
 std::string join_argv(const std::vector<std::string>& argv) {

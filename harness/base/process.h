@@ -43,4 +43,25 @@ std::string join_argv(const std::vector<std::string>& argv);
 // had it. nullopt when there is no such process.
 std::optional<std::vector<std::string>> proc_stat_fields(pid_t pid);
 
+// A process as something to wait for: its pid and start time, so a pid reused by another
+// process is never taken for it.
+struct ProcessId {
+  pid_t pid = 0;
+  unsigned long long start_ticks = 0;
+  bool operator==(const ProcessId&) const = default;
+};
+// The process that has `pid` now; nullopt when there is none.
+std::optional<ProcessId> process_id(pid_t pid);
+// Still there and not a zombie (a zombie has exited; only its parent's reaping is left).
+bool process_alive(const ProcessId& p);
+// Every process whose parent chain leads to `root` (not including it).
+std::vector<pid_t> process_descendants(pid_t root);
+// The process's namespace of `kind` ("pid", "net", "mnt") as /proc/PID/ns/KIND reads,
+// "pid:[4026532301]"; "" when the process is gone.
+std::string process_namespace(pid_t pid, const std::string& kind);
+// Every live, non-zombie process in that namespace (`ns` as process_namespace gives it).
+std::vector<pid_t> processes_in_namespace(const std::string& kind, const std::string& ns);
+// The process's command name (/proc/PID/comm), for messages; "" when it is gone.
+std::string process_name(pid_t pid);
+
 }  // namespace dcslab

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <csignal>
 
@@ -48,6 +49,45 @@ TEST(ProcStatFields, AZombieSaysZAndNoProcessIsNothing) {
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   EXPECT_FALSE(proc_stat_fields(child));
   EXPECT_FALSE(proc_stat_fields(INT_MAX));  // above any pid_max
+}
+
+TEST(ProcessId, AliveUntilItExitsAndNotAZombie) {
+  int go[2];
+  ASSERT_EQ(::pipe(go), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(go[1]);
+    char c;
+    [[maybe_unused]] auto n = ::read(go[0], &c, 1);  // until the parent closes its end
+    ::_exit(0);
+  }
+  ::close(go[0]);
+  const auto id = process_id(child);
+  ASSERT_TRUE(id);
+  EXPECT_TRUE(process_alive(*id));
+  // The same pid with another start time is another process: not this one.
+  EXPECT_FALSE(process_alive({child, id->start_ticks + 1}));
+  // Its namespaces are ours, and it is among the processes of our pid namespace.
+  const std::string ns = process_namespace(::getpid(), "pid");
+  EXPECT_EQ(ns.rfind("pid:[", 0), 0u) << ns;
+  EXPECT_EQ(process_namespace(child, "pid"), ns);
+  const auto in_ns = processes_in_namespace("pid", ns);
+  EXPECT_NE(std::find(in_ns.begin(), in_ns.end(), child), in_ns.end());
+  const auto kids = process_descendants(::getpid());
+  EXPECT_NE(std::find(kids.begin(), kids.end(), child), kids.end());
+  EXPECT_FALSE(process_name(child).empty());
+  ::close(go[1]);
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
+  EXPECT_FALSE(process_alive(*id));  // a zombie has exited
+  const auto in_ns_after = processes_in_namespace("pid", ns);
+  EXPECT_EQ(std::find(in_ns_after.begin(), in_ns_after.end(), child), in_ns_after.end());
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_FALSE(process_alive(*id));
+  EXPECT_EQ(process_namespace(child, "pid"), "");
+  EXPECT_TRUE(processes_in_namespace("pid", "").empty());
 }
 
 }  // namespace

@@ -15,15 +15,19 @@
 #include <cstdlib>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <thread>
 #include <vector>
 
 #include "providers/libvirt/accel_probe.h"
 #include "lab/consistent_snapshot.h"
 #include "base/file.h"
+#include "base/process.h"
 #include "base/text.h"
+#include "base/wait_gone.h"
 #include "providers/libvirt/libvirt_handles.h"
 #include "providers/libvirt/libvirt_xml.h"
+#include "providers/libvirt/libvirt_uri.h"
 #include "providers/libvirt/private_libvirtd.h"
 
 namespace dcslab {
@@ -829,9 +833,17 @@ class LibvirtProvider : public Provider {
       if (libvirt_last_code() != VIR_ERR_NO_DOMAIN) return libvirt_failure("looking up " + r.name);
     } else {
       progress.phase("removing domain " + r.name);
-      if (virDomainIsActive(d.get()) == 1 && virDomainDestroy(d.get()) != 0 &&
-          virDomainIsActive(d.get()) == 1)
-        return libvirt_failure("stopping domain " + r.name);
+      if (virDomainIsActive(d.get()) == 1) {
+        // QEMU's pid, taken while libvirt's pid file still names it, so down can wait for
+        // that very process; a fact, so a second down still knows it.
+        if (auto q = libvirt_qemu_process(libvirt_qemu_pidfile(current_uri(), r.name), r.name))
+          state_.set(qemu_fact(r.name), std::to_string(q->pid) + " " + std::to_string(q->start_ticks));
+        if (virDomainDestroy(d.get()) != 0 && virDomainIsActive(d.get()) == 1)
+          return libvirt_failure("stopping domain " + r.name);
+      }
+    }
+    DCSLAB_TRY(wait_qemu_gone(r.name, progress));
+    if (d) {
       // A domain with snapshots cannot be undefined without saying what happens to them;
       // their data lives in the overlay, which down deletes with the volume.
       if (virDomainIsPersistent(d.get()) == 1 &&
@@ -839,6 +851,24 @@ class LibvirtProvider : public Provider {
         return libvirt_failure("undefining domain " + r.name);
     }
     state_.forget(r);
+    return {};
+  }
+
+  static std::string qemu_fact(const std::string& domain) { return "qemu-process:" + domain; }
+
+  // libvirt's destroy returns once it has reaped QEMU, mostly; a QEMU stuck freeing a
+  // large guest's memory can outlast it. Down goes on only when the process is gone.
+  Expected<void> wait_qemu_gone(const std::string& domain, Progress& progress) {
+    std::istringstream in(state_.get(qemu_fact(domain)));
+    ProcessId q;
+    if (!(in >> q.pid >> q.start_ticks)) return {};
+    DCSLAB_TRY(wait_until_gone(clock(), "lab " + lab_.name, options_.gone, progress, [&] {
+      std::vector<Lingering> left;
+      if (process_alive(q))
+        left.push_back({GoneKind::Machine, domain + " (QEMU pid " + std::to_string(q.pid) + ")"});
+      return left;
+    }));
+    state_.set(qemu_fact(domain), "");
     return {};
   }
 

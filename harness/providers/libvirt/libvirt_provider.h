@@ -17,6 +17,7 @@
 #include <string>
 
 #include "base/clock.h"
+#include "base/wait_gone.h"
 #include "lab/lab.h"
 #include "providers/provider.h"
 #include "lab/state.h"
@@ -45,6 +46,8 @@ struct LibvirtProviderOptions {
   // libvirt's way when the monitor is not there (another driver) or loadvm fails.
   // The environment variable DCSLAB_SNAPSHOT_REVERT=libvirt selects libvirt's way.
   enum class Revert { Fast, Libvirt } revert = Revert::Fast;
+  // How long down waits for a destroyed domain's QEMU process to be gone.
+  GoneLimits gone;
 };
 
 std::unique_ptr<Provider> make_libvirt_provider(const Lab& lab, LabState& state);

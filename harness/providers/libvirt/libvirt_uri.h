@@ -4,8 +4,10 @@
 // when the lab is checked, before anything is created (docs/REMOTE.md).
 #pragma once
 
+#include <optional>
 #include <string>
 
+#include "base/process.h"
 #include "lab/lab.h"
 
 namespace dcslab {
@@ -14,6 +16,18 @@ namespace dcslab {
 // network transport (+ssh, +tcp, +tls, +libssh, +libssh2). qemu:///system,
 // qemu+unix:///...?socket=... and test:///default are local.
 bool libvirt_uri_is_remote(const std::string& uri);
+
+// Where the local QEMU driver behind `uri` writes a running domain's pid file
+// (<state dir>/<domain>.pid): /run/libvirt/qemu for qemu:///system, the folder of the
+// socket's for a daemon reached through ?socket= (a private libvirtd's run/ is its
+// /run/libvirt), $XDG_RUNTIME_DIR/libvirt/qemu/run for qemu:///session; "" for a URI
+// whose QEMU processes are not on this host's /proc (test:///, another driver).
+std::string libvirt_qemu_pidfile(const std::string& uri, const std::string& domain);
+
+// The QEMU process of `domain`, from its pid file, when that process's command line
+// names the domain (-name guest=<domain>,...): a stale pid file's pid may be anyone's
+// by now.
+std::optional<ProcessId> libvirt_qemu_process(const std::string& pidfile, const std::string& domain);
 
 // The libvirt provider's check of a lab's provider section (the provider registry's):
 // throws BadInput at provider.uri's file:line:col for a remote URI.

@@ -213,28 +213,12 @@ std::optional<MachineRecord> MachineRecord::parse(const std::string& data) {
 namespace {
 
 std::optional<unsigned long long> start_ticks_of(pid_t pid) {
-  auto f = proc_stat_fields(pid);
-  if (!f) return std::nullopt;
-  return std::stoull((*f)[19]);
+  auto id = process_id(pid);
+  if (!id) return std::nullopt;
+  return id->start_ticks;
 }
 
-// Every process whose parent chain leads to `root` (not including it).
-std::vector<pid_t> descendants(pid_t root) {
-  std::map<pid_t, std::vector<pid_t>> children;
-  for (const auto& e : fs::directory_iterator("/proc", fs::directory_options::skip_permission_denied)) {
-    const std::string name = e.path().filename();
-    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
-    const pid_t pid = std::stoi(name);
-    if (auto f = proc_stat_fields(pid)) children[std::stoi((*f)[1])].push_back(pid);
-  }
-  std::vector<pid_t> out, todo{root};
-  while (!todo.empty()) {
-    const pid_t p = todo.back();
-    todo.pop_back();
-    for (pid_t c : children[p]) out.push_back(c), todo.push_back(c);
-  }
-  return out;
-}
+std::vector<pid_t> descendants(pid_t root) { return process_descendants(root); }
 
 std::string find_in_path(const std::string& name) {
   if (name.find('/') != std::string::npos) return name;
@@ -510,12 +494,7 @@ class RealNspawnHost : public NspawnHost {
     return {};
   }
 
-  bool alive(const MachineRecord& m) override {
-    auto f = proc_stat_fields(m.pid);
-    if (!f) return false;
-    if ((*f)[0] == "Z" || (*f)[0] == "X") return false;
-    return std::stoull((*f)[19]) == m.start_ticks;
-  }
+  bool alive(const MachineRecord& m) override { return process_alive({m.pid, m.start_ticks}); }
 
   void terminate(const MachineRecord& m) override {
     if (!alive(m)) return;
@@ -599,6 +578,37 @@ class RealNspawnHost : public NspawnHost {
   Expected<void> set_link_up(const std::string& name, bool up) override {
     DCSLAB_TRY(run_checked({"ip", "link", "set", "dev", name, up ? "up" : "down"}));
     return {};
+  }
+
+  MachineTrace trace(const MachineRecord& m) override {
+    MachineTrace t;
+    if (!alive(m)) return t;
+    const std::string own = process_namespace(m.pid, "pid");
+    for (pid_t p : descendants(m.pid)) {
+      const std::string ns = process_namespace(p, "pid");
+      if (ns.empty() || ns == own) continue;
+      Fd pin(::open(("/proc/" + std::to_string(p) + "/ns/pid").c_str(), O_RDONLY | O_CLOEXEC));
+      // Pinned, then read again: the process could have exited in between.
+      if (!pin || process_namespace(p, "pid") != ns) continue;
+      t.pid_ns = ns;
+      t.pin = std::make_shared<Fd>(std::move(pin));
+      break;
+    }
+    if (auto link = host_link(m)) t.link = *link;
+    return t;
+  }
+
+  std::vector<Lingering> lingering(const std::string& node, const MachineRecord& m,
+                                   const MachineTrace& t) override {
+    std::vector<Lingering> out;
+    if (alive(m))
+      out.push_back({GoneKind::Machine, node + " (nspawn pid " + std::to_string(m.pid) + ")"});
+    for (pid_t p : processes_in_namespace("pid", t.pid_ns))
+      out.push_back({GoneKind::Process,
+                     "pid " + std::to_string(p) + " (" + process_name(p) + ") of " + node});
+    if (!t.link.empty() && link_exists(t.link))
+      out.push_back({GoneKind::Link, "link " + t.link + " of " + node});
+    return out;
   }
 
  private:
@@ -723,27 +733,53 @@ class NspawnProvider : public Provider {
       if (r.kind == kNspawnBridge || r.kind == kNspawnLayer || r.kind == kNspawnCgroup ||
           r.kind == kNspawnMachine)
         mine.push_back(r);
-    // Every machine gets SIGTERM first so their poweroffs overlap.
-    for (const auto& r : mine)
-      if (r.kind == kNspawnMachine)
-        if (auto rec = MachineRecord::parse(r.data)) host_.terminate(*rec);
+    // Every machine is traced while it runs, then gets SIGTERM, so their poweroffs overlap.
+    struct Stopping {
+      Resource r;
+      MachineRecord rec;
+      MachineTrace trace;
+    };
+    std::vector<Stopping> machines;
+    for (auto it = mine.rbegin(); it != mine.rend(); ++it)
+      if (it->kind == kNspawnMachine)
+        if (auto rec = MachineRecord::parse(it->data)) machines.push_back({*it, *rec, host_.trace(*rec)});
+    for (const auto& m : machines) host_.terminate(m.rec);
 
     std::vector<std::string> errors;
     std::set<std::string> stuck_nodes, stuck_cgroups;
+    auto stuck = [&](const Stopping& m, const std::string& why) {
+      errors.push_back(why);
+      stuck_nodes.insert(m.r.name);
+      stuck_cgroups.insert(m.rec.cgroup);
+    };
+    std::vector<const Stopping*> stopped;
+    for (const auto& m : machines) {
+      progress.phase("stopping " + m.r.name);
+      if (auto done = stop(m.rec, m.r.name, progress); !done) stuck(m, done.error().message);
+      else stopped.push_back(&m);
+    }
+    // nspawn has exited; its container's last processes and its veth go a moment later.
+    // A machine is forgotten only once the host shows nothing of it.
+    if (!stopped.empty()) {
+      auto gone = wait_until_gone(clock_, "lab " + lab_.name, timeouts_.gone, progress, [&] {
+        std::vector<Lingering> left;
+        for (const auto* m : stopped)
+          for (auto& l : host_.lingering(m->r.name, m->rec, m->trace)) left.push_back(std::move(l));
+        return left;
+      });
+      for (const auto* m : stopped) {
+        if (!gone && !host_.lingering(m->r.name, m->rec, m->trace).empty()) {
+          stuck(*m, m->r.name + ": " + gone.error().message);
+          continue;
+        }
+        state_.forget(m->r);
+      }
+    }
     for (auto it = mine.rbegin(); it != mine.rend(); ++it) {
       const Resource& r = *it;
       if (r.kind == kNspawnMachine) {
-        progress.phase("stopping " + r.name);
-        auto rec = MachineRecord::parse(r.data);
-        if (rec) {
-          if (auto stopped = stop(*rec, r.name, progress); !stopped) {
-            errors.push_back(stopped.error().message);
-            stuck_nodes.insert(r.name);
-            stuck_cgroups.insert(rec->cgroup);
-            continue;
-          }
-        }
-        state_.forget(r);
+        // Not parsed (no pid to stop): nothing of it can be waited for.
+        if (!MachineRecord::parse(r.data)) state_.forget(r);
       } else if (r.kind == kNspawnCgroup) {
         if (stuck_cgroups.count(r.name)) continue;
         if (auto done = remove_cgroup(r); !done) {

@@ -23,6 +23,8 @@
 
 #include "base/clock.h"
 #include "base/error.h"
+#include "base/fd.h"
+#include "base/wait_gone.h"
 #include "lab/lab.h"
 #include "providers/provider.h"
 #include "lab/state.h"
@@ -127,6 +129,18 @@ struct MachineRecord {
   static std::optional<MachineRecord> parse(const std::string& data);
 };
 
+// What of a running machine down must see gone before it forgets the machine, taken
+// while it still runs: the container's pid namespace (its processes, whoever forked
+// them, are the processes in it) and the host end of its veth, which the kernel removes
+// only when it tears the container's network namespace down, after the last process.
+struct MachineTrace {
+  std::string pid_ns;  // "pid:[4026532301]"; "" when no container process was found
+  std::string link;    // "" when not found (still starting)
+  // An open /proc/PID/ns/pid of the container: while it is held the kernel cannot give
+  // the namespace's number to another one, so "in pid_ns" means "of this machine".
+  std::shared_ptr<Fd> pin;
+};
+
 // Everything that touches the host, behind one seam so the provider's ordering (ledger
 // before creation, newest first on down) is tested with a recording fake.
 class NspawnHost {
@@ -159,6 +173,11 @@ class NspawnHost {
   // container's host0 (its peer), whatever name nspawn gave it.
   virtual Expected<std::string> host_link(const MachineRecord& m) = 0;
   virtual Expected<void> set_link_up(const std::string& name, bool up) = 0;
+  virtual MachineTrace trace(const MachineRecord& m) = 0;
+  // What of machine `node` (`m`, traced as `t`) the host still shows: nspawn itself, a
+  // process in the container's pid namespace, the host end of its veth.
+  virtual std::vector<Lingering> lingering(const std::string& node, const MachineRecord& m,
+                                           const MachineTrace& t) = 0;
 };
 // The host itself; `clock` paces its waits (the freezer's).
 std::unique_ptr<NspawnHost> make_real_nspawn_host(Clock& clock);
@@ -166,6 +185,7 @@ std::unique_ptr<NspawnHost> make_real_nspawn_host(Clock& clock);
 struct NspawnTimeouts {
   std::chrono::seconds poweroff{10};  // SIGTERM to exit; a container powers off in ~1.7 s
   std::chrono::seconds after_kill{5};
+  GoneLimits gone;  // then, for the container's last processes and its veth to go
 };
 
 std::unique_ptr<Provider> make_nspawn_provider(const Lab& lab, LabState& state);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "base/paths.h"
@@ -100,6 +101,25 @@ class FakeHost : public NspawnHost {
     log("link " + name + (up ? " up" : " down"));
     return {};
   }
+  MachineTrace trace(const MachineRecord& m) override {
+    log("trace " + std::to_string(m.pid));
+    return {"pid:[" + std::to_string(m.pid) + "]", "vb-" + std::to_string(m.pid), nullptr};
+  }
+  // A machine's container process stays for linger_polls[pid] calls after nspawn is
+  // gone (-1: for ever).
+  std::vector<Lingering> lingering(const std::string& node, const MachineRecord& m,
+                                   const MachineTrace& t) override {
+    ++lingering_calls;
+    std::vector<Lingering> out;
+    if (alive(m)) out.push_back({GoneKind::Machine, node + " (nspawn pid " + std::to_string(m.pid) + ")"});
+    auto& left = linger_polls[m.pid];
+    if (left != 0) {
+      out.push_back({GoneKind::Process, "pid " + std::to_string(m.pid + 1000) + " (etcd) of " + node +
+                                            " in " + t.pid_ns});
+      if (left > 0 && --left == 0) log("last process of " + std::to_string(m.pid) + " gone");
+    }
+    return out;
+  }
 
   void log(const std::string& what) {
     events.push_back(what + " @" + std::to_string(state_.resources().size()));
@@ -110,10 +130,24 @@ class FakeHost : public NspawnHost {
   std::set<pid_t> live, ignores_term, survives_kill, paused;
   std::vector<std::string> events;
   std::vector<LaunchPlan> plans;
+  std::map<pid_t, int> linger_polls;
+  int lingering_calls = 0;
   pid_t next_pid = 100;
 
  private:
   LabState& state_;
+};
+
+class RecordingProgress : public Progress {
+ public:
+  void phase(const std::string& m) override { lines.push_back(m); }
+  void waiting(const std::string& what, std::chrono::seconds elapsed,
+               std::chrono::seconds limit) override {
+    lines.push_back("waiting " + what + " (" + std::to_string(elapsed.count()) + "s of " +
+                    std::to_string(limit.count()) + "s)");
+  }
+  void done(const std::string& m) override { lines.push_back(m); }
+  std::vector<std::string> lines;
 };
 
 class NspawnProviderTest : public ::testing::Test {
@@ -329,9 +363,11 @@ TEST_F(NspawnProviderTest, DownStopsEverythingNewestFirstAndEmptiesTheLedger) {
   host_->events.clear();
   ASSERT_TRUE(provider_->down(progress_));
   EXPECT_THAT(host_->events,
-              ElementsAre("terminate 100 @8", "terminate 101 @8",  // all at once first
-                          "run find @7",                           // dcs-01's cgroup
-                          "remove_dirs dcs-01 @6", "run find @4", "remove_dirs dcs-00 @3",
+              ElementsAre("trace 101 @8", "trace 100 @8",          // while they run
+                          "terminate 101 @8", "terminate 100 @8",  // all at once first
+                          // both gone: forgotten, then the rest newest first
+                          "run find @6",                           // dcs-01's cgroup
+                          "remove_dirs dcs-01 @5", "run find @4", "remove_dirs dcs-00 @3",
                           "delete_link dcsn-dcs @2"));
   EXPECT_THAT(kinds_and_names(), ElementsAre("netns someone-elses"));
   EXPECT_EQ(clock_.sleeps, 0);  // both powered off on SIGTERM: no waiting
@@ -359,6 +395,43 @@ TEST_F(NspawnProviderTest, DownKeepsLayerAndBridgeOfAMachineThatWillNotDie) {
               ElementsAre("nspawn-bridge dcsn-dcs", "nspawn-layer dcs-01",
                           "nspawn-cgroup dcslab-dcs-dcs-01", "nspawn-machine dcs-01"));
   for (const auto& e : host_->events) EXPECT_THAT(e, Not(HasSubstr("remove_dirs dcs-01")));
+}
+
+TEST_F(NspawnProviderTest, DownWaitsForTheContainersLastProcessesAndSaysWhat) {
+  ASSERT_TRUE(provider_->up(request_, progress_));
+  host_->linger_polls[100] = 25;  // dcs-00's container outlives nspawn by 2.5 s
+  host_->events.clear();
+  RecordingProgress progress;
+  ASSERT_TRUE(provider_->down(progress));
+  EXPECT_TRUE(state_->empty());
+  EXPECT_EQ(clock_.sleeps, 25);
+  EXPECT_EQ(host_->linger_polls[100], 0);  // down returned only once it was gone
+  EXPECT_THAT(progress.lines,
+              ::testing::Contains("waiting 1 process of lab dcs: pid 1100 (etcd) of dcs-00 in "
+                                  "pid:[100] (1s of 15s)"));
+  // Its machine was forgotten and its layer removed only after: nothing ran on it any more.
+  EXPECT_THAT(host_->events,
+              ElementsAre("trace 101 @7", "trace 100 @7", "terminate 101 @7", "terminate 100 @7",
+                          "last process of 100 gone @7", "run find @5", "remove_dirs dcs-01 @4",
+                          "run find @3", "remove_dirs dcs-00 @2", "delete_link dcsn-dcs @1"));
+}
+
+TEST_F(NspawnProviderTest, DownFailsBoundedNamingWhatStaysAndKeepsItForASecondDown) {
+  ASSERT_TRUE(provider_->up(request_, progress_));
+  host_->linger_polls[101] = -1;  // dcs-01's container never goes
+  auto r = provider_->down(progress_);
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message, HasSubstr("dcs-01: after 15 s still there: 1 process of lab dcs: "
+                                           "pid 1101 (etcd) of dcs-01 in pid:[101]"));
+  EXPECT_EQ(clock_.now().time_since_epoch(), std::chrono::seconds(15));  // the process limit
+  // dcs-00 went and is forgotten; dcs-01, its layer, cgroup and the bridge stay.
+  EXPECT_THAT(kinds_and_names(),
+              ElementsAre("nspawn-bridge dcsn-dcs", "nspawn-layer dcs-01",
+                          "nspawn-cgroup dcslab-dcs-dcs-01", "nspawn-machine dcs-01"));
+  // Once it is gone, a second down finishes.
+  host_->linger_polls[101] = 0;
+  ASSERT_TRUE(provider_->down(progress_));
+  EXPECT_TRUE(state_->empty());
 }
 
 TEST_F(NspawnProviderTest, CrashKillsTheMachineAndStartLaunchesItOnTheSameLayer) {

@@ -9,6 +9,7 @@
 #include "base/file.h"
 #include "base/process.h"
 #include "base/text.h"
+#include "base/wait_gone.h"
 #include "providers/virtualbox/vboxmanage.h"
 
 namespace dcslab {
@@ -451,24 +452,31 @@ class VirtualBoxProvider : public Provider {
     progress.phase("removing VM " + r.name);
     auto kv = **info;
     const std::string st = kv["VMState"];
-    if (st == "running" || st == "paused" || st == "starting" || st == "stuck") {
-      auto off = vbox({"controlvm", r.name, "poweroff"});
-      // The session lock is released a moment after poweroff returns; unregistering
-      // before that fails, so wait for the state to say so.
-      auto stopped = poll_until<bool>(clock(), 10s, 250ms, r.name + " to power off",
-                                      [&](std::string* why) -> std::optional<bool> {
-                                        auto i = vm_info(r.name);
-                                        if (!i || !*i) return true;
-                                        const std::string s = (**i)["VMState"];
-                                        if (s == "running" || s == "stopping" || s == "paused") {
-                                          *why = "VMState " + s;
-                                          return std::nullopt;
-                                        }
-                                        return true;
-                                      });
+    const bool runs = st == "running" || st == "paused" || st == "starting" || st == "stuck";
+    if (runs || !kv["SessionName"].empty()) {
+      ProcessResult off;
+      if (runs) off = vbox({"controlvm", r.name, "poweroff"});
+      // The VM's process (VBoxHeadless) exits and releases its session a moment after
+      // poweroff returns; unregistering before that fails, and down must not return
+      // while it runs: wait until VirtualBox reports no session on the VM.
+      auto stopped = wait_until_gone(clock(), "lab " + lab_.name, options_.gone, progress, [&] {
+        std::vector<Lingering> left;
+        auto i = vm_info(r.name);
+        if (!i || !*i) return left;
+        auto& now = **i;
+        const std::string s = now["VMState"], session = now["SessionName"];
+        if (s == "running" || s == "stopping" || s == "paused" || s == "starting" || s == "stuck")
+          left.push_back({GoneKind::Machine, r.name + " (VMState " + s + ")"});
+        else if (!session.empty())
+          left.push_back({GoneKind::Machine, r.name + " (its process still holds session \"" +
+                                                 session + "\")"});
+        return left;
+      });
       if (!stopped)
-        return Failure::error("VBoxManage controlvm " + r.name + " poweroff: " + rtrim(off.output) +
-                              "; " + stopped.error().message);
+        return Failure::error((runs ? "VBoxManage controlvm " + r.name + " poweroff: " +
+                                          rtrim(off.output) + "; "
+                                    : std::string()) +
+                              stopped.error().message);
     }
     // Detach first: `unregistervm --delete` deletes attached images that no other VM
     // uses, and the disks are the ledger's to remove (each its own entry).

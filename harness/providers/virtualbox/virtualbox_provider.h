@@ -32,6 +32,7 @@
 #include <string>
 
 #include "base/clock.h"
+#include "base/wait_gone.h"
 #include "lab/lab.h"
 #include "providers/provider.h"
 #include "lab/state.h"
@@ -54,6 +55,7 @@ struct VirtualBoxProviderOptions {
   // The image's bootable VDI; empty: ensure_bootable_disk (builds it once per image).
   std::function<Expected<std::filesystem::path>(const Image&, Progress&)> base_disk;
   Clock* clock = nullptr;  // for the wait after poweroff; null: the real clock
+  GoneLimits gone;         // how long down waits for a VM's process to release it
   // Whether the lab's host address is on an interface of this network namespace (the
   // harness's traffic rule, netns.h); null: lab_network_is_local. up() refuses a
   // host-only interface it cannot see here before creating any disk or VM.
