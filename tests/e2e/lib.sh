@@ -62,15 +62,75 @@ expect_eq() {
   echo "ok: $1 = $3"
 }
 
-# Nothing of lab NAME may remain: state, namespace, processes, mounts.
+# lab_processes NAME [PIDNS-FILE]: every process of lab NAME, one "pid comm (why)" a line,
+# in one pass over /proc (python, so the pass takes milliseconds and "right after down"
+# means right after): a command line naming the lab's folder or one of its QEMU domains
+# (-name guest=dcslab-NAME-...), a root directory in the lab's folder (a container's
+# processes), a mount of the lab's folder in its mount namespace (a machine's overlay,
+# a private libvirtd's binds), or a pid namespace listed in PIDNS-FILE (the lab's
+# containers', written by record_lab_pid_namespaces while the lab ran).
+lab_processes() {
+  python3 - "$DCSLAB_HOME/labs/$1/" "dcslab-$1-" "${2:-}" <<'PY'
+import os, sys
+folder, domain, nsfile = sys.argv[1], sys.argv[2], sys.argv[3]
+namespaces = set(open(nsfile).read().split()) if nsfile and os.path.exists(nsfile) else set()
+me = os.getpid()
+def read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode(errors="replace")
+    except OSError:
+        return None
+for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+    if int(pid) == me:
+        continue
+    stat = read("/proc/%s/stat" % pid)
+    if stat is None or stat[stat.rfind(")") + 2:].split()[0] in ("Z", "X"):
+        continue
+    why = None
+    cmdline = (read("/proc/%s/cmdline" % pid) or "").split("\0")
+    if any(folder in a or a.startswith("guest=" + domain) for a in cmdline):
+        why = "command line"
+    else:
+        try:
+            if (os.readlink("/proc/%s/root" % pid) + "/").startswith(folder):
+                why = "root in the lab's folder"
+            elif os.readlink("/proc/%s/ns/pid" % pid) in namespaces:
+                why = "pid namespace of a machine of the lab"
+        except OSError:
+            pass
+    if why is None and folder in (read("/proc/%s/mountinfo" % pid) or ""):
+        why = "mount of the lab's folder"
+    if why:
+        print(pid, (read("/proc/%s/comm" % pid) or "?").strip(), "(%s)" % why)
+PY
+}
+
+# record_lab_pid_namespaces NAME FILE: the pid namespaces of lab NAME's processes other
+# than this shell's (its containers'), into FILE; fails when the lab has no process at
+# all, so the check after down can fail.
+record_lab_pid_namespaces() {
+  local pid own procs
+  own=$(readlink /proc/self/ns/pid)
+  procs=$(lab_processes "$1")
+  [ -n "$procs" ] || fail "no process of lab $1 found while it runs: the check after down would prove nothing"
+  : >"$2"
+  while read -r pid _; do
+    readlink "/proc/$pid/ns/pid" 2>/dev/null || true
+  done <<<"$procs" | grep -vxF -- "$own" | sort -u >"$2" || true
+  echo "ok: lab $1 runs $(wc -l <<<"$procs") processes in $(wc -l <"$2") pid namespaces of its own"
+}
+
+# Nothing of lab NAME may remain the moment down returned: processes (see lab_processes;
+# PIDNS-FILE as recorded before down), mounts, network namespace, links, state.
 expect_nothing_left() {
-  local name=$1
+  local name=$1 left
+  left=$(lab_processes "$name" "${2:-}")
+  [ -z "$left" ] || fail "processes of lab $name left when down returned:"$'\n'"$left"
   [ ! -e "$DCSLAB_HOME/labs/$name" ] || fail "state folder $DCSLAB_HOME/labs/$name left behind"
   ! ip netns list | grep -qw "dcslab-$name" || fail "network namespace dcslab-$name left behind"
   ! grep -q "/labs/$name/" /proc/mounts || fail "mounts of lab $name left: $(grep "/labs/$name/" /proc/mounts)"
-  if pgrep -af -- "/labs/$name/" >/dev/null; then
-    fail "processes of lab $name left: $(pgrep -af -- "/labs/$name/")"
-  fi
+  ! ip -o link show | grep -qE "dcsn-$name|vb-dcslab-$name" || fail "links of lab $name left: $(ip -o link show | grep -E "dcsn-$name|vb-dcslab-$name")"
   echo "ok: nothing of lab $name is left"
 }
 
@@ -140,8 +200,10 @@ lab_up_checks() {
   echo "ok: refused: $msg"
 
   step "down"
+  record_lab_pid_namespaces "$name" "/tmp/dcslab-e2e-pidns-$$"
   "$DCSLAB" "${E2E_LAB[@]}" down
-  expect_nothing_left "$name"
+  expect_nothing_left "$name" "/tmp/dcslab-e2e-pidns-$$"
+  rm -f "/tmp/dcslab-e2e-pidns-$$"
   case "$(awk '{print $3}' "/proc/$mux_pid/stat" 2>/dev/null)" in
     "" | Z) ;;
     *) fail "the exec multiplexer ($mux_pid) outlived down" ;;

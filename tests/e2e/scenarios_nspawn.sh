@@ -2,7 +2,9 @@
 # The scenario runner on a real lab (nspawn machines in a network namespace dcslab
 # creates): scenarios/smoke.yaml passes and its JUnit report parses with a standard JUnit
 # reader; a deliberately failing scenario exits 1, shows expected against observed, and
-# reports exactly one failure; the lab is kept after the failure and removed by --down.
+# reports exactly one failure; the lab is kept after the failure; a run sent a real
+# SIGTERM in the middle of a step exits 3 and still writes JUnit (read back with Python's
+# XML parser), JSON and transcript naming the interrupted step; --down removes the lab.
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd systemd-nspawn mmdebstrap ip python3
@@ -47,6 +49,51 @@ fi
 read -r tests failures < <(junit_counts "$out/failing.xml")
 expect_eq "failing JUnit failures" "$failures" 1
 expect_eq "lab kept after the failure" "$("$DCSLAB" "${E2E_LAB[@]}" status | awk '{print $2}' | sort -u)" running
+
+step "SIGTERM in the middle of a step: exit 3, and the reports say what ran"
+cat >"$out/stopped.yaml" <<'YAML'
+name: stopped
+steps:
+  - name: first
+    on: dcs-00
+    run: echo one
+  - name: forever
+    on: dcs-01
+    run: sleep 417
+  - name: never
+    on: dcs-02
+    run: echo three
+YAML
+"$DCSLAB" "${E2E_LAB[@]}" run "$out/stopped.yaml" --junit "$out/stopped.xml" \
+  --json "$out/stopped.json" --transcript "$out/stopped.md" >"$out/stopped.log" 2>&1 &
+run_pid=$!
+for _ in $(seq 1 300); do
+  "$DCSLAB" "${E2E_LAB[@]}" exec dcs-01 -- pgrep -f '^sleep 417' >/dev/null && break
+  sleep 0.1
+done
+"$DCSLAB" "${E2E_LAB[@]}" exec dcs-01 -- pgrep -f '^sleep 417' >/dev/null ||
+  fail "the step never started: $(cat "$out/stopped.log")"
+kill -TERM "$run_pid"
+set +e; wait "$run_pid"; rc=$?; set -e
+cat "$out/stopped.log"
+expect_eq "exit status of a run stopped by SIGTERM" "$rc" 3
+python3 - "$out/stopped.xml" "$out/stopped.json" <<'PY' || fail "the reports of the stopped run are wrong"
+import json, sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+assert [s.get("name") for s in suites] == ["stopped"], [s.get("name") for s in suites]
+cases = {c.get("name"): c for c in suites[0].findall("testcase")}
+assert set(cases) == {"first", "forever", "never"}, sorted(cases)
+assert len(list(cases["first"])) == 0 or all(e.tag in ("system-out", "system-err") for e in cases["first"]), "first did not pass"
+error = cases["forever"].find("error")
+assert error is not None and "interrupted" in error.get("message", ""), ET.tostring(cases["forever"])
+assert cases["never"].find("skipped") is not None, ET.tostring(cases["never"])
+report = json.load(open(sys.argv[2]))
+scenario = report["scenarios"][0]
+assert scenario["interrupted"] is True and scenario["passed"] is False, scenario
+print("ok: JUnit (xml.etree) and JSON say: first passed, forever interrupted, never skipped")
+PY
+grep -q 'never' "$out/stopped.md" || fail "the transcript does not name the step not run"
 
 step "run --down removes the lab"
 "$DCSLAB" "${E2E_LAB[@]}" run "$SRC/scenarios/smoke.yaml" --only smoke --down >/dev/null
