@@ -194,19 +194,21 @@ TEST_F(VirtualBoxProviderTest, UpOnAFreshHostCreatesTheInterfaceDisksAndVms) {
   EXPECT_FALSE(fs::exists(state_->dir() / "vbox/dcslab-dcs-dcs-00"));
 }
 
-TEST_F(VirtualBoxProviderTest, DownWaitsUntilVirtualBoxReportsNoSessionOnEachVm) {
-  host(R"({"session_lingers": 3})");  // each VM's process holds its session 3 polls after poweroff
+TEST_F(VirtualBoxProviderTest, DownWaitsUntilVirtualBoxReportsNoSessionOnTheVm) {
+  // dcs-02's process holds its session for 3 polls after poweroff (each poll of the fake
+  // is a process, so the others let go at once).
+  host(R"({"session_lingers": {"dcslab-dcs-dcs-02": 3}})");
   auto p = provider();
   ASSERT_TRUE(p->up(request_, progress_).ok());
-  EXPECT_EQ(fake_state()["vms"]["dcslab-dcs-dcs-00"]["session"], "headless");
+  EXPECT_EQ(fake_state()["vms"]["dcslab-dcs-dcs-02"]["session"], "headless");
   clear_transcript();
   auto down = p->down(progress_);
   ASSERT_TRUE(down.ok()) << down.error().message;
   EXPECT_TRUE(fake_state()["vms"].empty());
   EXPECT_TRUE(state_->empty());
-  EXPECT_EQ(clock_.sleeps, 3 * 3);  // 100 ms a poll, each VM in turn
+  EXPECT_EQ(clock_.sleeps, 3);  // 100 ms a poll
   // Unregistered only once the session was gone (the fake refuses a locked VM, as
-  // VirtualBox does): for each VM, 4 showvminfo after poweroff, then unregistervm.
+  // VirtualBox does): 4 showvminfo after poweroff, then unregistervm.
   const std::string t = transcript();
   const auto off = t.find("controlvm dcslab-dcs-dcs-02 poweroff");
   const auto unreg = t.find("unregistervm dcslab-dcs-dcs-02 --delete");
@@ -220,28 +222,29 @@ TEST_F(VirtualBoxProviderTest, DownWaitsUntilVirtualBoxReportsNoSessionOnEachVm)
 }
 
 TEST_F(VirtualBoxProviderTest, DownFailsBoundedWhenAVmNeverLetsGoAndASecondDownFinishes) {
-  host(R"({"session_lingers": -1})");
+  host(R"({"session_lingers": {"dcslab-dcs-dcs-01": -1}})");
   options_.gone.machine = std::chrono::seconds(1);  // 10 polls of the fake, each a process
   auto p = provider();
   ASSERT_TRUE(p->up(request_, progress_).ok());
   auto down = p->down(progress_);
   ASSERT_FALSE(down.ok());
   EXPECT_THAT(down.error().message,
-              HasSubstr("after 1 s still there: 1 machine of lab dcs: dcslab-dcs-dcs-02 (its "
+              HasSubstr("after 1 s still there: 1 machine of lab dcs: dcslab-dcs-dcs-01 (its "
                         "process still holds session \"headless\")"));
-  EXPECT_EQ(clock_.now().time_since_epoch(), std::chrono::seconds(3 * 1));  // each VM's limit
-  for (const char* vm : {"dcslab-dcs-dcs-00", "dcslab-dcs-dcs-01", "dcslab-dcs-dcs-02"}) {
-    EXPECT_TRUE(state_->has("vbox-vm", vm)) << vm;
-    EXPECT_TRUE(fake_state()["vms"].contains(vm)) << vm;
-  }
-  EXPECT_FALSE(state_->empty());
-  // The processes exit at last: a second down waits for nothing more and removes all.
+  EXPECT_EQ(clock_.now().time_since_epoch(), std::chrono::seconds(1));  // the machine limit
+  // dcs-01 and the network under it stay for a second down; the others are gone.
+  EXPECT_TRUE(state_->has("vbox-vm", "dcslab-dcs-dcs-01"));
+  EXPECT_TRUE(fake_state()["vms"].contains("dcslab-dcs-dcs-01"));
+  EXPECT_FALSE(state_->has("vbox-vm", "dcslab-dcs-dcs-02"));
+  EXPECT_FALSE(fake_state()["hostonlyifs"].empty());
+  // The process exits at last: a second down waits for nothing more and removes all.
   auto st = fake_state();
-  for (auto& [name, vm] : st["vms"].items()) vm.erase("session");
+  st["vms"]["dcslab-dcs-dcs-01"].erase("session");
   write(fake_ / "state.json", st.dump());
   auto again = p->down(progress_);
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_TRUE(fake_state()["vms"].empty());
+  EXPECT_TRUE(fake_state()["hostonlyifs"].empty());
   EXPECT_TRUE(state_->empty());
 }
 
