@@ -40,7 +40,10 @@ std::string describe(const std::vector<Lingering>& items, const std::string& own
   for (const auto& i : items) ++counts[i.kind];
   std::vector<std::string> parts, whats;
   for (const auto& [kind, n] : counts) parts.push_back(std::to_string(n) + " " + gone_kind_name(kind, n));
-  for (const auto& i : items) whats.push_back(i.what);
+  // A container's dozen processes would drown the line: the first few, then a count.
+  constexpr std::size_t kNamed = 8;
+  for (std::size_t i = 0; i < items.size() && i < kNamed; ++i) whats.push_back(items[i].what);
+  if (items.size() > kNamed) whats.push_back("and " + std::to_string(items.size() - kNamed) + " more");
   return join(parts, ", ") + " of " + owner + ": " + join(whats, ", ");
 }
 

@@ -74,6 +74,22 @@ TEST(WaitGone, FailsAtTheLimitOfItsKindNamingEverythingStillThere) {
   EXPECT_EQ(clock.now().time_since_epoch(), 3s);  // the process limit, not the machine's 60 s
 }
 
+TEST(WaitGone, ALongListNamesTheFirstEightAndCountsTheRest) {
+  FakeClock clock;
+  NullProgress progress;
+  GoneLimits limits;
+  limits.process = 0s;
+  auto r = wait_until_gone(clock, "lab dcs", limits, progress, [&] {
+    std::vector<Lingering> left;
+    for (int i = 1; i <= 11; ++i) left.push_back({GoneKind::Process, "pid " + std::to_string(i)});
+    return left;
+  });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message,
+            "after 0 s still there: 11 processes of lab dcs: pid 1, pid 2, pid 3, pid 4, pid 5, "
+            "pid 6, pid 7, pid 8, and 3 more");
+}
+
 TEST(WaitGone, KindNamesAndLimits) {
   EXPECT_EQ(gone_kind_name(GoneKind::Process, 2), "processes");
   EXPECT_EQ(gone_kind_name(GoneKind::Namespace), "namespace");
