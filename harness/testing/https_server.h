@@ -42,6 +42,13 @@ struct TestResponse {
   bool close = false;        // Connection: close, then close
   bool drop = false;         // close without answering
   std::chrono::milliseconds delay{0};
+  // A streamed answer (chunked): each piece written on its own, `gap` apart, cut into
+  // uneven chunks; then the last chunk when stream_end, else the connection is held open
+  // until the client closes it or the server stops (a watch that never ends).
+  std::vector<std::string> stream{};
+  std::chrono::milliseconds gap{0};
+  bool stream_end = false;
+  bool stream_cut = false;  // closed after the pieces, without the last chunk (a member dies)
 };
 
 // A CA and a server certificate for 127.0.0.1, EC P-256 (quick to make).
@@ -104,29 +111,42 @@ class TestHttpsServer {
   }
 
  private:
+  // One thread per connection: a held-open stream must not keep the next connection
+  // (a watch's authentication, a second watch) waiting.
   void serve() {
     while (!stop_) {
       pollfd p{fd_.get(), POLLIN, 0};
       if (::poll(&p, 1, 50) <= 0) continue;
-      const Fd conn(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      Fd conn(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
       if (!conn) continue;
-      const int c = conn.get();
       const int id = ++connections_;
-      timeval tv{0, 200000};
-      ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx_.get()), SSL_free);
-      SSL_set_fd(ssl.get(), c);
-      if (SSL_accept(ssl.get()) == 1) {
-        const X509Ptr peer(SSL_get1_peer_certificate(ssl.get()), X509_free);
-        {
-          std::lock_guard lock(mu_);
-          client_subject_ = peer ? describe(*peer).subject : "";
-        }
-        handle(ssl.get(), id);
-      }
-      ERR_clear_error();
-      ssl.reset();  // before `conn` closes the socket under it
+      std::lock_guard lock(mu_);
+      workers_.emplace_back([this, id, c = std::move(conn)]() mutable { connection(std::move(c), id); });
     }
+    std::vector<std::thread> workers;
+    {
+      std::lock_guard lock(mu_);
+      workers.swap(workers_);
+    }
+    for (auto& w : workers) w.join();
+  }
+
+  void connection(Fd conn, int id) {
+    const int c = conn.get();
+    timeval tv{0, 200000};
+    ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx_.get()), SSL_free);
+    SSL_set_fd(ssl.get(), c);
+    if (SSL_accept(ssl.get()) == 1) {
+      const X509Ptr peer(SSL_get1_peer_certificate(ssl.get()), X509_free);
+      {
+        std::lock_guard lock(mu_);
+        client_subject_ = peer ? describe(*peer).subject : "";
+      }
+      handle(ssl.get(), id);
+    }
+    ERR_clear_error();
+    ssl.reset();  // before `conn` closes the socket under it
   }
 
   // Requests on one connection until the client closes it (or the test ends).
@@ -188,17 +208,31 @@ class TestHttpsServer {
       if (r.drop) return;
       std::string out = "HTTP/1.1 " + std::to_string(r.status) + " X\r\nContent-Type: " + r.content_type + "\r\n";
       if (r.close) out += "Connection: close\r\n";
-      if (r.chunked) {
+      if (!r.stream.empty()) {
         out += "Transfer-Encoding: chunked\r\n\r\n";
-        // Uneven chunks, so a client that assumes one chunk fails.
-        for (std::size_t i = 0; i < r.body.size();) {
-          const std::size_t n = std::min<std::size_t>(7 + i % 13, r.body.size() - i);
-          char size[16];
-          std::snprintf(size, sizeof size, "%zx\r\n", n);
-          out += size + r.body.substr(i, n) + "\r\n";
-          i += n;
+        SSL_write(ssl, out.data(), static_cast<int>(out.size()));
+        for (const auto& piece : r.stream) {
+          if (stop_) return;
+          std::this_thread::sleep_for(r.gap);
+          const std::string chunks = uneven_chunks(piece);
+          SSL_write(ssl, chunks.data(), static_cast<int>(chunks.size()));
         }
-        out += "0\r\n\r\n";
+        if (r.stream_cut) return;
+        if (!r.stream_end) {
+          // Held open: until the client closes (a read of 0) or the test ends.
+          char buf[256];
+          while (!stop_) {
+            const int n = SSL_read(ssl, buf, sizeof buf);
+            if (n > 0) continue;
+            const int err = SSL_get_error(ssl, n);
+            ERR_clear_error();
+            if (err != SSL_ERROR_WANT_READ && !(err == SSL_ERROR_SYSCALL && errno == EAGAIN)) break;
+          }
+          return;
+        }
+        out = "0\r\n\r\n";
+      } else if (r.chunked) {
+        out += "Transfer-Encoding: chunked\r\n\r\n" + uneven_chunks(r.body) + "0\r\n\r\n";
       } else {
         out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n\r\n" + r.body;
       }
@@ -208,6 +242,19 @@ class TestHttpsServer {
         return;
       }
     }
+  }
+
+  // Uneven chunks, so a client that assumes one chunk (or one message a chunk) fails.
+  static std::string uneven_chunks(const std::string& body) {
+    std::string out;
+    for (std::size_t i = 0; i < body.size();) {
+      const std::size_t n = std::min<std::size_t>(7 + i % 13, body.size() - i);
+      char size[16];
+      std::snprintf(size, sizeof size, "%zx\r\n", n);
+      out += size + body.substr(i, n) + "\r\n";
+      i += n;
+    }
+    return out;
   }
 
   Handler handler_;
@@ -220,6 +267,7 @@ class TestHttpsServer {
   std::mutex mu_;
   std::vector<TestRequest> requests_;
   std::string client_subject_;
+  std::vector<std::thread> workers_;
   std::thread thread_;
 };
 

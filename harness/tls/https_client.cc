@@ -237,39 +237,86 @@ class ResponseReader {
 
   Expected<HttpResponse, std::string> read() {
     HttpResponse r;
+    DCSLAB_TRY(read_head(&r));
+    DCSLAB_TRY(read_body(&r));
+    return r;
+  }
+
+  Expected<void, std::string> read_head(HttpResponse* r) {
     DCSLAB_TRY(until([&] { return in_.find("\r\n\r\n") != std::string::npos; },
                      "the server closed the connection before answering"));
-    DCSLAB_TRY(parse_head(&r));
-    const auto length = r.headers.find("content-length");
-    if (header(r, "transfer-encoding").find("chunked") != std::string::npos) {
-      DCSLAB_TRY(chunked_body(&r.body));
-    } else if (length != r.headers.end()) {
+    return parse_head(r);
+  }
+
+  Expected<void, std::string> read_body(HttpResponse* r) {
+    const auto length = r->headers.find("content-length");
+    if (chunked(*r)) {
+      DCSLAB_TRY(chunked_body([&](std::string_view piece) {
+        r->body.append(piece);
+        return true;
+      }));
+    } else if (length != r->headers.end()) {
       const std::size_t size = std::strtoul(length->second.c_str(), nullptr, 10);
       DCSLAB_TRY(until([&] { return in_.size() >= size; }, "the answer was cut off"));
-      r.body = in_.substr(0, size);
+      r->body = in_.substr(0, size);
       in_.erase(0, size);
     } else {
       while (!closed_) DCSLAB_TRY(more());
-      r.body = std::move(in_);
+      r->body = std::move(in_);
       in_.clear();
     }
-    return r;
+    return {};
+  }
+
+  static bool chunked(const HttpResponse& r) {
+    return header(r, "transfer-encoding").find("chunked") != std::string::npos;
+  }
+
+  // A stream: from now on the deadline is `idle` after the last byte, and `stop` is
+  // looked at while waiting.
+  void stream(std::chrono::milliseconds idle, const std::atomic<bool>* stop) {
+    idle_ = idle;
+    stop_ = stop;
+    deadline_ = Clock::now() + idle;
+  }
+  // The stream's body, each piece to `on_data` as it arrives; true: the body ended, false:
+  // stopped (the flag, or on_data said no more).
+  Expected<bool, std::string> stream_body(const HttpResponse& r, const StreamData& on_data) {
+    if (!chunked(r)) {  // not a stream after all: the whole body at once
+      HttpResponse whole = r;
+      DCSLAB_TRY(read_body(&whole));
+      if (stopped_) return false;
+      return on_data(whole.body);
+    }
+    auto body = chunked_body(on_data);
+    if (stopped_) return false;
+    if (!body) return body.error();
+    return true;
   }
   // The server closed the connection.
   bool closed() const { return closed_; }
+  // The stop flag was seen, or on_data said no more.
+  bool stopped() const { return stopped_; }
 
  private:
-  // One read: more bytes, or the server's close noted.
+  // One read: more bytes, or the server's close noted, or (a stream) the stop flag seen.
   Expected<void, std::string> more() {
     const auto l = left(deadline_);
-    const std::string late = "no answer within " + std::to_string(timeout_.count()) + " ms";
+    const std::string late = idle_.count() ? "no data for " + std::to_string(idle_.count()) + " ms"
+                                           : "no answer within " + std::to_string(timeout_.count()) + " ms";
     if (l.count() <= 0) return late;
-    set_io_timeout(fd_, l);
+    if (stop_) {
+      DCSLAB_TRY_ASSIGN(const bool readable, wait_readable());
+      if (stopped_) return {};
+      if (!readable) return late;
+    }
+    set_io_timeout(fd_, left(deadline_));
     char buf[16384];
     ERR_clear_error();
     const int n = SSL_read(ssl_, buf, sizeof buf);
     if (n > 0) {
       in_.append(buf, static_cast<std::size_t>(n));
+      if (idle_.count()) deadline_ = Clock::now() + idle_;
       return {};
     }
     const int err = SSL_get_error(ssl_, n);
@@ -282,12 +329,31 @@ class ResponseReader {
     return std::string("the connection broke: ") + (errno ? std::strerror(errno) : "TLS error");
   }
 
+  // Until the socket is readable (true), the deadline passes (false) or the stop flag is
+  // set (stopped_), in slices of at most 100 ms.
+  Expected<bool, std::string> wait_readable() {
+    for (;;) {
+      if (stop_->load()) {
+        stopped_ = true;
+        return false;
+      }
+      if (SSL_pending(ssl_) > 0) return true;
+      const auto l = left(deadline_);
+      if (l.count() <= 0) return false;
+      pollfd p{fd_, POLLIN, 0};
+      const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(100, l.count())));
+      if (n > 0) return true;
+      if (n < 0 && errno != EINTR) return std::string("poll: ") + std::strerror(errno);
+    }
+  }
+
   // Reads until `have` holds; the server closing first is `cut_off`.
   template <typename Have>
   Expected<void, std::string> until(Have have, const char* cut_off) {
     while (!have()) {
       if (closed_) return std::string(cut_off);
       DCSLAB_TRY(more());
+      if (stopped_) return std::string("stopped");
     }
     return {};
   }
@@ -312,19 +378,28 @@ class ResponseReader {
     return {};
   }
 
-  Expected<void, std::string> chunked_body(std::string* body) {
+  // Chunks until the last one, their data to `on_data` as it arrives (a piece of a chunk
+  // at a time: a stream's chunk may take long to come whole). Stops early when on_data
+  // says no more or the stop flag is seen (stopped_).
+  Expected<void, std::string> chunked_body(const StreamData& on_data) {
     for (;;) {
       DCSLAB_TRY(until([&] { return in_.find("\r\n") != std::string::npos; }, "the answer was cut off"));
       const std::size_t eol = in_.find("\r\n");
       const std::size_t size = std::strtoul(in_.substr(0, eol).c_str(), nullptr, 16);
       in_.erase(0, eol + 2);
-      DCSLAB_TRY(until([&] { return in_.size() >= size + 2; }, "the answer was cut off"));
-      if (size == 0) {  // the last chunk; trailers (none expected) end with an empty line
-        in_.erase(0, 2);
-        return {};
+      for (std::size_t rest = size; rest > 0;) {
+        DCSLAB_TRY(until([&] { return !in_.empty(); }, "the answer was cut off"));
+        const std::size_t n = std::min(rest, in_.size());
+        if (!on_data(std::string_view(in_).substr(0, n))) {
+          stopped_ = true;
+          return {};
+        }
+        in_.erase(0, n);
+        rest -= n;
       }
-      body->append(in_, 0, size);
-      in_.erase(0, size + 2);
+      DCSLAB_TRY(until([&] { return in_.size() >= 2; }, "the answer was cut off"));
+      in_.erase(0, 2);  // the chunk's CRLF; after the last chunk, the empty trailer line
+      if (size == 0) return {};
     }
   }
 
@@ -333,7 +408,10 @@ class ResponseReader {
   std::string& in_;
   Clock::time_point deadline_;
   std::chrono::milliseconds timeout_;
+  std::chrono::milliseconds idle_{0};       // a stream: the deadline moves with each byte
+  const std::atomic<bool>* stop_ = nullptr; // a stream: the caller's stop flag
   bool closed_ = false;
+  bool stopped_ = false;
 };
 
 }  // namespace
@@ -346,6 +424,18 @@ HttpsClient::HttpsClient(const TlsClientConfig& tls) : ctx_(std::make_unique<Con
 }
 
 HttpsClient::~HttpsClient() = default;
+
+Expected<std::unique_ptr<HttpsClient::Connection>, HttpError> HttpsClient::open(
+    const std::string& host, int port, const std::string& where, const std::string& verify_name,
+    Clock::time_point deadline) {
+  DCSLAB_TRY_ASSIGN(BioPtr sock, connect_tcp(host, port, where, deadline));
+  DCSLAB_TRY_ASSIGN(SslPtr ssl, handshake(ctx_->ssl_ctx.get(), ctx_->verify, std::move(sock), host,
+                                          verify_name.empty() ? host : verify_name, where, deadline));
+  auto conn = std::make_unique<Connection>();
+  conn->ssl = std::move(ssl);
+  ++opened_;
+  return conn;
+}
 
 Expected<HttpResponse, HttpError> HttpsClient::post(
     const std::string& host, int port, const std::string& path, const std::string& body,
@@ -360,12 +450,7 @@ Expected<HttpResponse, HttpError> HttpsClient::post(
   auto& conn = conns_[where];
   if (conn && conn->stale()) conn.reset();
   if (!conn) {
-    DCSLAB_TRY_ASSIGN(BioPtr sock, connect_tcp(host, port, where, deadline));
-    DCSLAB_TRY_ASSIGN(SslPtr ssl, handshake(ctx_->ssl_ctx.get(), ctx_->verify, std::move(sock), host,
-                                            verify_name.empty() ? host : verify_name, where, deadline));
-    conn = std::make_unique<Connection>();
-    conn->ssl = std::move(ssl);
-    ++opened_;
+    DCSLAB_TRY_ASSIGN(conn, open(host, port, where, verify_name, deadline));
   }
 
   if (!conn->send(request_text(where, path, body, headers), deadline)) {
@@ -381,6 +466,37 @@ Expected<HttpResponse, HttpError> HttpsClient::post(
   }
   if (reader.closed() || header(*response, "connection") == "close") conn.reset();
   return std::move(*response);
+}
+
+Expected<HttpStream, HttpError> HttpsClient::post_stream(
+    const std::string& host, int port, const std::string& path, const std::string& body,
+    const std::vector<std::pair<std::string, std::string>>& headers,
+    std::chrono::milliseconds timeout, std::chrono::milliseconds idle,
+    const std::atomic<bool>& stop, const StreamData& on_data, const std::string& verify_name) {
+  SigpipeBlock no_sigpipe;
+  const auto deadline = Clock::now() + timeout;
+  const std::string where = host + ":" + std::to_string(port);
+  if (!ctx_->ssl_ctx) return not_sent(ctx_->error);
+  DCSLAB_TRY_ASSIGN(const auto conn, open(host, port, where, verify_name, deadline));
+  if (!conn->send(request_text(where, path, body, headers), deadline))
+    return not_sent("cannot send to " + where + ": the connection broke");
+  ResponseReader reader(conn->ssl.get(), conn->fd(), conn->buffered, deadline, timeout);
+  HttpStream out;
+  HttpResponse head;
+  if (auto h = reader.read_head(&head); !h)
+    return unknown(h.error() + " (" + where + " " + path + ")");
+  out.status = head.status;
+  out.headers = head.headers;
+  if (head.status < 200 || head.status > 299) {
+    if (auto b = reader.read_body(&head); !b) return unknown(b.error() + " (" + where + " " + path + ")");
+    out.body = std::move(head.body);
+    return out;
+  }
+  reader.stream(idle, &stop);
+  auto ended = reader.stream_body(head, on_data);
+  if (!ended) return unknown(ended.error() + " (" + where + " " + path + ")");
+  out.end = *ended ? HttpStream::End::Finished : HttpStream::End::Stopped;
+  return out;
 }
 
 }  // namespace dcslab

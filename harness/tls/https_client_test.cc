@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "testing/https_server.h"
 
 namespace dcslab {
@@ -174,6 +177,123 @@ TEST_F(HttpsClientTest, TheServerMustNameTheVerifiedName) {
   auto right = c.post("127.0.0.1", server.port(), "/x", "{}", {}, 2s, "localhost");
   ASSERT_TRUE(right) << right.error().message;
   EXPECT_EQ(server.requests().size(), 1u);
+}
+
+// Streams (etcd's /v3/watch): pieces as they come, whatever the chunking; the stop flag,
+// the idle limit, the callback's "no more", and an error answer read whole.
+TEST_F(HttpsClientTest, StreamsPiecesAsTheyArrive) {
+  TestResponse streamed{200, ""};
+  streamed.stream = {"{\"a\":1}\n{\"b\"", ":2}\n", std::string(3000, 'x')};
+  streamed.gap = 20ms;
+  streamed.stream_end = true;
+  TestHttpsServer server(*pki_, [&](const TestRequest&) { return streamed; });
+  HttpsClient c(tls());
+  std::atomic<bool> stop{false};
+  std::string got;
+  int pieces = 0;
+  auto r = c.post_stream("127.0.0.1", server.port(), "/v3/watch", "{\"create_request\":{}}",
+                         {{"Authorization", "t.1"}}, 2s, 2s, stop, [&](std::string_view p) {
+                           got.append(p);
+                           ++pieces;
+                           return true;
+                         });
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->end, HttpStream::End::Finished);
+  EXPECT_EQ(got, "{\"a\":1}\n{\"b\":2}\n" + std::string(3000, 'x'));
+  EXPECT_GT(pieces, 3);  // chunk by chunk, not the body at the end
+  ASSERT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(server.requests()[0].headers.at("authorization"), "t.1");
+}
+
+TEST_F(HttpsClientTest, AStreamEndsAtOnceWhenStopped) {
+  TestResponse open{200, ""};
+  open.stream = {"{\"created\":true}\n"};
+  TestHttpsServer server(*pki_, [&](const TestRequest&) { return open; });
+  HttpsClient c(tls());
+  std::atomic<bool> stop{false};
+  std::string got;
+  std::thread stopper([&] {
+    while (got.empty()) std::this_thread::sleep_for(5ms);
+    stop = true;
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = c.post_stream("127.0.0.1", server.port(), "/v3/watch", "{}", {}, 2s, 10s, stop,
+                         [&](std::string_view p) {
+                           got.append(p);
+                           return true;
+                         });
+  stopper.join();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->end, HttpStream::End::Stopped);
+  EXPECT_EQ(got, "{\"created\":true}\n");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);  // not the 10 s idle limit
+}
+
+TEST_F(HttpsClientTest, ASilentStreamIsAnErrorAfterTheIdleLimit) {
+  TestResponse open{200, ""};
+  open.stream = {"{}\n"};
+  TestHttpsServer server(*pki_, [&](const TestRequest&) { return open; });
+  HttpsClient c(tls());
+  std::atomic<bool> stop{false};
+  auto r = c.post_stream("127.0.0.1", server.port(), "/v3/watch", "{}", {}, 2s, 300ms, stop,
+                         [](std::string_view) { return true; });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, HttpError::Kind::Unknown);
+  EXPECT_NE(r.error().message.find("no data for 300 ms"), std::string::npos) << r.error().message;
+}
+
+TEST_F(HttpsClientTest, AStreamEndsWhenTheCallbackSaysSo) {
+  TestResponse open{200, ""};
+  open.stream = {"one\n", "two\n", "three\n"};
+  open.gap = 10ms;
+  TestHttpsServer server(*pki_, [&](const TestRequest&) { return open; });
+  HttpsClient c(tls());
+  std::atomic<bool> stop{false};
+  std::string got;
+  auto r = c.post_stream("127.0.0.1", server.port(), "/v3/watch", "{}", {}, 2s, 2s, stop,
+                         [&](std::string_view p) {
+                           got.append(p);
+                           return got.find("two\n") == std::string::npos;
+                         });
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->end, HttpStream::End::Stopped);
+  EXPECT_EQ(got.find("three"), std::string::npos) << got;
+}
+
+TEST_F(HttpsClientTest, AStreamsErrorAnswerIsReadWhole) {
+  TestHttpsServer server(*pki_, [](const TestRequest&) {
+    return TestResponse{401, "{\"error\":\"etcdserver: invalid auth token\",\"code\":16}", "application/json", true};
+  });
+  HttpsClient c(tls());
+  std::atomic<bool> stop{false};
+  int calls = 0;
+  auto r = c.post_stream("127.0.0.1", server.port(), "/v3/watch", "{}", {}, 2s, 2s, stop,
+                         [&](std::string_view) { return ++calls > 0; });
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(r->body, "{\"error\":\"etcdserver: invalid auth token\",\"code\":16}");
+  EXPECT_EQ(calls, 0);
+}
+
+TEST_F(HttpsClientTest, AStreamCutOffIsUnknown) {
+  TestResponse cut{200, ""};
+  cut.stream = {"{\"a\":"};
+  cut.stream_cut = true;
+  TestHttpsServer server(*pki_, [&](const TestRequest&) { return cut; });
+  HttpsClient c(tls());
+  std::atomic<bool> stop{false};
+  std::string got;
+  auto r = c.post_stream("127.0.0.1", server.port(), "/v3/watch", "{}", {}, 2s, 5s, stop,
+                         [&](std::string_view p) {
+                           got.append(p);
+                           return true;
+                         });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, HttpError::Kind::Unknown);
+  EXPECT_EQ(got, "{\"a\":");
+  // Closed without TLS's close_notify, as a dying member's socket is: "the connection broke".
+  EXPECT_NE(r.error().message.find("/v3/watch"), std::string::npos) << r.error().message;
 }
 
 }  // namespace
