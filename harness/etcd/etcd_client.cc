@@ -104,6 +104,27 @@ const EtcdEndpoint* EtcdClient::find(const std::string& name) const {
   return nullptr;
 }
 
+EtcdError EtcdClient::answer_error(const EtcdEndpoint& ep, const std::string& path, int status,
+                                   const std::string& body) {
+  EtcdError e;
+  e.http_status = status;
+  std::string msg;
+  try {
+    const json j = json::parse(body);
+    e.grpc_code = static_cast<int>(j.value("code", -1));
+    msg = j.value("error", j.value("message", ""));
+  } catch (const json::exception&) {
+    msg = trim(body).substr(0, 200);
+  }
+  // An answer that is not the gateway's JSON never reached etcd's gRPC server (404 for
+  // a path the gateway lacks, 400 for a client certificate with a Common Name).
+  if (e.grpc_code >= 0) e.kind = rejected_code(e.grpc_code) ? EtcdError::Kind::Rejected : EtcdError::Kind::Unknown;
+  else e.kind = status >= 500 ? EtcdError::Kind::Unknown : EtcdError::Kind::Rejected;
+  e.message = ep.name + ": HTTP " + std::to_string(status) + " " + path + ": " +
+              (msg.empty() ? "(no message)" : msg);
+  return e;
+}
+
 EtcdResult<std::string> EtcdClient::post_once(const EtcdEndpoint& ep, const std::string& path,
                                               const std::string& body, const std::string& token,
                                               std::chrono::milliseconds timeout) {
@@ -112,23 +133,30 @@ EtcdResult<std::string> EtcdClient::post_once(const EtcdEndpoint& ep, const std:
   auto r = http_.post(ep.host, ep.port, path, body, headers, timeout);
   if (!r) return from_http(r.error(), ep.name);
   if (r->status == 200) return std::move(r->body);
-  EtcdError e;
-  e.http_status = r->status;
-  std::string msg;
-  try {
-    const json j = json::parse(r->body);
-    e.grpc_code = static_cast<int>(j.value("code", -1));
-    msg = j.value("error", j.value("message", ""));
-  } catch (const json::exception&) {
-    msg = trim(r->body).substr(0, 200);
+  return answer_error(ep, path, r->status, r->body);
+}
+
+EtcdResult<std::string> EtcdClient::token(const EtcdEndpoint& ep, std::chrono::milliseconds timeout) {
+  if (user_.empty()) return std::string();
+  auto& t = tokens_[ep.name];
+  if (!t.empty()) return t;
+  ++authentications_;
+  const std::string auth = json{{"name", user_}, {"password", password_}}.dump();
+  auto r = post_once(ep, "/v3/auth/authenticate", auth, "", timeout);
+  if (!r) {
+    // The request itself was never sent: whatever happened to the authentication.
+    EtcdError e = r.error();
+    e.kind = e.kind == EtcdError::Kind::Rejected ? EtcdError::Kind::Rejected : EtcdError::Kind::NotSent;
+    e.message = "authentication as " + user_ + " failed: " + e.message;
+    return e;
   }
-  // An answer that is not the gateway's JSON never reached etcd's gRPC server (404 for
-  // a path the gateway lacks, 400 for a client certificate with a Common Name).
-  if (e.grpc_code >= 0) e.kind = rejected_code(e.grpc_code) ? EtcdError::Kind::Rejected : EtcdError::Kind::Unknown;
-  else e.kind = r->status >= 500 ? EtcdError::Kind::Unknown : EtcdError::Kind::Rejected;
-  e.message = ep.name + ": HTTP " + std::to_string(r->status) + " " + path + ": " +
-              (msg.empty() ? "(no message)" : msg);
-  return e;
+  try {
+    t = json::parse(*r).value("token", "");
+  } catch (const json::exception& x) {
+    return not_sent(ep.name + ": authentication answer is not JSON: " + x.what());
+  }
+  if (t.empty()) return not_sent(ep.name + ": authentication answered no token");
+  return t;
 }
 
 EtcdResult<std::string> EtcdClient::call(const std::string& endpoint, const std::string& path,
@@ -136,30 +164,8 @@ EtcdResult<std::string> EtcdClient::call(const std::string& endpoint, const std:
   const EtcdEndpoint* ep = find(endpoint);
   if (!ep) return not_sent("no endpoint named " + endpoint);
   for (int attempt = 0;; ++attempt) {
-    std::string token;
-    if (!user_.empty()) {
-      auto& t = tokens_[endpoint];
-      if (t.empty()) {
-        ++authentications_;
-        const std::string auth = json{{"name", user_}, {"password", password_}}.dump();
-        auto r = post_once(*ep, "/v3/auth/authenticate", auth, "", timeout);
-        if (!r) {
-          // The request itself was never sent: whatever happened to the authentication.
-          EtcdError e = r.error();
-          e.kind = e.kind == EtcdError::Kind::Rejected ? EtcdError::Kind::Rejected : EtcdError::Kind::NotSent;
-          e.message = "authentication as " + user_ + " failed: " + e.message;
-          return e;
-        }
-        try {
-          t = json::parse(*r).value("token", "");
-        } catch (const json::exception& x) {
-          return not_sent(ep->name + ": authentication answer is not JSON: " + x.what());
-        }
-        if (t.empty()) return not_sent(ep->name + ": authentication answered no token");
-      }
-      token = t;
-    }
-    auto r = post_once(*ep, path, body, token, timeout);
+    DCSLAB_TRY_ASSIGN(const std::string t, token(*ep, timeout));
+    auto r = post_once(*ep, path, body, t, timeout);
     if (!r && !user_.empty() && attempt == 0 && r.error().kind == EtcdError::Kind::Rejected &&
         token_expired(r.error())) {
       // Tokens live in a member's memory: a restart or an auth change ends them.
@@ -286,6 +292,115 @@ EtcdResult<EtcdHashKv> EtcdClient::hashkv(const std::string& endpoint, std::int6
     return h;
   } catch (const json::exception& e) {
     return parse_error<EtcdHashKv>(e.what());
+  }
+}
+
+namespace {
+
+// The end of the first whole JSON object in `s` (one past its closing brace), or npos.
+// Strings are skipped with their escapes, so a brace in a value does not count.
+std::size_t object_end(const std::string& s) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{') {
+      ++depth;
+    } else if (c == '}' && --depth == 0) {
+      return i + 1;
+    }
+  }
+  return std::string::npos;
+}
+
+}  // namespace
+
+std::optional<Expected<EtcdWatchResponse, std::string>> WatchStreamParser::next() {
+  const std::size_t begin = buffered_.find('{');
+  if (begin == std::string::npos) {
+    buffered_.clear();  // whitespace between objects
+    return std::nullopt;
+  }
+  buffered_.erase(0, begin);
+  const std::size_t end = object_end(buffered_);
+  if (end == std::string::npos) return std::nullopt;
+  const std::string text = buffered_.substr(0, end);
+  buffered_.erase(0, end);
+  return parse_watch_response(text);
+}
+
+Expected<EtcdWatchResponse, std::string> parse_watch_response(const std::string& text) {
+  try {
+    const json j = json::parse(text);
+    if (j.contains("error")) {
+      const json& e = j.at("error");
+      return "the stream failed: " + e.value("message", e.dump()) +
+             (e.contains("grpc_code") ? " (code " + std::to_string(e.value("grpc_code", 0)) + ")" : "");
+    }
+    if (!j.contains("result")) return "not a WatchResponse: " + text.substr(0, 200);
+    const json& r = j.at("result");
+    EtcdWatchResponse out;
+    if (r.contains("header")) out.revision = i64(r.at("header"), "revision");
+    out.created = r.value("created", false);
+    out.canceled = r.value("canceled", false);
+    out.compact_revision = i64(r, "compact_revision");
+    out.cancel_reason = r.value("cancel_reason", "");
+    if (r.contains("events"))
+      for (const auto& e : r.at("events")) {
+        EtcdEvent ev;
+        ev.deleted = e.value("type", "PUT") == "DELETE";
+        if (!e.contains("kv") || !read_kv(e.at("kv"), &ev.kv)) return std::string("an event's key or value is not base64");
+        out.events.push_back(std::move(ev));
+      }
+    return out;
+  } catch (const json::exception& e) {
+    return std::string("not a WatchResponse: ") + e.what();
+  }
+}
+
+EtcdResult<HttpStream::End> EtcdClient::watch(
+    const std::string& endpoint, const std::string& key, const std::string& range_end,
+    std::int64_t start_revision, std::chrono::milliseconds timeout, std::chrono::milliseconds idle,
+    const std::atomic<bool>& stop, const std::function<bool(const EtcdWatchResponse&)>& on_response) {
+  const EtcdEndpoint* ep = find(endpoint);
+  if (!ep) return not_sent("no endpoint named " + endpoint);
+  json create{{"key", base64_encode(key)}};
+  if (!range_end.empty()) create["range_end"] = base64_encode(range_end);
+  if (start_revision > 0) create["start_revision"] = std::to_string(start_revision);
+  const std::string body = json{{"create_request", create}}.dump();
+  for (int attempt = 0;; ++attempt) {
+    DCSLAB_TRY_ASSIGN(const std::string t, token(*ep, timeout));
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!t.empty()) headers.emplace_back("Authorization", t);
+    WatchStreamParser parser;
+    std::string bad;  // why the stream could not be read
+    auto r = http_.post_stream(ep->host, ep->port, "/v3/watch", body, headers, timeout, idle, stop,
+                               [&](std::string_view piece) {
+                                 parser.feed(piece);
+                                 while (auto next = parser.next()) {
+                                   if (!*next) {
+                                     bad = next->error();
+                                     return false;
+                                   }
+                                   if (!on_response(**next)) return false;
+                                 }
+                                 return true;
+                               });
+    if (!r) return from_http(r.error(), ep->name);
+    if (!bad.empty()) return EtcdError{EtcdError::Kind::Unknown, ep->name + ": /v3/watch: " + bad, 200, -1};
+    if (r->status == 200) return r->end;
+    EtcdError e = answer_error(*ep, "/v3/watch", r->status, r->body);
+    if (!user_.empty() && attempt == 0 && e.kind == EtcdError::Kind::Rejected && token_expired(e)) {
+      tokens_[endpoint].clear();
+      continue;
+    }
+    return e;
   }
 }
 

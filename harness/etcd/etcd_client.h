@@ -5,7 +5,8 @@
 // process start on the node.
 //
 // Paths (checked on etcd 3.4.23 and 3.5): /v3/auth/authenticate (the token then goes in
-// the Authorization header), /v3/kv/put, /v3/kv/range, /v3/kv/txn (compare-and-set), /v3/maintenance/status, and
+// the Authorization header), /v3/kv/put, /v3/kv/range, /v3/kv/txn (compare-and-set),
+// /v3/watch (a stream, below), /v3/maintenance/status, and
 // /v3/maintenance/hashkv where the gateway has it (3.4's maps that path nowhere: its
 // HashKV and Hash share /v3/maintenance/hash; hashkv() then answers Rejected, HTTP 404).
 // Keys and values travel base64-encoded; 64-bit numbers as JSON strings.
@@ -20,12 +21,15 @@
 // (the lab's, when the lab is isolated).
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/error.h"
@@ -83,6 +87,37 @@ struct EtcdStatus {
   std::int64_t revision = 0, raft_index = 0, raft_applied_index = 0;
   std::uint64_t member_id = 0, leader = 0;
 };
+// One WatchResponse of the gateway's /v3/watch stream. The stream is one JSON object per
+// response, {"result": {...}} (fixtures/watch/ holds etcd 3.4.23's, recorded): first
+// {"created": true} with the header's revision, then the events. One response may carry
+// several revisions (a watch catching up from an older revision gets them in one), and all
+// events of one revision come in one response. A start revision already compacted gives
+// {"canceled": true, "compact_revision": N} (the header then has no revision). A failure of
+// the stream itself is {"error": {"grpc_code", "message"}}.
+struct EtcdEvent {
+  bool deleted = false;   // "type": "DELETE" (a put has no type: PUT is the default)
+  EtcdKv kv;              // a delete's kv has only the key and mod_revision
+};
+struct EtcdWatchResponse {
+  std::int64_t revision = 0;         // the header's
+  bool created = false, canceled = false;
+  std::int64_t compact_revision = 0; // canceled because the start revision was compacted
+  std::string cancel_reason;
+  std::vector<EtcdEvent> events;
+};
+// The responses of a stream, whatever the pieces it arrives in: a piece may end anywhere,
+// in the middle of an object or of a string.
+class WatchStreamParser {
+ public:
+  void feed(std::string_view piece) { buffered_.append(piece); }
+  // The next whole response; nullopt: none complete yet. An error: the object is not a
+  // WatchResponse (or is the stream's error), and the stream is of no further use.
+  std::optional<Expected<EtcdWatchResponse, std::string>> next();
+ private:
+  std::string buffered_;
+};
+Expected<EtcdWatchResponse, std::string> parse_watch_response(const std::string& json_text);
+
 struct EtcdHashKv {
   std::int64_t revision = 0;   // the header's: the member's current revision
   std::uint64_t hash = 0;
@@ -124,6 +159,16 @@ class EtcdClient : public KvApi {
   EtcdResult<EtcdStatus> status(const std::string& endpoint, std::chrono::milliseconds timeout);
   EtcdResult<EtcdHashKv> hashkv(const std::string& endpoint, std::int64_t revision,
                                 std::chrono::milliseconds timeout);
+  // A watch of [key, range_end) from `start_revision` through the member: each response to
+  // `on_response` as it arrives, until it returns false (Stopped), `stop` is set (Stopped),
+  // or the stream ends (Finished: the member ended it). A broken or silent stream (no byte
+  // for `idle`), an answer that is not a stream, or one that cannot be read: an error.
+  // `timeout` bounds the connection and the first answer.
+  EtcdResult<HttpStream::End> watch(const std::string& endpoint, const std::string& key,
+                                    const std::string& range_end, std::int64_t start_revision,
+                                    std::chrono::milliseconds timeout, std::chrono::milliseconds idle,
+                                    const std::atomic<bool>& stop,
+                                    const std::function<bool(const EtcdWatchResponse&)>& on_response);
 
   const std::vector<EtcdEndpoint>& endpoints() const { return endpoints_; }
   int authentications() const { return authentications_; }
@@ -133,6 +178,11 @@ class EtcdClient : public KvApi {
   // when etcd says the token is no longer valid. The answer's JSON text.
   EtcdResult<std::string> call(const std::string& endpoint, const std::string& path,
                                const std::string& body, std::chrono::milliseconds timeout);
+  // The member's token (authenticating when there is none yet); "" without a user.
+  EtcdResult<std::string> token(const EtcdEndpoint& ep, std::chrono::milliseconds timeout);
+  // An answer that is not 200 as an error, classified (rejected_code etc.).
+  static EtcdError answer_error(const EtcdEndpoint& ep, const std::string& path, int status,
+                                const std::string& body);
   EtcdResult<std::string> post_once(const EtcdEndpoint& ep, const std::string& path,
                                     const std::string& body, const std::string& token,
                                     std::chrono::milliseconds timeout);

@@ -1,11 +1,13 @@
 // Tests only: FakeEtcd, a handler for TestHttpsServer (https_server.h) that speaks the
-// part of etcd's JSON gateway the writer uses (authenticate, put, range, txn, status,
-// hashkv) over an in-memory store.
+// part of etcd's JSON gateway the writer and the watcher use (authenticate, put, range,
+// txn, status, hashkv, watch) over an in-memory store.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -37,6 +39,21 @@ class FakeEtcd {
   std::vector<std::string> txn_faults;
   // Every txn's request as it came (decoded keys and values stay base64, as sent).
   std::vector<nlohmann::json> txns;
+  // Every write in revision order, what a watch streams: (revision, key, value).
+  struct Written {
+    std::int64_t revision;
+    std::string key, value;
+  };
+  std::vector<Written> log;
+  // Watches: every create_request as it came; revisions up to `compacted` are gone (a
+  // watch from them is canceled with compact_revision); a watch is cut (the connection
+  // closes, no last chunk) after `watch_cut_after` event responses (0: never).
+  std::vector<nlohmann::json> watches;
+  std::int64_t compacted = 0;
+  int watch_cut_after = 0;
+  // Recorded streams (pieces, fixtures/watch/): when not empty, the next watch streams
+  // the first of them as it is, held open after it.
+  std::vector<std::vector<std::string>> scripted_watches;
   std::mutex mu;
 
   TestResponse operator()(const TestRequest& req) {
@@ -78,6 +95,7 @@ class FakeEtcd {
       kv.value = decode(body, "value");
       kv.mod = ++revision;
       if (!kv.version++) kv.create = revision;
+      log.push_back({revision, decode(body, "key"), kv.value});
       if (fault == "unavailable") return error(503, 14, "etcdserver: request timed out");
       if (fault == "apply_then_drop") return TestResponse{.drop = true};
       return {200, json{{"header", header()}}.dump()};
@@ -110,6 +128,7 @@ class FakeEtcd {
           kv.value = decode(op["request_put"], "value");
           kv.mod = ++revision;
           if (!kv.version++) kv.create = revision;
+          log.push_back({revision, decode(op["request_put"], "key"), kv.value});
           responses.push_back({{"response_put", {{"header", header()}}}});
         } else if (op.contains("request_range")) {
           json r{{"header", header()}};
@@ -141,6 +160,7 @@ class FakeEtcd {
       if (!kv.empty()) out["kvs"] = kv, out["count"] = std::to_string(kv.size());
       return {200, out.dump(), "application/json", kv.size() > 3};
     }
+    if (req.path == "/v3/watch") return watch(body.value("create_request", json::object()));
     if (req.path == "/v3/maintenance/status")
       return {200, json{{"header", header()}, {"version", "3.4.23"}, {"leader", "2"},
                         {"raftIndex", std::to_string(revision + 10)},
@@ -148,6 +168,56 @@ class FakeEtcd {
     if (req.path == "/v3/maintenance/hashkv" && hashkv_available)
       return {200, json{{"header", header()}, {"hash", 12345}, {"compact_revision", "-1"}}.dump()};
     return TestResponse{404, "Not Found\n", "text/plain"};
+  }
+
+ private:
+  // A watch as the gateway streams it: created, then the log's writes in [key, range_end)
+  // from the start revision, one response per revision, as they happen. Under mu.
+  TestResponse watch(const nlohmann::json& create) {
+    using nlohmann::json;
+    watches.push_back(create);
+    TestResponse r{200, ""};
+    if (!scripted_watches.empty()) {
+      r.stream = scripted_watches.front();
+      scripted_watches.erase(scripted_watches.begin());
+      return r;
+    }
+    std::string key, end;
+    base64_decode(create.value("key", ""), &key);
+    base64_decode(create.value("range_end", ""), &end);
+    const std::int64_t start = std::stoll(create.value("start_revision", "0"));
+    auto header = [](std::int64_t rev) {
+      return json{{"cluster_id", "1"}, {"member_id", "2"}, {"revision", std::to_string(rev)}, {"raft_term", "2"}};
+    };
+    std::string first = json{{"result", {{"header", header(revision)}, {"created", true}}}}.dump() + "\n";
+    if (start > 0 && start <= compacted) {
+      first += json{{"result", {{"header", {{"cluster_id", "1"}, {"member_id", "2"}, {"raft_term", "2"}}},
+                                {"canceled", true}, {"compact_revision", std::to_string(compacted)}}}}.dump() + "\n";
+      r.stream = {first};
+      return r;
+    }
+    r.stream = {first};
+    r.stream_cut = watch_cut_after > 0;
+    // The live part: the next log entry at or after `next`, once it exists.
+    auto next = std::make_shared<std::int64_t>(start > 0 ? start : revision + 1);
+    auto sent = std::make_shared<int>(0);
+    const int cut = watch_cut_after;
+    r.pull = [this, key, end, next, sent, cut, header]() -> std::optional<std::string> {
+      std::lock_guard lock(mu);
+      if (cut && *sent >= cut) return std::nullopt;
+      for (const auto& w : log) {
+        if (w.revision < *next) continue;
+        *next = w.revision + 1;
+        if (!(w.key >= key && (end.empty() ? w.key == key : w.key < end))) continue;
+        ++*sent;
+        const json kv{{"key", base64_encode(w.key)}, {"value", base64_encode(w.value)},
+                      {"create_revision", std::to_string(w.revision)},
+                      {"mod_revision", std::to_string(w.revision)}, {"version", "1"}};
+        return json{{"result", {{"header", header(w.revision)}, {"events", json::array({{{"kv", kv}}})}}}}.dump() + "\n";
+      }
+      return std::string();
+    };
+    return r;
   }
 };
 

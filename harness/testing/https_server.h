@@ -19,11 +19,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "base/fd.h"
+#include "base/sigpipe_block.h"
 #include "tls/pki.h"
 
 namespace dcslab {
@@ -49,6 +51,9 @@ struct TestResponse {
   std::chrono::milliseconds gap{0};
   bool stream_end = false;
   bool stream_cut = false;  // closed after the pieces, without the last chunk (a member dies)
+  // A live stream: called every `gap` (5 ms when 0) for the next piece ("": nothing yet);
+  // nullopt ends it (the last chunk, or a cut with stream_cut). After `stream`'s pieces.
+  std::function<std::optional<std::string>()> pull{};
 };
 
 // A CA and a server certificate for 127.0.0.1, EC P-256 (quick to make).
@@ -132,6 +137,7 @@ class TestHttpsServer {
   }
 
   void connection(Fd conn, int id) {
+    SigpipeBlock no_sigpipe;  // a client that closed a stream first
     const int c = conn.get();
     timeval tv{0, 200000};
     ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -208,14 +214,24 @@ class TestHttpsServer {
       if (r.drop) return;
       std::string out = "HTTP/1.1 " + std::to_string(r.status) + " X\r\nContent-Type: " + r.content_type + "\r\n";
       if (r.close) out += "Connection: close\r\n";
-      if (!r.stream.empty()) {
+      if (!r.stream.empty() || r.pull) {
         out += "Transfer-Encoding: chunked\r\n\r\n";
         SSL_write(ssl, out.data(), static_cast<int>(out.size()));
         for (const auto& piece : r.stream) {
           if (stop_) return;
           std::this_thread::sleep_for(r.gap);
           const std::string chunks = uneven_chunks(piece);
-          SSL_write(ssl, chunks.data(), static_cast<int>(chunks.size()));
+          if (SSL_write(ssl, chunks.data(), static_cast<int>(chunks.size())) <= 0) return;
+        }
+        while (r.pull && !stop_) {
+          const auto piece = r.pull();
+          if (!piece) break;
+          if (piece->empty()) {
+            std::this_thread::sleep_for(r.gap.count() ? r.gap : std::chrono::milliseconds(5));
+            continue;
+          }
+          const std::string chunks = uneven_chunks(*piece);
+          if (SSL_write(ssl, chunks.data(), static_cast<int>(chunks.size())) <= 0) return;
         }
         if (r.stream_cut) return;
         if (!r.stream_end) {
