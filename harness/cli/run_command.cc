@@ -39,7 +39,7 @@ const char* const kRunHelp = R"(usage: dcslab run [OPTIONS] [SCENARIO.yaml|DIR].
 Runs scenarios (a folder: its *.yaml, sorted; default: scenarios/) on the lab, bringing
 it up first if needed. Every file is checked before anything boots. A step's actions:
 run, put, get, copy (files from node to node), wait_for_port, wait_for_unit, reboot,
-relogin, pki_issue, expect_tls, writer, check_writes, fault (docs/SCENARIOS.md).
+relogin, pki_issue, expect_tls, writer, watcher, check_writes, fault (docs/SCENARIOS.md).
 
   --list              list the scenarios (name, tags, steps) and exit
   --only NAME[,NAME]  run only these scenarios (and what they require)

@@ -153,13 +153,14 @@ bool writer_needs_transport(const WriterSpec& spec) {
 
 Writers::~Writers() {
   std::lock_guard lock(mu_);
+  for (auto& [name, w] : watchers_) w.watcher->stop();
   for (auto& [name, e] : writers_) e.writer->stop();
 }
 
 void Writers::add_for_test(const std::string& name, std::unique_ptr<Writer> writer,
-                           std::shared_ptr<EtcdClient> client) {
+                           std::shared_ptr<EtcdClient> client, Watcher::MakeClient make_client) {
   std::lock_guard lock(mu_);
-  writers_[name] = Entry{std::move(writer), std::move(client), false};
+  writers_[name] = Entry{std::move(writer), std::move(client), false, {}, std::move(make_client)};
 }
 
 Expected<CommandResult> Writers::start(const WriterSpec& spec, const TemplateValues& tv,
@@ -200,6 +201,9 @@ Expected<CommandResult> Writers::start(const WriterSpec& spec, const TemplateVal
   o.cas = spec.cas;
   o.timeout = spec.request_timeout;
   auto client = std::make_shared<EtcdClient>(endpoints, tls, user, password);
+  Watcher::MakeClient make_client = [endpoints, tls, user, password] {
+    return std::make_unique<EtcdClient>(endpoints, tls, user, password);
+  };
   auto writer = std::make_unique<Writer>(o, client, RealClock::instance());
   const std::string ca_note = ca == "lab" ? "CA the lab's" : ca == "none" ? "server not verified" : "CA " + ca;
   char cas_share[48] = "";
@@ -214,7 +218,7 @@ Expected<CommandResult> Writers::start(const WriterSpec& spec, const TemplateVal
   if (first.exit_status != 0) return first;
   writer->start();
   std::lock_guard lock(mu_);
-  writers_[spec.name] = Entry{std::move(writer), client, false};
+  writers_[spec.name] = Entry{std::move(writer), client, false, {}, std::move(make_client)};
   return first;
 }
 
@@ -235,6 +239,52 @@ Expected<CommandResult> Writers::stop(const WriterSpec& spec, std::string* comma
                            " in " + std::to_string(static_cast<int>(secs)) +
                            " s (" + rate + "/s)\n",
                        ""};
+}
+
+Expected<CommandResult> Writers::start_watcher(const WatcherSpec& spec, std::string* command) {
+  std::unique_lock lock(mu_);
+  *command = "watcher " + spec.name + " starts on writer " + spec.writer + "'s keys";
+  auto it = writers_.find(spec.writer);
+  if (it == writers_.end()) return Failure::not_found("no writer " + spec.writer + " is running");
+  if (!it->second.make_client) return Failure::error("writer " + spec.writer + " cannot be watched");
+  Writer* writer = it->second.writer.get();
+  WatcherOptions o;
+  o.name = spec.name;
+  o.writer = spec.writer;
+  o.prefix = writer->history().prefix;
+  o.endpoints = spec.endpoints;
+  o.idle = spec.idle;
+  o.timeout = spec.request_timeout;
+  auto watcher = std::make_unique<Watcher>(o, it->second.make_client, [writer] { return writer->now_ms(); },
+                                           RealClock::instance());
+  lock.unlock();
+  DCSLAB_TRY_ASSIGN(const std::int64_t from, watcher->start());
+  *command = "watcher " + spec.name + " starts: " + std::to_string(spec.endpoints.size()) +
+             " watches of " + o.prefix + " (writer " + spec.writer + ") through " +
+             join(spec.endpoints, ", ") + "; a stream silent for " + format_duration(spec.idle) +
+             " is watched again";
+  lock.lock();
+  watchers_[spec.name] = WatcherEntry{spec.writer, std::move(watcher), false};
+  return CommandResult{0, "watching " + o.prefix + " from revision " + std::to_string(from) + "\n", ""};
+}
+
+Expected<CommandResult> Writers::stop_watcher(const WatcherSpec& spec, std::string* command) {
+  std::lock_guard lock(mu_);
+  *command = "watcher " + spec.name + " stops";
+  auto it = watchers_.find(spec.name);
+  if (it == watchers_.end()) return Failure::not_found("no watcher " + spec.name + " is running");
+  it->second.watcher->stop();
+  const WatchHistory w = it->second.watcher->history();
+  std::string out;
+  for (const auto& watch : w.watches)
+    out += watch.id + ": " + std::to_string(watch.events.size()) + " events in " +
+           std::to_string(watch.sessions.size()) + " sessions\n";
+  return CommandResult{0, out, ""};
+}
+
+fs::path Writers::watch_file(const fs::path& artifacts_dir, const std::string& scenario,
+                             const std::string& name) {
+  return artifacts_dir / ("watches-" + scenario + "-" + name + ".json");
 }
 
 fs::path Writers::history_file(const fs::path& artifacts_dir, const std::string& scenario,
@@ -551,12 +601,85 @@ Expected<CommandResult> Writers::check(const CheckWritesSpec& spec, const std::s
     out += model->report;
     for (auto& f : model->failures) failures->push_back(redactor(f));
   }
-  return CommandResult{passed ? 0 : 1, redactor(out), ""};
+  bool watches_passed = true;
+  out += check_watchers(spec.name, h, scenario, artifacts_dir, redactor, t0 + spec.timeout, failures,
+                        &watches_passed);
+  return CommandResult{passed && watches_passed ? 0 : 1, redactor(out), ""};
+}
+
+std::string Writers::check_watchers(const std::string& writer, const History& h,
+                                    const std::string& scenario, const fs::path& artifacts_dir,
+                                    const Redactor& redactor, Clock::time_point deadline,
+                                    std::vector<std::string>* failures, bool* passed) {
+  std::vector<std::pair<std::string, WatcherEntry*>> mine;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [name, w] : watchers_)
+      if (w.writer == writer) mine.emplace_back(name, &w);
+  }
+  if (mine.empty()) return "";
+  // The writer's last acknowledged revision: what every watch should reach before it stops
+  // (a watch behind it is not wrong, only less tested; the wait is bounded).
+  std::int64_t last = 0;
+  for (const auto& op : h.ops)
+    if (op.kind != OpKind::Get && op.status == OpStatus::Ok && (op.kind == OpKind::Put || op.swapped))
+      last = std::max(last, op.revision);
+  const KvHistory writes = kv_history(h);
+  std::string out;
+  for (auto& [name, w] : mine) {
+    Clock& clock = RealClock::instance();
+    const auto limit = std::min<Clock::duration>(std::chrono::seconds(10), std::max<Clock::duration>(
+                                                                              deadline - clock.now(), {}));
+    const bool caught_up = static_cast<bool>(poll_until<bool>(
+        clock, limit, std::chrono::milliseconds(100), "",
+        [&](std::string*) -> std::optional<bool> {
+          if (w->watcher->reached() >= last) return true;
+          return std::nullopt;
+        }));
+    w->watcher->stop();
+    w->checked = true;
+    const WatchHistory wh = w->watcher->history();
+    const WatchCheckResult res = check_watches(wh, writes);
+    const std::string saved =
+        artifacts_dir.empty()
+            ? ""
+            : save_history(watch_file(artifacts_dir, scenario, name), redactor(watch_history_json(wh, &res)));
+    out += "watcher " + name + ": " + res.summary() + "\n";
+    out += "watcher " + name + (caught_up ? " caught up with revision " : " did not reach revision ") +
+           std::to_string(last) + " (reached " + std::to_string(w->watcher->reached()) + ")\n";
+    for (const auto& watch : wh.watches) {
+      std::set<std::string> members;
+      for (const auto& s : watch.sessions) members.insert(s.endpoint);
+      out += "  " + watch.id + ": " + std::to_string(watch.events.size()) + " events, " +
+             std::to_string(watch.sessions.size()) + " sessions through " +
+             join(std::vector<std::string>(members.begin(), members.end()), ", ") + "\n";
+    }
+    if (!saved.empty()) out += "watches: " + saved + "\n";
+    int shown = 0;
+    for (const auto& f : res.findings)
+      if (shown++ < 20) out += f.kind + ": " + f.message + "\n";
+    if (!res.passed()) {
+      *passed = false;
+      failures->push_back(redactor("check_writes: watcher " + name + ": " + res.summary()));
+      for (const auto& f : res.findings)
+        if (failures->size() < 16) failures->push_back(redactor(f.kind + ": " + f.message));
+    }
+  }
+  return out;
 }
 
 void Writers::stop_all(const std::string& scenario, const fs::path& artifacts_dir,
                        const Redactor& redactor) {
   std::lock_guard lock(mu_);
+  for (auto& [name, w] : watchers_) {
+    w.watcher->stop();
+    if (w.checked || artifacts_dir.empty()) continue;
+    std::error_code ec;
+    fs::create_directories(artifacts_dir, ec);
+    std::ofstream out(watch_file(artifacts_dir, scenario, name), std::ios::binary | std::ios::trunc);
+    out << redactor(watch_history_json(w.watcher->history()));
+  }
+  watchers_.clear();
   for (auto& [name, e] : writers_) {
     e.writer->stop();
     if (e.checked || artifacts_dir.empty()) continue;

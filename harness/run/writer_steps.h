@@ -2,6 +2,9 @@
 // Writer (writer.h) per scenario, started and stopped by steps, and the check of its
 // history once the faults are over.
 //
+// watcher starts watches of a writer's keys (etcd/watcher.h) through the same gateway, with
+// the writer's TLS material and user; check_writes of that writer judges them too.
+//
 // check_writes stops the writer, reads every key it wrote back through every member
 // (linearizable, retried until the check's timeout while a member restarts), takes each
 // member's hash of the key space at one revision (HashKV where the gateway has it, else a
@@ -36,6 +39,7 @@
 #include "lab/state.h"
 #include "scenario/template.h"
 #include "ssh/transport.h"
+#include "etcd/watcher.h"
 #include "etcd/writer.h"
 
 namespace dcslab {
@@ -96,6 +100,12 @@ class Writers {
                                 const std::filesystem::path& artifacts_dir,
                                 const Redactor& redactor, std::string* command,
                                 std::vector<std::string>* failures);
+  // watcher: {start: NAME, writer: W}: the watches, from the revision now + 1.
+  Expected<CommandResult> start_watcher(const WatcherSpec& spec, std::string* command);
+  // watcher: {stop: NAME}: the streams end; the record is kept for check_writes.
+  Expected<CommandResult> stop_watcher(const WatcherSpec& spec, std::string* command);
+  static std::filesystem::path watch_file(const std::filesystem::path& artifacts_dir,
+                                          const std::string& scenario, const std::string& name);
   // End of a scenario: stops every writer; the histories not checked are saved as they are.
   void stop_all(const std::string& scenario, const std::filesystem::path& artifacts_dir,
                 const Redactor& redactor);
@@ -112,8 +122,9 @@ class Writers {
   void mark_faults(FaultKind kind, const std::string& node, const std::map<std::string, double>& started);
 
   // Tests: a writer over a given api (no TLS, no node), as start() would make it.
+  // make_client: a watcher's clients (none: no watcher can watch this writer).
   void add_for_test(const std::string& name, std::unique_ptr<Writer> writer,
-                    std::shared_ptr<EtcdClient> client);
+                    std::shared_ptr<EtcdClient> client, Watcher::MakeClient make_client = {});
   // Tests: the clock the linearizability checker's budget is measured on (default: real).
   void set_model_clock_for_test(Clock* clock) { model_clock_ = clock; }
 
@@ -123,9 +134,21 @@ class Writers {
     std::shared_ptr<EtcdClient> client;  // also the writer's api
     bool checked = false;
     std::vector<FaultMark> faults;
+    Watcher::MakeClient make_client;     // a new client like the writer's, for a watch
   };
+  struct WatcherEntry {
+    std::string writer;
+    std::unique_ptr<Watcher> watcher;
+    bool checked = false;
+  };
+  // The watchers of `writer` at check_writes: caught up with its last write (or the
+  // deadline), stopped, judged and saved. What the step prints of them; *passed.
+  std::string check_watchers(const std::string& writer, const History& h, const std::string& scenario,
+                             const std::filesystem::path& artifacts_dir, const Redactor& redactor,
+                             Clock::time_point deadline, std::vector<std::string>* failures, bool* passed);
   std::mutex mu_;
   std::map<std::string, Entry> writers_;
+  std::map<std::string, WatcherEntry> watchers_;  // stopped before the writers they watch
   Clock* model_clock_ = nullptr;
 };
 

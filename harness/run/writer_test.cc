@@ -378,10 +378,15 @@ struct FakeCluster {
     for (const char* n : {"dcs-00", "dcs-01", "dcs-02"}) eps.push_back({n, "127.0.0.1", server.port()});
     client = std::make_shared<EtcdClient>(eps, TlsClientConfig{pki.ca_pem(), "", ""}, "root", "pw");
   }
-  void add(Writers& writers, WriterOptions o, int steps) {
+  Writer* add(Writers& writers, WriterOptions o, int steps) {
     auto writer = std::make_unique<Writer>(o, client, RealClock::instance());
     for (int i = 0; i < steps; ++i) writer->step();
-    writers.add_for_test(o.name, std::move(writer), client);
+    Writer* w = writer.get();
+    writers.add_for_test(o.name, std::move(writer), client, [this] { return new_client(); });
+    return w;
+  }
+  std::unique_ptr<EtcdClient> new_client() {
+    return std::make_unique<EtcdClient>(client->endpoints(), TlsClientConfig{pki.ca_pem(), "", ""}, "root", "pw");
   }
 };
 
@@ -549,6 +554,88 @@ TEST(Writers, CasRunThroughTheGatewayIsLinearizable) {
   EXPECT_NE(r->out.find("s): linearizable"), std::string::npos) << r->out;
   std::lock_guard lock(c.etcd.mu);
   EXPECT_EQ(c.etcd.txns.size(), 8u);
+}
+
+WatcherSpec watcher_spec(const std::string& op_name = "wa") {
+  WatcherSpec w;
+  w.name = op_name;
+  w.writer = "w1";
+  w.endpoints = {"dcs-00", "dcs-01", "dcs-02"};
+  w.idle = 2s;
+  return w;
+}
+
+// A watcher of the writer, through streams the fake cuts every three responses: the
+// watches re-watch and deliver every write; check_writes judges them and saves the record.
+TEST(Writers, CheckWritesJudgesTheWatchersOfTheWriter) {
+  FakeCluster c;
+  c.etcd.watch_cut_after = 3;
+  Writers writers;
+  WriterOptions o = options();
+  o.cas = 0.3;
+  Writer* writer = c.add(writers, o, 1);
+  std::string command;
+  auto started = writers.start_watcher(watcher_spec(), &command);
+  ASSERT_TRUE(started) << started.error().message;
+  EXPECT_EQ(started->exit_status, 0);
+  const std::string prefix = writer->history().prefix;
+  EXPECT_NE(started->out.find("watching " + prefix + " from revision "), std::string::npos) << started->out;
+  EXPECT_NE(command.find("watcher wa starts: 3 watches of " + prefix), std::string::npos) << command;
+  for (int i = 0; i < 12; ++i) writer->step();  // after the watcher's start: each must be delivered
+
+  const auto dir = std::filesystem::temp_directory_path() / ("dcslab-watch-test-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  CheckWritesSpec spec;
+  spec.name = "w1";
+  spec.timeout = 20s;
+  std::vector<std::string> failures;
+  auto r = writers.check(spec, "faults", dir, Redactor{}, &command, &failures);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->exit_status, 0) << r->out;
+  EXPECT_TRUE(failures.empty()) << failures.front();
+  EXPECT_NE(r->out.find("watcher wa: watches 3, sessions "), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("reordered 0, duplicated 0, split 0, missed 0, resume-missed 0"), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("watcher wa caught up with revision"), std::string::npos) << r->out;
+  auto saved = parse_watch_history(read_text(dir / "watches-faults-wa.json"));
+  ASSERT_TRUE(saved) << saved.error().message;
+  ASSERT_EQ(saved->watches.size(), 3u);
+  int acked = 0;
+  for (const auto& op : writer->history().ops)
+    acked += op.kind != OpKind::Get && op.status == OpStatus::Ok && (op.kind == OpKind::Put || op.swapped) &&
+             op.start_ms > 0;
+  for (const auto& w : saved->watches) {
+    EXPECT_GE(w.sessions.size(), 2u) << w.id;  // cut every three responses: re-watched
+    EXPECT_GE(static_cast<int>(w.events.size()), 11) << w.id;  // the 12 ticks' acknowledged writes
+  }
+  EXPECT_NE(read_text(dir / "watches-faults-wa.json").find("\"passed\": true"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+// A write under the writer's prefix that the writer never made shows up in every watch:
+// check_writes fails and names it.
+TEST(Writers, AnEventNoWriteExplainsFailsCheckWrites) {
+  FakeCluster c;
+  Writers writers;
+  Writer* writer = c.add(writers, options(), 1);
+  std::string command;
+  ASSERT_TRUE(writers.start_watcher(watcher_spec(), &command));
+  for (int i = 0; i < 4; ++i) writer->step();
+  auto intruder = c.new_client();
+  ASSERT_TRUE(intruder->put("dcs-00", writer->history().prefix + "key-0", "not-the-writers", 2s));
+  writer->step();
+  CheckWritesSpec spec;
+  spec.name = "w1";
+  spec.timeout = 20s;
+  std::vector<std::string> failures;
+  auto r = writers.check(spec, "faults", "", Redactor{}, &command, &failures);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->exit_status, 1) << r->out;
+  ASSERT_FALSE(failures.empty());
+  bool named = false;
+  for (const auto& f : failures)
+    named = named || (f.rfind("unexplained: wa-", 0) == 0 && f.find("\"not-the-writers\"") != std::string::npos &&
+                      f.find("no write of the history wrote that value") != std::string::npos);
+  EXPECT_TRUE(named) << r->out;
 }
 
 // The corpus' read pair: today's checks pass it; the model does not, and says why.

@@ -15,7 +15,7 @@
 //       as: tux                        # default
 //       run: hostname -f               # exactly one action: run, put, get, copy, wait_for_port,
 //                                      #   wait_for_unit, reboot, relogin, pki_issue, expect_tls,
-//                                      #   writer, check_writes, fault
+//                                      #   writer, watcher, check_writes, fault
 //       env: {K: V}
 //       stdin: text
 //       prompts: [{expect: "Password: ", answer: "{{ secrets.root_password }}"}]

@@ -43,6 +43,8 @@ class StepParser {
                 const std::vector<std::string>& extra_keys = {}) const;
   // The writers started so far in the scenario, in file order (writer, check_writes).
   std::vector<std::string>& writers() { return writers_; }
+  // The watchers started so far: name -> the writer it watches.
+  std::map<std::string, std::string>& watchers() { return watchers_; }
 
  private:
   std::string the_action(const YAML::Node& s, const std::string& key) const;
@@ -63,6 +65,7 @@ class StepParser {
   TemplateScope& scope_;
   const std::map<std::string, std::string>& vars_;
   std::vector<std::string> writers_;
+  std::map<std::string, std::string> watchers_;
 };
 
 }  // namespace dcslab

@@ -143,6 +143,23 @@ if ! grep -qE 'class="fault"' <<<"$dom" || ! grep -qE 'dcs-0[0-2] crashed' <<<"$
   fail "the leader's crash is not drawn as a band"
 fi
 echo "ok: the writer's timeline drew $want_ops operations and the crash in Chromium"
+# leader-crash's writer compare-and-sets and is watched through every member: the model and
+# the watch check both ran and passed (the step passed; these lines say they ran).
+grep -oE 'watcher wa: watches [0-9]+, sessions [0-9]+ \(re-watches [0-9]+\), events [0-9]+' "$out/faults.md" |
+  sed 's/^/measured: /' || fail "the watches were not checked"
+grep -qE 'linearizability \(budget [^)]*\): linearizable' "$out/faults.md" || fail "no linearizability verdict"
+watches=$out/artifacts/watches-leader-crash-wa.json
+[ -f "$watches" ] || fail "no watch record in the artifacts: $(ls "$out/artifacts")"
+python3 - "$watches" <<'PY' || fail "the watches did not pass"
+import json, sys
+w = json.load(open(sys.argv[1]))
+print("watches:", w["check"]["summary"])
+for x in w["watches"]:
+    print(f"  {x['id']}: {len(x['events'])} events, {len(x['sessions'])} sessions through",
+          ", ".join(sorted({s["endpoint"] for s in x["sessions"]})))
+assert w["check"]["passed"] is True, w["check"]["findings"][:5]
+assert w["check"]["watches"] == 3
+PY
 secret=$(cat "$DCSLAB_HOME/labs/$name/secrets/root_password")
 ! grep -rqF -- "$secret" "$out" "$DCSLAB_HOME/labs/$name/runs" || fail "the root password reached a report"
 echo "ok: the root password is in no report"

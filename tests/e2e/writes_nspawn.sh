@@ -9,7 +9,9 @@
 # members' range digests; 3.5: etcd's HashKV). Both writers compare-and-set a third of
 # the time (an etcd txn through the gateway) and check_writes runs the linearizability
 # checker over the whole history (model: linearizable): it must say linearizable, and
-# the script prints how long it took. The history is an artifact of the run
+# the script prints how long it took. Three watches of the writer's keys (the `watcher`
+# action, one through each member) must pass the watch check: ordered, unique, atomic,
+# reliable, resumable, every event a write of the history. The history is an artifact of the run
 # (writes-<scenario>-<writer>.json) with its verdict; no password reaches a report.
 # Prints writes per second and the check's run time.
 # Network safety: every lab is up --isolated, so its addresses live only in the network
@@ -77,6 +79,27 @@ lin = h["linearizability"]
 print(f"linearizability: {lin['verdict']} over {lin['ops']} ops in {lin['seconds']:.3f} s ({lin['steps']} steps)")
 assert lin["verdict"] == "linearizable", lin["report"]
 PY
+  step "the watches and their verdict"
+  watches="${history/writes-/watches-}"
+  watches="$out/$name/${watches%-*}-wa.json"
+  [ -f "$watches" ] || fail "no watch record in: $(ls "$out/$name")"
+  python3 - "$watches" <<'PY' || fail "the watches do not show what they must"
+import json, sys
+w = json.load(open(sys.argv[1]))
+c = w["check"]
+print("watches:", c["summary"])
+for x in w["watches"]:
+    members = sorted({s["endpoint"] for s in x["sessions"]})
+    ends = [s["end"] for s in x["sessions"][:-1]]
+    print(f"  {x['id']}: {len(x['events'])} events, {len(x['sessions'])} sessions through {', '.join(members)}"
+          + (f"; ended: {'; '.join(e[:60] for e in ends)}" if ends else ""))
+assert c["passed"] is True, c["findings"][:5]
+assert c["watches"] == 3
+for x in w["watches"]:
+    assert len(x["events"]) >= 50, (x["id"], len(x["events"]))
+PY
+  [ -z "${DCSLAB_E2E_KEEP:-}" ] || cp "$watches" "$DCSLAB_E2E_KEEP/"
+
   # DCSLAB_E2E_KEEP=DIR keeps the history for inspection.
   [ -z "${DCSLAB_E2E_KEEP:-}" ] || cp "$out/$name/$history" "$DCSLAB_E2E_KEEP/"
   grep -E 'writer [a-z0-9]+: [0-9]+ puts|check took|^ *linearizability \(' "$out/$name.log" || \

@@ -27,6 +27,7 @@ void run_action(const ReloginSpec& spec, NodeStep& step);
 void run_action(const PkiIssueSpec& spec, NodeStep& step);
 void run_action(const TlsSpec& spec, NodeStep& step);
 void run_action(const WriterSpec& spec, NodeStep& step);
+void run_action(const WatcherSpec& spec, NodeStep& step);
 void run_action(const CheckWritesSpec& spec, NodeStep& step);
 void run_action(const FaultSpec& spec, NodeStep& step);
 void run_action(const CopySpec& spec, NodeStep& step);

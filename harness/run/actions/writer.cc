@@ -1,4 +1,4 @@
-// writer and check_writes, over run/writer_steps.h: they talk to etcd from dcslab, with a
+// writer, watcher and check_writes, over run/writer_steps.h: they talk to etcd from dcslab, with a
 // session only to read (or sign) the TLS files on the node.
 #include "run/actions/actions.h"
 
@@ -41,6 +41,13 @@ void run_action(const WriterSpec& spec, NodeStep& step) {
          writers.start(spec, step.tv, step.services.lab.state(), tr.get(),
                        step.sc.file.parent_path(), step.services.redactor, &step.nr.command),
          {});
+}
+
+void run_action(const WatcherSpec& spec, NodeStep& step) {
+  step.nr.attempts = 1;
+  Writers& writers = step.services.writers;
+  if (spec.op == WatcherSpec::Op::Stop) record(step, spec.info.key, writers.stop_watcher(spec, &step.nr.command), {});
+  else record(step, spec.info.key, writers.start_watcher(spec, &step.nr.command), {});
 }
 
 void run_action(const CheckWritesSpec& spec, NodeStep& step) {

@@ -18,7 +18,7 @@ namespace dcslab {
 
 using Action = std::variant<RunSpec, PutSpec, GetSpec, CopySpec, WaitForPortSpec,
                             WaitForUnitSpec, RebootSpec, ReloginSpec, PkiIssueSpec, TlsSpec,
-                            WriterSpec, CheckWritesSpec, FaultSpec>;
+                            WriterSpec, WatcherSpec, CheckWritesSpec, FaultSpec>;
 
 // What the step's action declares (its key is its name in reports: "run", "check_writes").
 const ActionInfo& action_info(const Action& a);

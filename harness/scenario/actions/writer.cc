@@ -91,6 +91,46 @@ std::string WriterSpec::default_name() const {
   return "writer " + name + (op == Op::Start ? " starts" : " stops");
 }
 
+// watcher: {start: NAME, writer: W, endpoints, idle, timeout} | {stop: NAME}
+WatcherSpec WatcherSpec::parse(StepParser& p, const YAML::Node& a, const std::string& ak, Step&) {
+  const Reader& r = p.reader();
+  WatcherSpec w;
+  if (!a.IsMap())
+    r.fail(a, ak, "expected {start: NAME, writer: W, ...} or {stop: NAME}, found " + yaml_kind(a));
+  if (a["stop"] && a["start"])
+    r.fail(a["stop"], ak + ".stop", "give start: NAME or stop: NAME, not both");
+  auto& watchers = p.watchers();
+  if (a["stop"]) {
+    r.expect_map(a, ak, {"stop"});
+    w.op = WatcherSpec::Op::Stop;
+    w.name = r.scalar(a["stop"], ak + ".stop", "a watcher's name");
+    if (!watchers.count(w.name))
+      r.fail(a["stop"], ak + ".stop", "no watcher \"" + w.name + "\" started before this step");
+    return w;
+  }
+  r.expect_map(a, ak, {"start", "writer", "endpoints", "idle", "timeout"});
+  if (!a["start"]) r.fail(a, ak + ".start", "missing (give start: NAME or stop: NAME)");
+  w.name = r.scalar(a["start"], ak + ".start", "a watcher's name");
+  if (!valid_identifier(w.name))
+    r.fail(a["start"], ak + ".start", "\"" + w.name + "\" is not a valid name (letters, digits, '_', '-')");
+  if (watchers.count(w.name))
+    r.fail(a["start"], ak + ".start", "watcher \"" + w.name + "\" is already started in this scenario");
+  if (!a["writer"]) r.fail(a, ak + ".writer", "missing (the writer whose keys it watches)");
+  w.writer = writer_name(p, a["writer"], ak + ".writer", false);
+  if (const YAML::Node e = a["endpoints"]) w.endpoints = p.nodes(e, ak + ".endpoints");
+  else w.endpoints = p.lab().node_names();
+  if (const YAML::Node x = a["idle"]) {
+    w.idle = r.duration(x, ak + ".idle");
+    if (w.idle < std::chrono::milliseconds(100)) r.fail(x, ak + ".idle", "at least 100ms");
+  }
+  if (const YAML::Node x = a["timeout"]) w.request_timeout = r.duration(x, ak + ".timeout");
+  watchers[w.name] = w.writer;
+  return w;
+}
+std::string WatcherSpec::default_name() const {
+  return "watcher " + name + (op == Op::Start ? " starts" : " stops");
+}
+
 // check_writes: NAME | {name: NAME, timeout: 1m, model: linearizable, budget: 60s}
 CheckWritesSpec CheckWritesSpec::parse(StepParser& p, const YAML::Node& a, const std::string& ak,
                                        Step&) {

@@ -37,10 +37,29 @@ struct WriterSpec {
   std::string default_name() const;
 };
 
+// watcher: {start: NAME, writer: W, <options>} | {stop: NAME}: watches of writer W's keys
+// through the gateway's /v3/watch, one per member named (etcd/watcher.h); check_writes of
+// W judges what they delivered against W's history (check/watch_history.h).
+struct WatcherSpec {
+  static constexpr ActionInfo info{.key = "watcher",
+                                   .on = ActionInfo::On::OneNode,
+                                   .no_expect = "watcher has no output to expect anything of"};
+  enum class Op { Start, Stop };
+  Op op = Op::Start;
+  std::string name;
+  std::string writer;                        // started earlier in the scenario
+  std::vector<std::string> endpoints;        // one watch starting through each (all by default)
+  std::chrono::milliseconds idle{std::chrono::seconds(3)};     // a silent stream is re-watched
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(2)};
+  static WatcherSpec parse(StepParser& p, const YAML::Node& a, const std::string& key, Step& st);
+  std::string default_name() const;
+};
+
 // check_writes: NAME | {name: NAME, timeout: 1m, model: linearizable, budget: 60s}: the
 // writer stops and its history is judged (no lost, stale, unexplained or diverged
 // writes); with model: linearizable the history must also be linearizable
-// (check/linearizability.h), decided within `budget` (undecided fails the step).
+// (check/linearizability.h), decided within `budget` (undecided fails the step). The
+// watchers of the writer stop once they caught up, and what they delivered is judged too.
 struct CheckWritesSpec {
   static constexpr ActionInfo info{
       .key = "check_writes",
