@@ -68,6 +68,9 @@ nodes:                       # name (a host name) and an address in network.cidr
     ip: 192.168.56.11
   - name: dcs-02
     ip: 192.168.56.12
+
+groups:                      # names for sets of nodes: a scenario says `on: dcs`
+  dcs: [dcs-00, dcs-01, dcs-02]   # the etcd members (dcslab's scenarios/ run on `dcs`)
 )";
 
 constexpr const char* kScenario = R"(# A first scenario: what the machines print, checked on every node.

@@ -158,10 +158,11 @@ std::vector<fs::path> yaml_in(const fs::path& dir) {
 // A scenario file, its lab loaded and checked as every lab dcslab uses is (the provider
 // registry's check of its provider section), with the lab errors placed as the scenario
 // loader places them (at the scenario's `lab:` key when it has one).
-Scenario load_checked_scenario(const fs::path& file, const std::optional<fs::path>& lab_override) {
+Scenario load_checked_scenario(const fs::path& file, const std::optional<fs::path>& lab_override,
+                               const std::optional<fs::path>& inherited = std::nullopt) {
   auto text = read_file(file);  // a folder fails too (EISDIR)
   if (!text) throw BadInput(file.string() + ": cannot read scenario file");
-  const LabResolver resolve = default_lab_resolver(file, lab_override);
+  const LabResolver resolve = default_lab_resolver(file, lab_override, inherited);
   return parse_scenario(*text, file, [&](const std::string& value) {
     auto lab = resolve(value);
     check_provider_section(lab.first);
@@ -176,10 +177,13 @@ class Catalog {
  public:
   explicit Catalog(std::optional<fs::path> lab) : lab_(std::move(lab)) {}
 
-  const Scenario& add_file(const fs::path& file) {
+  // `inherited`: the lab of the scenario that requires this file, for a file that names
+  // no lab of its own (scenario.h, default_lab_resolver).
+  const Scenario& add_file(const fs::path& file,
+                           const std::optional<fs::path>& inherited = std::nullopt) {
     const auto key = fs::absolute(file).lexically_normal().string();
     if (auto it = by_file_.find(key); it != by_file_.end()) return scenarios_.at(it->second);
-    Scenario sc = load_checked_scenario(file, lab_);
+    Scenario sc = load_checked_scenario(file, lab_, inherited);
     if (auto it = scenarios_.find(sc.name); it != scenarios_.end())
       throw BadInput(file.string() + ": name: scenario \"" + sc.name + "\" is also defined in " +
                      it->second.file.string());
@@ -200,11 +204,12 @@ class Catalog {
     if (resolved_.count(name)) return;
     stack.push_back(name);
     const Scenario& sc = scenarios_.at(name);
+    const fs::path lab_file = sc.lab_file;
     std::vector<std::string> names;
     for (std::size_t i = 0; i < sc.requires_.size(); ++i) {
       const std::string& r = sc.requires_[i];
       if (fs::path(r).is_absolute()) {
-        names.push_back(add_file(r).name);
+        names.push_back(add_file(r, lab_file).name);
         continue;
       }
       if (!scenarios_.count(r)) {
@@ -212,7 +217,7 @@ class Catalog {
                                          ? fs::path(".")
                                          : scenarios_.at(name).file.parent_path())) {
           if (f.stem() == r || peek_name(f) == r) {
-            add_file(f);
+            add_file(f, lab_file);
             break;
           }
         }

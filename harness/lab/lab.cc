@@ -71,6 +71,12 @@ const Node* Lab::find_node(const std::string& name) const {
   return nullptr;
 }
 
+const NodeGroup* Lab::find_group(const std::string& name) const {
+  for (const auto& g : groups)
+    if (g.name == name) return &g;
+  return nullptr;
+}
+
 namespace {
 std::string mac_of(const std::string& oui, std::uint64_t h) {
   std::string mac = oui;
@@ -161,7 +167,8 @@ Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
   const YAML::Node root = load_yaml(text, file);
   const YamlReader r(file, text);
   if (!root.IsMap()) r.fail(root, "(top level)", "expected a mapping with name, network, nodes");
-  r.expect_map(root, "", {"name", "network", "image", "provider", "login", "defaults", "nodes"});
+  r.expect_map(root, "", {"name", "network", "image", "provider", "login", "defaults", "nodes",
+                          "groups"});
 
   Lab lab;
   lab.file = file;
@@ -276,6 +283,41 @@ Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
     node.cpus = integer(r, n, key, "cpus", def_cpus, 1, 64);
     node.fqdn = node.name + "." + lab.network.domain;
     lab.nodes.push_back(std::move(node));
+  }
+
+  // groups: {NAME: [node, ...]}: after the nodes, whose names they use.
+  if (const YAML::Node groups = root["groups"]) {
+    if (!groups.IsMap())
+      r.fail(groups, "groups",
+             "expected a mapping of group: [node, ...], found " + Reader::kind(groups));
+    for (const auto& kv : groups) {
+      NodeGroup g;
+      g.name = kv.first.as<std::string>();
+      const std::string key = "groups." + g.name;
+      if (!valid_name(g.name))
+        r.fail(kv.first, key, "\"" + g.name + "\" must be lower-case letters, digits and '-', at most 32");
+      if (g.name == "all")
+        r.fail(kv.first, key, "\"all\" is every node of the lab already; give the group another name");
+      if (lab.find_node(g.name))
+        r.fail(kv.first, key, "\"" + g.name + "\" is a node's name; a group takes a name of its own");
+      if (lab.find_group(g.name))
+        r.fail(kv.first, key, "duplicate group \"" + g.name + "\"");
+      const YAML::Node members = kv.second;
+      if (!members.IsSequence() || members.size() == 0)
+        r.fail(members, key, "expected a non-empty list of node names, found " + Reader::kind(members));
+      for (std::size_t i = 0; i < members.size(); ++i) {
+        const std::string mk = key + "[" + std::to_string(i) + "]";
+        if (!members[i].IsScalar())
+          r.fail(members[i], mk, "expected a node name, found " + Reader::kind(members[i]));
+        const std::string n = members[i].Scalar();
+        if (!lab.find_node(n))
+          r.fail(members[i], mk, "unknown node \"" + n + "\" (valid: " + join(lab.node_names(), ", ") + ")");
+        if (std::find(g.nodes.begin(), g.nodes.end(), n) != g.nodes.end())
+          r.fail(members[i], mk, "node \"" + n + "\" is listed twice");
+        g.nodes.push_back(n);
+      }
+      lab.groups.push_back(std::move(g));
+    }
   }
   return lab;
 }

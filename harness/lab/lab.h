@@ -72,6 +72,14 @@ struct LoginSpec {
   std::string user = "tux";
 };
 
+// A named set of the lab's nodes (`groups: {dcs: [dcs-00, dcs-01, dcs-02]}`), so a
+// scenario says `on: dcs` for the etcd members and `on: pg` for the PostgreSQL nodes
+// of a lab that has both, instead of listing hosts. `all` is every node, never a group.
+struct NodeGroup {
+  std::string name;
+  std::vector<std::string> nodes;  // in the order the lab file lists them
+};
+
 struct Lab {
   std::string name;                      // names every resource the lab creates
   std::filesystem::path file;            // where it was loaded from
@@ -80,14 +88,16 @@ struct Lab {
   ProviderSpec provider;
   LoginSpec login;
   std::vector<Node> nodes;
+  std::vector<NodeGroup> groups;         // in the order the lab file gives them
 
   const Node* find_node(const std::string& name) const;
+  const NodeGroup* find_group(const std::string& name) const;
   std::vector<std::string> node_names() const;
 };
 
 // Loads and checks a lab file. Throws BadInput naming file:line:column and the key
 // for unknown keys, wrong types, duplicate names or addresses, an address outside the
-// network or equal to the host's. The provider section's values are the registry's to
+// network or equal to the host's, a group that is not a list of the lab's nodes. The provider section's values are the registry's to
 // check (check_provider_section).
 Lab load_lab(const std::filesystem::path& file);
 

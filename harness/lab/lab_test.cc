@@ -157,7 +157,7 @@ TEST(Lab, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(error_of("name: t\n"), "lab.yaml:1:1: network: missing (required)");
   EXPECT_NE(error_of(std::string(kMinimal) + "bogus: 1\n")
                 .find("lab.yaml:9:1: bogus: unknown key (valid: name, network, image, "
-                      "provider, login, defaults, nodes)"),
+                      "provider, login, defaults, nodes, groups)"),
             std::string::npos);
   EXPECT_EQ(error_of("name: t\nnetwork: {cidr: 10.0.0.0/24, host: 10.0.0.1, domain: x}\n"
                      "nodes: {a: 1}\n"),
@@ -184,6 +184,51 @@ TEST(Lab, NetworkAndBroadcastAddressesAreRejected) {
   text.replace(text.find("10.9.0.2"), 8, "10.9.0.255");
   EXPECT_NE(error_of(text).find("nodes[0].ip: 10.9.0.255 is the network or broadcast address"),
             std::string::npos);
+}
+
+TEST(Lab, GroupsNameSetsOfNodes) {
+  const Lab seed = load_lab(kSource / "fixtures/labs/dcs.yaml");
+  ASSERT_EQ(seed.groups.size(), 1u);
+  EXPECT_EQ(seed.groups[0].name, "dcs");
+  EXPECT_EQ(seed.groups[0].nodes, (std::vector<std::string>{"dcs-00", "dcs-01", "dcs-02"}));
+
+  const Lab lab = load_lab(kSource / "fixtures/labs/patroni.yaml");
+  ASSERT_EQ(lab.nodes.size(), 6u);
+  EXPECT_EQ(lab.nodes[3].name, "pg-00");
+  EXPECT_EQ(lab.nodes[5].ip.str(), "192.168.56.22");
+  EXPECT_EQ(lab.nodes[4].fqdn, "pg-01.patroni.mydomain");
+  ASSERT_NE(lab.find_group("pg"), nullptr);
+  EXPECT_EQ(lab.find_group("pg")->nodes, (std::vector<std::string>{"pg-00", "pg-01", "pg-02"}));
+  EXPECT_EQ(lab.find_group("dcs")->nodes.size(), 3u);
+  EXPECT_EQ(lab.find_group("all"), nullptr);
+  EXPECT_EQ(lab.find_group("pg-00"), nullptr);
+
+  // A group keeps the order it is written in.
+  const Lab two = parse_lab(std::string(kMinimal) + "  - name: b\n    ip: 10.9.0.3\n"
+                                                    "groups: {x: [b, a]}\n", "lab.yaml");
+  EXPECT_EQ(two.find_group("x")->nodes, (std::vector<std::string>{"b", "a"}));
+}
+
+TEST(Lab, GroupErrorsNameFileLineAndKey) {
+  const std::string base = std::string(kMinimal) + "  - name: b\n    ip: 10.9.0.3\n";
+  EXPECT_EQ(error_of(base + "groups: {x: [a, c]}\n"),
+            "lab.yaml:11:17: groups.x[1]: unknown node \"c\" (valid: a, b)");
+  EXPECT_EQ(error_of(base + "groups: {x: [a, a]}\n"),
+            "lab.yaml:11:17: groups.x[1]: node \"a\" is listed twice");
+  EXPECT_EQ(error_of(base + "groups: {all: [a]}\n"),
+            "lab.yaml:11:10: groups.all: \"all\" is every node of the lab already; give the group "
+            "another name");
+  EXPECT_EQ(error_of(base + "groups: {b: [a]}\n"),
+            "lab.yaml:11:10: groups.b: \"b\" is a node's name; a group takes a name of its own");
+  EXPECT_EQ(error_of(base + "groups: {x: []}\n"),
+            "lab.yaml:11:13: groups.x: expected a non-empty list of node names, found a list");
+  EXPECT_EQ(error_of(base + "groups: {x: a}\n"),
+            "lab.yaml:11:13: groups.x: expected a non-empty list of node names, found \"a\"");
+  EXPECT_EQ(error_of(base + "groups: [a]\n"),
+            "lab.yaml:11:9: groups: expected a mapping of group: [node, ...], found a list");
+  EXPECT_EQ(error_of(base + "groups: {X_1: [a]}\n"),
+            "lab.yaml:11:10: groups.X_1: \"X_1\" must be lower-case letters, digits and '-', at "
+            "most 32");
 }
 
 TEST(Lab, MissingFileIsBadInput) {

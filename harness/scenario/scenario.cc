@@ -172,11 +172,14 @@ fs::path first_existing(const std::vector<fs::path>& candidates) {
 }  // namespace
 
 LabResolver default_lab_resolver(const fs::path& scenario_file,
-                                 const std::optional<fs::path>& lab_override) {
-  return [scenario_file, lab_override](const std::string& value) {
+                                 const std::optional<fs::path>& lab_override,
+                                 const std::optional<fs::path>& inherited) {
+  return [scenario_file, lab_override, inherited](const std::string& value) {
     fs::path p;
     if (lab_override) {
       p = *lab_override;
+    } else if (value.empty() && inherited) {
+      p = *inherited;
     } else if (value.empty()) {
       // The command line's default, so `dcslab run x.yaml` and `dcslab up` meet one lab.
       p = default_lab_file();

@@ -116,10 +116,13 @@ using LabResolver =
 
 // The default resolver: `lab_override` if given; else the value relative to the current
 // directory, the scenario's directory, or dcslab's data folder, whichever exists first;
-// without a value, the command line's default lab file (base/paths.h default_lab_file:
-// the example lab).
+// without a value, `inherited` if given, else the command line's default lab file
+// (base/paths.h default_lab_file: the example lab). `inherited` is the lab of a scenario
+// that requires this one: a scenario that names no lab runs on the lab of the run that
+// needs it (the seed under scenarios/patroni/).
 LabResolver default_lab_resolver(const std::filesystem::path& scenario_file,
-                                 const std::optional<std::filesystem::path>& lab_override);
+                                 const std::optional<std::filesystem::path>& lab_override,
+                                 const std::optional<std::filesystem::path>& inherited = std::nullopt);
 
 Scenario parse_scenario(const std::string& text, const std::filesystem::path& file,
                         const LabResolver& resolve_lab);

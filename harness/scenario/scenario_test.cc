@@ -170,6 +170,50 @@ TEST(Scenario, ErrorsHaveExactPositions) {
   EXPECT_NE(error_of("steps: [\n").find("s.yaml:"), std::string::npos);
 }
 
+// `on:` takes the lab file's groups, alone, in a list, or in `except`.
+TEST(Scenario, OnTakesTheLabsGroups) {
+  const LabResolver patroni = [](const std::string&) {
+    const fs::path p = kSource / "fixtures/labs/patroni.yaml";
+    return std::make_pair(load_lab(p), p);
+  };
+  const Scenario sc = parse_scenario(
+      "steps:\n  - {on: pg, run: x}\n  - {on: [dcs-01, pg], run: x}\n"
+      "  - {on: {except: pg}, run: x}\n  - {on: all, run: x}\n  - {on: [pg-02, dcs], run: x}\n",
+      "s.yaml", patroni);
+  EXPECT_EQ(sc.steps[0].on, (std::vector<std::string>{"pg-00", "pg-01", "pg-02"}));
+  EXPECT_EQ(sc.steps[1].on, (std::vector<std::string>{"dcs-01", "pg-00", "pg-01", "pg-02"}));
+  EXPECT_EQ(sc.steps[2].on, (std::vector<std::string>{"dcs-00", "dcs-01", "dcs-02"}));
+  EXPECT_EQ(sc.steps[3].on.size(), 6u);
+  EXPECT_EQ(sc.steps[4].on, (std::vector<std::string>{"pg-02", "dcs-00", "dcs-01", "dcs-02"}));
+  try {
+    parse_scenario("steps:\n  - {on: [pg, pg-01], run: x}\n", "s.yaml", patroni);
+    ADD_FAILURE() << "no error";
+  } catch (const BadInput& e) {
+    EXPECT_EQ(std::string(e.what()), "s.yaml:2:15: steps[0].on[1]: node \"pg-01\" is listed twice");
+  }
+  try {
+    parse_scenario("steps:\n  - {on: pgs, run: x}\n", "s.yaml", patroni);
+    ADD_FAILURE() << "no error";
+  } catch (const BadInput& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "s.yaml:2:10: steps[0].on: unknown node \"pgs\" (valid: all, dcs, pg, dcs-00, dcs-01, "
+              "dcs-02, pg-00, pg-01, pg-02)");
+  }
+  // The seed's lab has the group dcs: the seed's scenarios say on: dcs.
+  EXPECT_EQ(parse("steps:\n  - {on: dcs, run: x}\n").steps[0].on.size(), 3u);
+}
+
+// A scenario that names no lab runs on the lab of the scenario that requires it (the
+// seed under scenarios/patroni/); one that names a lab keeps it.
+TEST(Scenario, ANamelessLabIsTheRequirersLab) {
+  const fs::path base = kSource / "fixtures/scenarios/base.yaml";
+  const fs::path patroni = kSource / "fixtures/labs/patroni.yaml";
+  EXPECT_EQ(default_lab_resolver(base, std::nullopt, patroni)("").first.name, "patroni");
+  EXPECT_EQ(default_lab_resolver(base, std::nullopt, patroni)("fixtures/labs/dcs.yaml").first.name, "dcs");
+  EXPECT_EQ(default_lab_resolver(base, std::nullopt)("").first.name, "dcs");
+  EXPECT_EQ(load_scenario(base).lab.name, "dcs");
+}
+
 TEST(Scenario, LabErrorsPointAtTheLabKey) {
   try {
     load_scenario(kSource / "fixtures/scenarios/failing.yaml", fs::path("/nonexistent/lab.yaml"));
@@ -243,7 +287,12 @@ TEST(Scenario, ShippedScenariosLoad) {
         }
         ++loaded;
       }
-  EXPECT_GE(loaded, 20);
+  EXPECT_GE(loaded, 25);
+  // The seed, faults and upgrades run on the etcd members, on any lab with a dcs group.
+  const Scenario install = load_scenario(kSource / "scenarios/seed/10-install.yaml",
+                                         kSource / "fixtures/labs/patroni.yaml");
+  for (const auto& st : install.steps)
+    EXPECT_EQ(st.on, (std::vector<std::string>{"dcs-00", "dcs-01", "dcs-02"})) << st.name;
 }
 
 }  // namespace

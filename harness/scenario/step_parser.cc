@@ -117,6 +117,7 @@ void StepParser::step_on(const YAML::Node& s, const std::string& key, const std:
 
 std::vector<std::string> StepParser::nodes(const YAML::Node& v, const std::string& key) const {
   std::vector<std::string> valid = {"all"};
+  for (const auto& g : lab_.groups) valid.push_back(g.name);
   for (const auto& n : lab_.node_names()) valid.push_back(n);
   if (v.IsScalar() && v.Scalar() == "all") return lab_.node_names();
   std::vector<std::string> nodes;
@@ -124,11 +125,18 @@ std::vector<std::string> StepParser::nodes(const YAML::Node& v, const std::strin
   for (std::size_t i = 0; i < items.size(); ++i) {
     const std::string name = items[i].Scalar();
     const std::string k = v.IsSequence() ? key + "[" + std::to_string(i) + "]" : key;
-    if (!lab_.find_node(name))
+    // A group of the lab file stands for its nodes.
+    std::vector<std::string> named;
+    if (const NodeGroup* g = lab_.find_group(name)) named = g->nodes;
+    else if (lab_.find_node(name)) named = {name};
+    else
       r_.fail(items[i], k, "unknown node \"" + name + "\" (valid: " + join(valid, ", ") + ")");
-    if (std::find(nodes.begin(), nodes.end(), name) != nodes.end())
-      r_.fail(items[i], k, "node \"" + name + "\" is listed twice");
-    nodes.push_back(name);
+    for (const auto& n : named) {
+      if (std::find(nodes.begin(), nodes.end(), n) != nodes.end())
+        r_.fail(items[i], k, "node \"" + n + "\" is listed twice" +
+                                 (n == name ? std::string() : " (in group " + name + ")"));
+      nodes.push_back(n);
+    }
   }
   if (nodes.empty()) r_.fail(v, key, "no nodes (valid: " + join(valid, ", ") + ")");
   return nodes;
