@@ -168,6 +168,7 @@ ScenarioResult Runner::run(const Scenario& sc) {
                 " steps not run";
   // A writer does not outlive its scenario; an unchecked history is still saved.
   writers_.stop_all(sc.name, options_.artifacts_dir, redactor_);
+  pg_writers_.stop_all(sc.name, options_.artifacts_dir, redactor_);
   res.passed = !failed && !res.interrupted;
   res.seconds = seconds_between(start, clock_.now());
   if (res.passed) mark_passed(lab_.state(), sc.name, res.started_at);
@@ -342,7 +343,8 @@ NodeResult Runner::run_on_node(const Scenario& sc, const Step& st, const std::st
   nr.user = st.user;
   const auto captured = captured_for(node_name);
   const TemplateValues tv{&sc.lab, sc.lab.find_node(node_name), &sc.vars, &secrets, &captured};
-  const StepServices services{lab_, clock_, progress_, redactor_, writers_, options_.artifacts_dir};
+  const StepServices services{lab_,    clock_, progress_, redactor_, writers_, options_.artifacts_dir,
+                              &pg_writers_};
   NodeStep step(services, sc, st, node_name, tv, pick_note_, nr, infra);
   if (!st.when || when_holds(step))
     std::visit([&](const auto& spec) { run_action(spec, step); }, st.action);

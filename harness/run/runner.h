@@ -82,6 +82,7 @@ class Runner {
   RunnerOptions options_;
   std::mutex mu_;  // captures_
   Writers writers_;  // writer / check_writes: the scenario's background writers
+  PgWriters pg_writers_{clock_};  // pg_writer / check_pg_writes
   FaultRng rng_;     // the run's seeded choices
   // capture: name -> node -> value ("" for a value captured on a one-node step, which
   // every node sees). Cleared when a scenario starts.

@@ -45,6 +45,8 @@ class StepParser {
   std::vector<std::string>& writers() { return writers_; }
   // The watchers started so far: name -> the writer it watches.
   std::map<std::string, std::string>& watchers() { return watchers_; }
+  // The PostgreSQL writers started so far (pg_writer, check_pg_writes).
+  std::vector<std::string>& pg_writers() { return pg_writers_; }
 
  private:
   std::string the_action(const YAML::Node& s, const std::string& key) const;
@@ -66,6 +68,7 @@ class StepParser {
   const std::map<std::string, std::string>& vars_;
   std::vector<std::string> writers_;
   std::map<std::string, std::string> watchers_;
+  std::vector<std::string> pg_writers_;
 };
 
 }  // namespace dcslab

@@ -29,6 +29,8 @@ void run_action(const TlsSpec& spec, NodeStep& step);
 void run_action(const WriterSpec& spec, NodeStep& step);
 void run_action(const WatcherSpec& spec, NodeStep& step);
 void run_action(const CheckWritesSpec& spec, NodeStep& step);
+void run_action(const PgWriterSpec& spec, NodeStep& step);
+void run_action(const CheckPgWritesSpec& spec, NodeStep& step);
 void run_action(const FaultSpec& spec, NodeStep& step);
 void run_action(const CopySpec& spec, NodeStep& step);
 

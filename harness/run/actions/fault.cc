@@ -6,15 +6,24 @@
 namespace dcslab {
 
 void run_action(const FaultSpec& spec, NodeStep& step) {
-  // A writer running through it gets the fault's window on its own clock (its timeline).
+  // A writer running through it gets the fault's window on its own clock (its timeline);
+  // a PostgreSQL writer too, on its own clock.
   const auto started = step.services.writers.now_all();
+  const auto pg_started = step.services.pg_writers ? step.services.pg_writers->now_all()
+                                                   : std::map<std::string, double>{};
+  const auto mark = [&] {
+    step.services.writers.mark_faults(spec.kind, step.node, started);
+    if (step.services.pg_writers)
+      step.services.pg_writers->mark_faults(std::string(fault_name(spec.kind)) + " " + step.node,
+                                            pg_started);
+  };
   if (spec.kind == FaultKind::Kill) {  // SIGKILL to the unit's main process, in the guest
     auto tr = step.session("connect as " + step.st.user);
     if (!tr) return;
     const ExecOptions opts = step.prepare_attempts();
     step.nr.command = kill_unit_command(step.expand(spec.unit));
     step.repeat([&] { return tr->exec(step.nr.command, opts); });
-    step.services.writers.mark_faults(spec.kind, step.node, started);
+    mark();
     return;
   }
   // The LabControl drops the node's sessions when the fault breaks them.
@@ -23,7 +32,7 @@ void run_action(const FaultSpec& spec, NodeStep& step) {
                     (step.nodes_note.empty() ? "" : "; " + step.nodes_note);
   step.once(step.services.lab.fault(step.node, spec.kind, step.services.progress),
             fault_name(spec.kind));
-  step.services.writers.mark_faults(spec.kind, step.node, started);
+  mark();
 }
 
 Expected<std::vector<std::string>> fault_nodes(const FaultSpec& spec, const Scenario& sc,

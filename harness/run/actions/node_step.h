@@ -16,6 +16,7 @@
 #include "base/redact.h"
 #include "lab/lab_control.h"
 #include "report/report_model.h"
+#include "run/pg_writer_steps.h"
 #include "run/writer_steps.h"
 #include "scenario/scenario.h"
 #include "scenario/template.h"
@@ -31,6 +32,7 @@ struct StepServices {
   Redactor& redactor;
   Writers& writers;                     // writer / check_writes: the scenario's writers
   std::filesystem::path artifacts_dir;  // where check_writes saves histories (empty: nowhere)
+  PgWriters* pg_writers = nullptr;      // pg_writer / check_pg_writes (null: none here)
 };
 
 class NodeStep {

@@ -11,6 +11,7 @@
 #include "scenario/actions/commands.h"
 #include "scenario/actions/copy.h"
 #include "scenario/actions/fault.h"
+#include "scenario/actions/pg.h"
 #include "scenario/actions/tls.h"
 #include "scenario/actions/writer.h"
 
@@ -18,7 +19,8 @@ namespace dcslab {
 
 using Action = std::variant<RunSpec, PutSpec, GetSpec, CopySpec, WaitForPortSpec,
                             WaitForUnitSpec, RebootSpec, ReloginSpec, PkiIssueSpec, TlsSpec,
-                            WriterSpec, WatcherSpec, CheckWritesSpec, FaultSpec>;
+                            WriterSpec, WatcherSpec, CheckWritesSpec, PgWriterSpec,
+                            CheckPgWritesSpec, FaultSpec>;
 
 // What the step's action declares (its key is its name in reports: "run", "check_writes").
 const ActionInfo& action_info(const Action& a);
