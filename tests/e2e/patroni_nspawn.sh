@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Patroni on the lab document's DCS (scenarios/patroni/) on one nspawn lab of six
+# machines (fixtures/labs/patroni.yaml: dcs-00..02 with the seed's etcd, pg-00..02 with
+# PostgreSQL 15 and Patroni 3.0.2 from the image's local repository), isolated in a
+# network namespace dcslab creates. One run of the folder: the seed up to 80-replication
+# (what 10-bootstrap requires), then bootstrap, switchover and failover, in that order,
+# all passing; the failover's PostgreSQL writer history says no split brain and no lost
+# acknowledged insert; no password reaches a report; `--down` leaves nothing.
+# One lab for every Patroni scenario: the CI budget is tight.
+. "$(dirname "$0")/lib.sh"
+require_root
+require_cmd systemd-nspawn mmdebstrap ip python3
+
+name=e2e-patroni
+E2E_LAB=(--lab "$SRC/fixtures/labs/patroni.yaml" --name "$name" --provider nspawn)
+out=$(mktemp -d)
+cleanup() {
+  "$DCSLAB" "${E2E_LAB[@]}" down >/dev/null 2>&1 || true
+  rm -rf "$out"
+}
+trap cleanup EXIT
+"$DCSLAB" "${E2E_LAB[@]}" down >/dev/null 2>&1 || true
+"$DCSLAB" image build >/dev/null
+
+step "the order a folder run takes"
+"$DCSLAB" "${E2E_LAB[@]}" run "$SRC/scenarios/patroni" --list | tee "$out/list.txt"
+expect_eq "scenarios, in order" "$(grep -o '^[a-z-]*' "$out/list.txt" | paste -sd' ')" \
+  "patroni-bootstrap patroni-switchover patroni-failover"
+
+step "scenarios/patroni on a fresh lab"
+start=$(date +%s)
+set +e
+"$DCSLAB" --isolated "${E2E_LAB[@]}" run "$SRC/scenarios/patroni" --artifacts "$out/artifacts" \
+  >"$out/run.log" 2>&1
+rc=$?
+set -e
+grep -v '  ✓ ' "$out/run.log" || true
+echo "run with boot, seed and Patroni: $(( $(date +%s) - start ))s"
+expect_eq "exit status" "$rc" 0
+grep -q '^ok: 11 scenarios, 11 passed, 0 failed' "$out/run.log" || fail "not every scenario passed"
+
+step "the failover's write history and its verdict"
+history=$out/artifacts/pg-writes-patroni-failover-p1.json
+[ -f "$history" ] || fail "no history: $(ls "$out/artifacts")"
+python3 - "$history" <<'PY' || fail "the history does not show what it must"
+import json, sys
+h = json.load(open(sys.argv[1]))
+c = h["check"]
+print(c["summary"])
+assert c["split_brain"] == 0 and c["timeline_forks"] == 0, c
+assert c["final_read"] is True and c["lost"] == 0 and c["unexplained"] == 0, c
+assert c["acknowledged"] >= 50, "too few acknowledged inserts"
+tenures = c["tenures"]
+assert len(tenures) >= 2 and tenures[-1]["timeline"] > tenures[0]["timeline"], tenures
+print("longest without an acknowledged insert: %.0f ms" % c["longest"]["ms"])
+for f in c["faults"]:
+    print("fault %s: recovered after %.0f ms" % (f["name"], f["recovery_ms"]))
+PY
+[ -f "$out/artifacts/pg-roles-patroni-failover-p1.json" ] || fail "no role timeline"
+
+for secret in "$DCSLAB_HOME/labs/$name"/secrets/*; do
+  [ -f "$secret" ] || continue
+  ! grep -rqF -- "$(cat "$secret")" "$out" "$DCSLAB_HOME/labs/$name/runs" || fail "secret ${secret##*/} reached a report"
+done
+echo "ok: no secret is in a report or history"
+
+step "down"
+"$DCSLAB" "${E2E_LAB[@]}" down
+expect_nothing_left "$name"
+echo "PASS patroni_nspawn"
