@@ -135,6 +135,10 @@ std::vector<std::string> nspawn_argv(const MachineSpec& s) {
       "--hostname=" + s.node,
       "--network-bridge=" + s.bridge,  // inside: host0 (see nic_match)
       "--bind-ro=" + s.identity.string() + ":/run/dcslab/identity.tar",
+      // nspawn's default (auto) bind-mounts the host's /etc/localtime read-only over the
+      // image's regular file, so tzdata's postinst (pulled in by Patroni's dependencies)
+      // fails "Device or resource busy"; a machine keeps its own clock zone, as a VM does.
+      "--timezone=off",
       // The console's output is copied to our stdout, which is the console log; input is
       // never read, so the machine runs detached with stdin on /dev/null.
       "--console=read-only",

@@ -241,7 +241,7 @@ TEST_F(NspawnProviderTest, LaunchPlanOnCgroupV1HostMountsCgroup2AndOverlayPrivat
                           "--machine=dcslab-dcs-dcs-01", "--hostname=dcs-01",
                           "--network-bridge=dcsn-dcs",
                           "--bind-ro=/id/dcs-01.tar:/run/dcslab/identity.tar",
-                          "--console=read-only"));
+                          "--timezone=off", "--console=read-only"));
 }
 
 TEST(NspawnMachineName, UniquePerLabAndWithinNspawnsLimit) {
