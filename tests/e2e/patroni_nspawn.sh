@@ -57,10 +57,12 @@ for f in c["faults"]:
     print("fault %s: recovered after %.0f ms" % (f["name"], f["recovery_ms"]))
 PY
 [ -f "$out/artifacts/pg-roles-patroni-failover-p1.json" ] || fail "no role timeline"
+# The measured numbers docs/PATRONI.md records, from the survivors' own clocks.
+grep -rhoE 'new leader pg-0[0-2] on timeline [0-9]+ after [0-9]+ ms' "$out/artifacts" | sort -u || true
 
 for secret in "$DCSLAB_HOME/labs/$name"/secrets/*; do
   [ -f "$secret" ] || continue
-  ! grep -rqF -- "$(cat "$secret")" "$out" "$DCSLAB_HOME/labs/$name/runs" || fail "secret ${secret##*/} reached a report"
+  ! grep -rqsF -- "$(cat "$secret")" "$out" "$DCSLAB_HOME/labs/$name/runs" || fail "secret ${secret##*/} reached a report"
 done
 echo "ok: no secret is in a report or history"
 
