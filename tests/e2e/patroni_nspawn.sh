@@ -54,7 +54,8 @@ tenures = c["tenures"]
 assert len(tenures) >= 2 and tenures[-1]["timeline"] > tenures[0]["timeline"], tenures
 print("longest without an acknowledged insert: %.0f ms" % c["longest"]["ms"])
 for f in c["faults"]:
-    print("fault %s: recovered after %.0f ms" % (f["name"], f["recovery_ms"]))
+    print("fault %s: recovered after %.0f ms (its longest gap %.0f ms; acknowledged %d, failed %d)"
+          % (f["name"], f["recovery_ms"], f["longest"]["ms"], f["acknowledged"], f["failed"]))
 PY
 [ -f "$out/artifacts/pg-roles-patroni-failover-p1.json" ] || fail "no role timeline"
 # The measured numbers docs/PATRONI.md records, from the survivors' own clocks.
