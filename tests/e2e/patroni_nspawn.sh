@@ -59,7 +59,7 @@ for f in c["faults"]:
 PY
 [ -f "$out/artifacts/pg-roles-patroni-failover-p1.json" ] || fail "no role timeline"
 # The measured numbers docs/PATRONI.md records, from the survivors' own clocks.
-grep -rhoE 'new leader pg-0[0-2] on timeline [0-9]+ after [0-9]+ ms' "$out/artifacts" | sort -u || true
+grep -rhoE 'new leader pg-0[0-2] after [0-9]+ ms, on timeline [0-9]+ after [0-9]+ ms' "$out/artifacts" | sort -u || true
 
 for secret in "$DCSLAB_HOME/labs/$name"/secrets/*; do
   [ -f "$secret" ] || continue
