@@ -289,7 +289,7 @@ Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
   if (const YAML::Node groups = root["groups"]) {
     if (!groups.IsMap())
       r.fail(groups, "groups",
-             "expected a mapping of group: [node, ...], found " + Reader::kind(groups));
+             "expected a mapping of group: [node, ...], found " + yaml_kind(groups));
     for (const auto& kv : groups) {
       NodeGroup g;
       g.name = kv.first.as<std::string>();
@@ -304,11 +304,11 @@ Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
         r.fail(kv.first, key, "duplicate group \"" + g.name + "\"");
       const YAML::Node members = kv.second;
       if (!members.IsSequence() || members.size() == 0)
-        r.fail(members, key, "expected a non-empty list of node names, found " + Reader::kind(members));
+        r.fail(members, key, "expected a non-empty list of node names, found " + yaml_kind(members));
       for (std::size_t i = 0; i < members.size(); ++i) {
         const std::string mk = key + "[" + std::to_string(i) + "]";
         if (!members[i].IsScalar())
-          r.fail(members[i], mk, "expected a node name, found " + Reader::kind(members[i]));
+          r.fail(members[i], mk, "expected a node name, found " + yaml_kind(members[i]));
         const std::string n = members[i].Scalar();
         if (!lab.find_node(n))
           r.fail(members[i], mk, "unknown node \"" + n + "\" (valid: " + join(lab.node_names(), ", ") + ")");
