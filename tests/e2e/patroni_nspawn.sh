@@ -5,7 +5,8 @@
 # network namespace dcslab creates. One run of the folder: the seed up to 80-replication
 # (what 10-bootstrap requires), then bootstrap, switchover and failover, then the DCS
 # faults under Patroni (etcd leader crash, partition of the member the leader's Patroni
-# uses, quorum loss with and without failsafe_mode), in that order, all passing; every
+# uses, quorum loss with and without failsafe_mode), then a failover with
+# synchronous_mode, in that order, all passing; every
 # PostgreSQL writer history says no split brain and no lost acknowledged insert; no
 # password reaches a report; `--down` leaves nothing.
 # One lab for every Patroni scenario: the CI budget is tight.
@@ -27,7 +28,7 @@ trap cleanup EXIT
 step "the order a folder run takes"
 "$DCSLAB" "${E2E_LAB[@]}" run "$SRC/scenarios/patroni" --list | tee "$out/list.txt"
 expect_eq "scenarios, in order" "$(grep -o '^[a-z-]*' "$out/list.txt" | paste -sd' ')" \
-  "patroni-bootstrap patroni-switchover patroni-failover patroni-etcd-leader-crash patroni-etcd-partition patroni-quorum-loss-failsafe patroni-quorum-loss"
+  "patroni-bootstrap patroni-switchover patroni-failover patroni-etcd-leader-crash patroni-etcd-partition patroni-quorum-loss-failsafe patroni-quorum-loss patroni-sync-failover"
 
 step "scenarios/patroni on a fresh lab"
 start=$(date +%s)
@@ -39,10 +40,10 @@ set -e
 grep -v '  ✓ ' "$out/run.log" || true
 echo "run with boot, seed and Patroni: $(( $(date +%s) - start ))s"
 expect_eq "exit status" "$rc" 0
-grep -q '^ok: 15 scenarios, 15 passed, 0 failed' "$out/run.log" || fail "not every scenario passed"
+grep -q '^ok: 16 scenarios, 16 passed, 0 failed' "$out/run.log" || fail "not every scenario passed"
 
 step "each fault's write history and its verdict"
-for scenario in failover etcd-leader-crash etcd-partition quorum-loss-failsafe quorum-loss; do
+for scenario in failover etcd-leader-crash etcd-partition quorum-loss-failsafe quorum-loss sync-failover; do
   history=$out/artifacts/pg-writes-patroni-$scenario-p1.json
   [ -f "$history" ] || fail "no history for $scenario: $(ls "$out/artifacts")"
   [ -f "$out/artifacts/pg-roles-patroni-$scenario-p1.json" ] || fail "no role timeline for $scenario"
@@ -56,7 +57,10 @@ assert c["split_brain"] == 0 and c["timeline_forks"] == 0, c
 assert c["final_read"] is True and c["lost"] == 0 and c["unexplained"] == 0, c
 assert c["acknowledged"] >= 50, "too few acknowledged inserts"
 tenures = c["tenures"]
-if scenario in ("failover", "quorum-loss"):
+if scenario == "sync-failover":
+    # the inserts before the crash waited for the synchronous standby; none of those lost
+    assert h["synchronous"] is True and c["acknowledged_sync"] >= 30 and c["lost_sync"] == 0, c
+if scenario in ("failover", "quorum-loss", "sync-failover"):
     # a promotion: a later tenure on a higher timeline
     assert len(tenures) >= 2 and tenures[-1]["timeline"] > tenures[0]["timeline"], tenures
 else:
