@@ -9,17 +9,13 @@
 
 #include "base/error.h"
 #include "base/file.h"
+#include "base/json.h"
 
 namespace dcslab {
 
 namespace {
 
 using nlohmann::json;
-
-int line_at(const std::string& text, std::size_t byte) {
-  byte = std::min(byte, text.size());
-  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(byte), '\n'));
-}
 
 // The line where each element of the top-level object's "ops" array begins, for
 // messages: nlohmann's values do not keep their place. Runs on text that parsed.
@@ -66,13 +62,9 @@ std::vector<int> op_lines(const std::string& t) {
 }  // namespace
 
 KvHistory read_dcslab_history(const std::string& text, const std::string& source) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw BadInput(source + ":" + std::to_string(line_at(text, e.byte ? e.byte - 1 : 0)) +
-                   ": not JSON: " + e.what());
-  }
+  auto parsed = parse_json(text);
+  if (!parsed) throw BadInput(source + ":" + std::to_string(parsed.error().line) + ": not JSON: " + parsed.error().reason);
+  const json& j = *parsed;
   if (!j.is_object()) throw BadInput(source + ":1: a history is a JSON object");
   if (!j.contains("ops") || !j.at("ops").is_array())
     throw BadInput(source + ":1: ops: missing (the list of operations)");

@@ -1,3 +1,4 @@
+#include "base/json.h"
 #include "check/watch_history.h"
 
 #include <algorithm>
@@ -253,12 +254,9 @@ std::string watch_history_json(const WatchHistory& w, const WatchCheckResult* re
 }
 
 Expected<WatchHistory> parse_watch_history(const std::string& text) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    return Failure::error(std::string("not JSON: ") + e.what());
-  }
+  auto parsed = parse_json(text);
+  if (!parsed) return Failure::error(parsed.error().message());
+  const json& j = *parsed;
   try {
     if (!j.is_object()) return Failure::error("a watch history is a JSON object");
     WatchHistory w;

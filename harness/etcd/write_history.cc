@@ -1,3 +1,4 @@
+#include "base/json.h"
 #include "etcd/write_history.h"
 
 #include <algorithm>
@@ -307,12 +308,9 @@ std::string history_json(const History& h, const CheckResult* result,
 }
 
 Expected<History> parse_history(const std::string& text) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    return Failure::error(std::string("not JSON: ") + e.what());
-  }
+  auto parsed = parse_json(text);
+  if (!parsed) return Failure::error(parsed.error().message());
+  const json& j = *parsed;
   try {
     History h;
     if (!j.is_object()) return Failure::error("a history is a JSON object");

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/http_get.h"
+#include "base/json.h"
 
 namespace dcslab {
 
@@ -68,12 +69,9 @@ PatroniRole classify(const PatroniNodeStatus& s) {
 }
 
 Expected<PatroniNodeStatus> parse_patroni_status(const std::string& text) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    return Failure::error(std::string("GET /patroni: not JSON: ") + e.what());
-  }
+  auto parsed = parse_json(text);
+  if (!parsed) return Failure::error("GET /patroni: " + parsed.error().message());
+  const json& j = *parsed;
   if (!j.is_object()) return Failure::error("GET /patroni: not a JSON object");
   PatroniNodeStatus s;
   s.role = str_field(j, "role");
@@ -94,12 +92,9 @@ const PatroniMember* PatroniCluster::leader() const {
 }
 
 Expected<PatroniCluster> parse_patroni_cluster(const std::string& text) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    return Failure::error(std::string("GET /cluster: not JSON: ") + e.what());
-  }
+  auto parsed = parse_json(text);
+  if (!parsed) return Failure::error("GET /cluster: " + parsed.error().message());
+  const json& j = *parsed;
   if (!j.is_object() || !j.contains("members") || !j.at("members").is_array())
     return Failure::error("GET /cluster: no members list in the answer");
   PatroniCluster c;

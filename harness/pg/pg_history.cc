@@ -1,3 +1,4 @@
+#include "base/json.h"
 #include "pg/pg_history.h"
 
 #include <algorithm>
@@ -436,12 +437,9 @@ std::string pg_history_json(const PgHistory& h, const PgCheckResult* result) {
 }
 
 Expected<PgHistory> parse_pg_history(const std::string& text) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    return Failure::error(std::string("not JSON: ") + e.what());
-  }
+  auto parsed = parse_json(text);
+  if (!parsed) return Failure::error(parsed.error().message());
+  const json& j = *parsed;
   if (!j.is_object()) return Failure::error("a PostgreSQL write history is a JSON object");
   std::string where = "the history";
   try {

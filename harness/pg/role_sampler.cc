@@ -1,3 +1,4 @@
+#include "base/json.h"
 #include "pg/role_sampler.h"
 
 #include <algorithm>
@@ -207,12 +208,9 @@ std::string role_timeline_json(const RoleTimeline& t) {
 }
 
 Expected<RoleTimeline> parse_role_timeline(const std::string& text) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    return Failure::error(std::string("not JSON: ") + e.what());
-  }
+  auto parsed = parse_json(text);
+  if (!parsed) return Failure::error(parsed.error().message());
+  const json& j = *parsed;
   std::string where = "the timeline";
   try {
     RoleTimeline t;

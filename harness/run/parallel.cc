@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "base/file.h"
+#include "base/json.h"
 #include "base/process.h"
 #include "base/text.h"
 #include "lab/state.h"
@@ -101,12 +102,9 @@ std::vector<std::vector<std::string>> partition_scenarios(const std::vector<std:
 
 Expected<RunReport> report_from_json(const std::string& text) {
   using nlohmann::json;
-  json root;
-  try {
-    root = json::parse(text);
-  } catch (const json::exception& e) {
-    return Failure::error(std::string("not a JSON report: ") + e.what());
-  }
+  auto parsed = parse_json(text);
+  if (!parsed) return Failure::error("not a JSON report: " + parsed.error().message());
+  const json& root = *parsed;
   if (!root.is_object()) return Failure::error("not a JSON report: not an object");
   try {
     RunReport r;

@@ -16,7 +16,7 @@ import sys
 
 # layer: (layers it may include, outside libraries it may include)
 LAYERS = {
-    "base": ([], ["openssl"]),
+    "base": ([], ["openssl", "nlohmann"]),
     "ssh": (["base"], ["libssh"]),
     "lab": (["base", "ssh"], ["yaml-cpp", "nlohmann"]),
     "tls": (["base", "lab"], ["openssl"]),
