@@ -20,27 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Hands run_command a LabControl that forwards to one the test keeps and inspects.
-class Forward : public LabControl {
- public:
-  explicit Forward(FakeLabControl& f) : f_(f) {}
-  const Lab& lab() const override { return f_.lab(); }
-  LabState& state() override { return f_.state(); }
-  Expected<void> ensure_up(Progress& p) override { return f_.ensure_up(p); }
-  fs::path console_log(const std::string& n) override { return f_.console_log(n); }
-
- protected:
-  Expected<std::shared_ptr<Transport>> open_session(const std::string& n,
-                                                    const std::string& u) override {
-    return f_.open_session(n, u);
-  }
-  Expected<void> reboot_node(const std::string& n, Progress& p) override { return f_.reboot(n, p); }
-  Expected<void> take_down(Progress& p) override { return f_.down(p); }
-
- private:
-  FakeLabControl& f_;
-};
-
 class MatrixRunTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -92,7 +71,7 @@ class MatrixRunTest : public ::testing::Test {
       made_.push_back(lab.name + "/" + lab.image.suite);
       auto& fake = labs_[lab.name];
       if (!fake) fake = std::make_unique<FakeLabControl>(lab, dir_ / "home", scripts_[lab.name]);
-      return std::make_unique<Forward>(*fake);
+      return std::make_unique<ForwardingLabControl>(*fake);
     }, env);
   }
 

@@ -22,26 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class Forward : public LabControl {
- public:
-  explicit Forward(FakeLabControl& f) : f_(f) {}
-  const Lab& lab() const override { return f_.lab(); }
-  LabState& state() override { return f_.state(); }
-  Expected<void> ensure_up(Progress& p) override { return f_.ensure_up(p); }
-  fs::path console_log(const std::string& n) override { return f_.console_log(n); }
-
- protected:
-  Expected<std::shared_ptr<Transport>> open_session(const std::string& n,
-                                                    const std::string& u) override {
-    return f_.open_session(n, u);
-  }
-  Expected<void> reboot_node(const std::string& n, Progress& p) override { return f_.reboot(n, p); }
-  Expected<void> take_down(Progress& p) override { return f_.down(p); }
-
- private:
-  FakeLabControl& f_;
-};
-
 std::string read(const fs::path& p) {
   std::ifstream in(p);
   std::stringstream s;
@@ -120,7 +100,7 @@ class ShardRunTest : public ::testing::Test {
     RunEnv env{out_, err_, progress_, clock_};
     return run_command(args, [&](const Lab& lab) -> std::unique_ptr<LabControl> {
       labs_.push_back(std::make_unique<FakeLabControl>(lab, home, script_));
-      return std::make_unique<Forward>(*labs_.back());
+      return std::make_unique<ForwardingLabControl>(*labs_.back());
     }, env);
   }
 

@@ -263,4 +263,25 @@ class FakeLabControl : public LabControl {
   FakeScript& script_;
 };
 
+// For code that makes its own LabControl (run_command asks a factory for one): forwards
+// to a FakeLabControl that the test keeps and inspects.
+class ForwardingLabControl : public LabControl {
+ public:
+  explicit ForwardingLabControl(FakeLabControl& f) : f_(f) {}
+  const Lab& lab() const override { return f_.lab(); }
+  LabState& state() override { return f_.state(); }
+  Expected<void> ensure_up(Progress& p) override { return f_.ensure_up(p); }
+  std::filesystem::path console_log(const std::string& n) override { return f_.console_log(n); }
+
+ protected:
+  Expected<std::shared_ptr<Transport>> open_session(const std::string& n, const std::string& u) override {
+    return f_.open_session(n, u);
+  }
+  Expected<void> reboot_node(const std::string& n, Progress& p) override { return f_.reboot(n, p); }
+  Expected<void> take_down(Progress& p) override { return f_.down(p); }
+
+ private:
+  FakeLabControl& f_;
+};
+
 }  // namespace dcslab
