@@ -47,6 +47,20 @@ void NodeStep::once(const Expected<void>& done, const std::string& what) {
   }
 }
 
+void NodeStep::record(const char* action, const Expected<CommandResult>& r, std::vector<std::string> failures) {
+  if (!r) {
+    nr.exit_status = -1;
+    fail(r.error().message);
+    return;
+  }
+  nr.exit_status = r->exit_status;
+  nr.out = r->out;
+  nr.err = r->err;
+  if (r->exit_status != 0 && failures.empty())
+    failures.push_back(std::string(action) + ": " + r->err.substr(0, r->err.find('\n')));
+  nr.failures = std::move(failures);
+}
+
 ExecOptions NodeStep::prepare_attempts() {
   expect_ = Expectation{};
   expect_.exit = st.expect.exit;

@@ -67,6 +67,9 @@ class NodeStep {
   void mark_infrastructure() { *infra_ = true; }
   // The call was made once: exit status 0, or `what: error` as the failure.
   void once(const Expected<void>& done, const std::string& what);
+  // What an in-process action (a writer, a checker) answered, kept as a command's result;
+  // a non-zero exit with no failures of its own fails as `action: <first line of err>`.
+  void record(const char* action, const Expected<CommandResult>& r, std::vector<std::string> failures);
 
   // Before the first attempt: the step's expectation and exec options (stdin, prompts,
   // env, pty, timeout) expanded for this node.

@@ -4,26 +4,6 @@
 
 namespace dcslab {
 
-namespace {
-
-void record(NodeStep& step, const char* action, const Expected<CommandResult>& r,
-            std::vector<std::string> failures) {
-  NodeResult& nr = step.nr;
-  if (!r) {
-    nr.exit_status = -1;
-    step.fail(r.error().message);
-    return;
-  }
-  nr.exit_status = r->exit_status;
-  nr.out = r->out;
-  nr.err = r->err;
-  if (r->exit_status != 0 && failures.empty())
-    failures.push_back(std::string(action) + ": " + r->err.substr(0, r->err.find('\n')));
-  nr.failures = std::move(failures);
-}
-
-}  // namespace
-
 void run_action(const PgWriterSpec& spec, NodeStep& step) {
   step.nr.attempts = 1;
   if (!step.services.pg_writers) {
@@ -32,10 +12,10 @@ void run_action(const PgWriterSpec& spec, NodeStep& step) {
   }
   PgWriters& writers = *step.services.pg_writers;
   if (spec.op == PgWriterSpec::Op::Stop) {
-    record(step, spec.info.key, writers.stop(spec, &step.nr.command), {});
+    step.record(spec.info.key, writers.stop(spec, &step.nr.command), {});
     return;
   }
-  record(step, spec.info.key,
+  step.record(spec.info.key,
          writers.start(spec, step.tv, step.services.redactor, &step.nr.command), {});
 }
 
@@ -48,7 +28,7 @@ void run_action(const CheckPgWritesSpec& spec, NodeStep& step) {
   std::vector<std::string> failures;
   auto r = step.services.pg_writers->check(spec, step.sc.name, step.services.artifacts_dir,
                                            step.services.redactor, &step.nr.command, &failures);
-  record(step, spec.info.key, r, std::move(failures));
+  step.record(spec.info.key, r, std::move(failures));
 }
 
 }  // namespace dcslab
