@@ -16,33 +16,12 @@ lab=(--lab "$SEED_LAB" --name bench-faults --provider "$provider")
 trap '"$DCSLAB" "${lab[@]}" down >/dev/null 2>&1; rm -rf "$BENCH_TMP"' EXIT
 "$DCSLAB" image build >/dev/null
 
-# run_on_fresh_lab NAME SCENARIO... : a run on a new lab; its JSON report is $BENCH_TMP/NAME.json
-run_on_fresh_lab() {
-  local name=$1; shift
-  "$DCSLAB" "${lab[@]}" down >/dev/null 2>&1 || true
-  local t; t=$(now)
-  set +e
-  "$DCSLAB" --isolated "${lab[@]}" run --seed 4242 "$@" --json "$BENCH_TMP/$name.json" \
-    --transcript "$BENCH_TMP/$name.md" >"$BENCH_TMP/$name.log" 2>&1
-  local rc=$?
-  set -e
-  elapsed "$t" >"$BENCH_TMP/$name.wall"
-  "$DCSLAB" "${lab[@]}" down >/dev/null
-  if [ "$rc" != 0 ]; then
-    # A failed run is a finding, not noise: reported in the section, left out of medians.
-    echo "run $name failed (exit $rc); its log ends:" >&2
-    tail -n 30 "$BENCH_TMP/$name.log" >&2
-    grep -E '^== .*: FAILED' "$BENCH_TMP/$name.log" | sed "s/^/$name: /" >>"$BENCH_TMP/failed.txt" ||
-      echo "$name: exit $rc" >>"$BENCH_TMP/failed.txt"
-  fi
-}
-
 for r in $(seq "$runs"); do
   echo "run $r: scenarios/faults ($provider)"
-  run_on_fresh_lab "faults-$r" scenarios/faults
+  bench_fresh_run "faults-$r" scenarios/faults
   for u in $upgrades; do
     echo "run $r: scenarios/upgrades/$u.yaml ($provider)"
-    run_on_fresh_lab "upgrade-$u-$r" "scenarios/upgrades/$u.yaml"
+    bench_fresh_run "upgrade-$u-$r" "scenarios/upgrades/$u.yaml"
   done
 done
 
@@ -96,12 +75,7 @@ PY
   echo "|---|---|---|"
   cat "$BENCH_TMP/rows.md"
   echo
-  if [ -s "$BENCH_TMP/failed.txt" ]; then
-    echo "Failed runs (their scenarios are left out of the medians above):"
-    sed 's/^/- /' "$BENCH_TMP/failed.txt"
-  else
-    echo "Every run passed."
-  fi
+  failed_runs
   echo
   echo "A fault scenario's time includes its own writer and checks (check_writes reads every"
   echo "acknowledged key back); an upgrade path's includes the checks after every member"

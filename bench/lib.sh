@@ -26,6 +26,42 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {if (NR%2) print
 fmt2() { printf '%.2f' "$1"; }
 list2() { for v in $1; do printf '%s ' "$(fmt2 "$v")"; done; }
 
+# bench_fresh_run NAME ARGS...: `dcslab --isolated "${lab[@]}" run --seed 4242 ARGS...` on a
+# new lab (the caller's array `lab`: --lab, --name, --provider), taken down after; its
+# JSON report is $BENCH_TMP/NAME.json, its transcript NAME.md, its log NAME.log, its wall
+# clock NAME.wall. A failed run is a finding, not noise: its failed scenarios go to
+# $BENCH_TMP/failed.txt (failed_runs prints them) and the caller leaves it out of medians.
+# shellcheck disable=SC2154  # lab: the caller's
+bench_fresh_run() {
+  local name=$1 t rc
+  shift
+  "$DCSLAB" "${lab[@]}" down >/dev/null 2>&1 || true
+  t=$(now)
+  set +e
+  "$DCSLAB" --isolated "${lab[@]}" run --seed 4242 "$@" --json "$BENCH_TMP/$name.json" \
+    --transcript "$BENCH_TMP/$name.md" >"$BENCH_TMP/$name.log" 2>&1
+  rc=$?
+  set -e
+  elapsed "$t" >"$BENCH_TMP/$name.wall"
+  "$DCSLAB" "${lab[@]}" down >/dev/null
+  if [ "$rc" != 0 ]; then
+    echo "run $name failed (exit $rc); its log ends:" >&2
+    tail -n 30 "$BENCH_TMP/$name.log" >&2
+    grep -E '^== .*: FAILED' "$BENCH_TMP/$name.log" | sed "s/^/$name: /" >>"$BENCH_TMP/failed.txt" ||
+      echo "$name: exit $rc" >>"$BENCH_TMP/failed.txt"
+  fi
+}
+
+# failed_runs: the section's paragraph on the runs bench_fresh_run saw fail.
+failed_runs() {
+  if [ -s "$BENCH_TMP/failed.txt" ]; then
+    echo "Failed runs (their scenarios are left out of the medians above):"
+    sed 's/^/- /' "$BENCH_TMP/failed.txt"
+  else
+    echo "Every run passed."
+  fi
+}
+
 # The machine and its load, for the section's header.
 machine_line() {
   echo "$(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, kernel $(uname -r); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"

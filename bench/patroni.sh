@@ -5,10 +5,13 @@
 # its section of docs/PERFORMANCE.md.
 #   bench/patroni.sh [RUNS]
 #     PROVIDER=nspawn
-# Each run: `run --seed 4242 scenarios/patroni` on fixtures/labs/patroni.yaml (the seed
-# suite builds the DCS first, through requires). Every lab is isolated.
+#     FOLDERS="scenarios/patroni scenarios/patroni-dcs"   what each run runs, in order
+# Each run: `run --seed 4242 scenarios/patroni scenarios/patroni-dcs` on
+# fixtures/labs/patroni.yaml (the seed suite builds the DCS first, through requires; the
+# etcd upgrade of patroni-dcs comes last, it cannot be undone). Every lab is isolated.
 . "$(dirname "$0")/lib.sh"
 runs=${1:-3}
+folders=${FOLDERS:-scenarios/patroni scenarios/patroni-dcs}
 provider=${PROVIDER:-nspawn}
 machine=$(machine_line)
 lab=(--lab "$PWD/fixtures/labs/patroni.yaml" --name bench-patroni --provider "$provider")
@@ -16,28 +19,14 @@ trap '"$DCSLAB" "${lab[@]}" down >/dev/null 2>&1; rm -rf "$BENCH_TMP"' EXIT
 "$DCSLAB" image build >/dev/null
 
 for r in $(seq "$runs"); do
-  echo "run $r: scenarios/patroni ($provider)"
-  "$DCSLAB" "${lab[@]}" down >/dev/null 2>&1 || true
-  t=$(now)
-  set +e
-  "$DCSLAB" --isolated "${lab[@]}" run --seed 4242 scenarios/patroni --json "$BENCH_TMP/run-$r.json" \
-    --artifacts "$BENCH_TMP/run-$r" >"$BENCH_TMP/run-$r.log" 2>&1
-  rc=$?
-  set -e
-  elapsed "$t" >"$BENCH_TMP/run-$r.wall"
-  "$DCSLAB" "${lab[@]}" down >/dev/null
-  if [ "$rc" != 0 ]; then
-    # A failed run is a finding, not noise: reported in the section, left out of medians.
-    echo "run $r failed (exit $rc); its log ends:" >&2
-    tail -n 30 "$BENCH_TMP/run-$r.log" >&2
-    grep -E '^== .*: FAILED' "$BENCH_TMP/run-$r.log" | sed "s/^/run $r: /" >>"$BENCH_TMP/failed.txt" ||
-      echo "run $r: exit $rc" >>"$BENCH_TMP/failed.txt"
-  fi
+  echo "run $r: $folders ($provider)"
+  # shellcheck disable=SC2086  # the folders, one word each
+  bench_fresh_run "run-$r" $folders --artifacts "$BENCH_TMP/run-$r"
 done
 
-python3 - "$BENCH_TMP" "$runs" >"$BENCH_TMP/rows.md" <<'PY'
+python3 - "$BENCH_TMP" "$runs" "$folders" >"$BENCH_TMP/rows.md" <<'PY'
 import json, os, re, statistics, sys
-tmp, runs = sys.argv[1], int(sys.argv[2])
+tmp, runs, folders = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def med(xs): return statistics.median(xs)
 def fmt(xs, d=1): return " ".join(f"{x:.{d}f}" for x in xs)
 rows = []
@@ -57,18 +46,22 @@ def scenario_secs(name):
             if s["name"] == name and s["passed"]]
 row("scenario `patroni-bootstrap` (apt install on 3 nodes, certificates, config, Patroni up, all checks)",
     scenario_secs("patroni-bootstrap"))
-walls = [float(open(f"{tmp}/run-{r}.wall").read()) for r in range(1, runs + 1) if r in reports]
-row("`run scenarios/patroni` whole (lab up, the seed suite, every Patroni scenario; down excluded)", walls)
+walls = [float(open(f"{tmp}/run-{r}.wall").read()) for r in range(1, runs + 1)
+         if r in reports and all(s["passed"] for s in reports[r]["scenarios"])]
+row(f"`run {folders}` whole (lab up, the seed suite, every Patroni scenario; down excluded; passed runs)", walls)
 # Per fault scenario, from its writer history and role timeline (artifacts):
 # the longest time without an acknowledged insert, the demotions the role sampler saw
 # (a node going leader -> demoted), the time from the first fault to the first sample of
 # a leader on a later timeline (none when the primary was kept).
-faults = [("failover", "the Patroni leader's node powered off"),
+faults = [("switchover", "patronictl switchover"),
+          ("failover", "the Patroni leader's node powered off"),
           ("etcd-leader-crash", "the etcd leader powered off"),
           ("etcd-partition", "the etcd member Patroni uses cut off"),
           ("quorum-loss-failsafe", "etcd quorum lost 25 s, failsafe_mode on"),
           ("quorum-loss", "etcd quorum lost 25 s, failsafe_mode off"),
-          ("sync-failover", "the leader powered off, synchronous_mode")]
+          ("sync-failover", "the leader powered off, synchronous_mode"),
+          ("dcs-restore", "every etcd member crashed, its data deleted, the snapshot restored"),
+          ("etcd-rolling-upgrade", "etcd 3.4 -> 3.5 rolling, auth on")]
 for key, what in faults:
     unavailable, demotions, new_leader = [], [], []
     for r in reports:
@@ -86,6 +79,7 @@ for key, what in faults:
                 n += 1
             last[s["node"]] = s["role"]
         demotions.append(n)
+        # from a fault step's start (switchover and upgrade have none: no such row)
         first = min((f["start_ms"] for f in c["faults"]), default=None)
         tl0 = c["tenures"][0]["timeline"] if c["tenures"] else 0
         later = [s["from_ms"] for s in roles["spans"]
@@ -103,7 +97,7 @@ PY
   echo "## Patroni on the DCS"
   echo
   echo "Written by \`bench/patroni.sh $runs\` on $(date -u +%Y-%m-%d) — $machine; provider $provider."
-  echo "Each run on a fresh isolated lab: \`dcslab run --seed 4242 scenarios/patroni\` on"
+  echo "Each run on a fresh isolated lab: \`dcslab run --seed 4242 $folders\` on"
   echo "fixtures/labs/patroni.yaml (the seed suite builds the DCS first). Medians of $runs runs; a"
   echo "scenario's time is the JSON report's, a whole run's is the command's wall clock; the"
   echo "fault figures come from each scenario's PostgreSQL writer history (an insert every"
@@ -113,12 +107,7 @@ PY
   echo "|---|---|---|"
   cat "$BENCH_TMP/rows.md"
   echo
-  if [ -s "$BENCH_TMP/failed.txt" ]; then
-    echo "Failed runs (left out of the medians above):"
-    sed 's/^/- /' "$BENCH_TMP/failed.txt"
-  else
-    echo "Every run passed."
-  fi
+  failed_runs
   echo
   echo "With no outage the longest time without an acknowledged insert is one ordinary gap"
   echo "between two inserts (100-300 ms)."

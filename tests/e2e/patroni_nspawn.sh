@@ -43,7 +43,7 @@ expect_eq "exit status" "$rc" 0
 grep -q '^ok: 16 scenarios, 16 passed, 0 failed' "$out/run.log" || fail "not every scenario passed"
 
 step "each fault's write history and its verdict"
-for scenario in failover etcd-leader-crash etcd-partition quorum-loss-failsafe quorum-loss sync-failover; do
+for scenario in switchover failover etcd-leader-crash etcd-partition quorum-loss-failsafe quorum-loss sync-failover; do
   history=$out/artifacts/pg-writes-patroni-$scenario-p1.json
   [ -f "$history" ] || fail "no history for $scenario: $(ls "$out/artifacts")"
   [ -f "$out/artifacts/pg-roles-patroni-$scenario-p1.json" ] || fail "no role timeline for $scenario"
@@ -65,7 +65,7 @@ tenures = c["tenures"]
 if scenario == "sync-failover":
     # the inserts before the crash waited for the synchronous standby; none of those lost
     assert h["synchronous"] is True and c["acknowledged_sync"] >= 30 and c["lost_sync"] == 0, c
-if scenario in ("failover", "quorum-loss", "sync-failover"):
+if scenario in ("switchover", "failover", "quorum-loss", "sync-failover"):
     # a promotion: a later tenure on a higher timeline
     assert len(tenures) >= 2 and tenures[-1]["timeline"] > tenures[0]["timeline"], tenures
 else:

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The DCS's own operations under a running Patroni cluster (scenarios/patroni-dcs/) on
+# one nspawn lab of six machines (fixtures/labs/patroni.yaml), isolated in a network
+# namespace dcslab creates: the seed up to 80-replication and patroni/10-bootstrap (what
+# both require), then the lab document's snapshot restore of all three etcd members,
+# then the rolling etcd upgrade 3.4.23 -> 3.5.16 with authentication (last: it cannot be
+# undone), each under a PostgreSQL writer; every history says no split brain and no
+# lost acknowledged insert, and the Patroni leader stayed the same on the same timeline;
+# no password reaches a report; `--down` leaves nothing.
+# Not part of e2e_patroni_nspawn: that one is at its CI budget (~7-9 min) on its own.
+. "$(dirname "$0")/lib.sh"
+require_root
+require_cmd systemd-nspawn mmdebstrap ip python3
+
+name=e2e-patroni-dcs
+E2E_LAB=(--lab "$SRC/fixtures/labs/patroni.yaml" --name "$name" --provider nspawn)
+out=$(mktemp -d)
+cleanup() {
+  "$DCSLAB" "${E2E_LAB[@]}" down >/dev/null 2>&1 || true
+  rm -rf "$out"
+}
+trap cleanup EXIT
+"$DCSLAB" "${E2E_LAB[@]}" down >/dev/null 2>&1 || true
+"$DCSLAB" image build >/dev/null
+
+step "the order a folder run takes"
+"$DCSLAB" "${E2E_LAB[@]}" run "$SRC/scenarios/patroni-dcs" --list | tee "$out/list.txt"
+expect_eq "scenarios, in order" "$(grep -o '^[a-z-]*' "$out/list.txt" | paste -sd' ')" \
+  "patroni-dcs-restore patroni-etcd-rolling-upgrade"
+
+step "scenarios/patroni-dcs on a fresh lab"
+start=$(date +%s)
+set +e
+"$DCSLAB" --isolated "${E2E_LAB[@]}" run "$SRC/scenarios/patroni-dcs" --artifacts "$out/artifacts" \
+  >"$out/run.log" 2>&1
+rc=$?
+set -e
+grep -v '  ✓ ' "$out/run.log" || true
+echo "run with boot, seed, bootstrap and both: $(( $(date +%s) - start ))s"
+expect_eq "exit status" "$rc" 0
+grep -q '^ok: 11 scenarios, 11 passed, 0 failed' "$out/run.log" || fail "not every scenario passed"
+
+step "each write history and its verdict"
+for scenario in dcs-restore etcd-rolling-upgrade; do
+  history=$out/artifacts/pg-writes-patroni-$scenario-p1.json
+  [ -f "$history" ] || fail "no history for $scenario: $(ls "$out/artifacts")"
+  [ -f "$out/artifacts/pg-roles-patroni-$scenario-p1.json" ] || fail "no role timeline for $scenario"
+  python3 - "$history" "$scenario" <<'PY' || fail "the $scenario history does not show what it must"
+import json, sys
+h = json.load(open(sys.argv[1]))
+c = h["check"]
+print("%s: %s" % (sys.argv[2], c["summary"]))
+assert c["split_brain"] == 0 and c["timeline_forks"] == 0, c
+assert c["final_read"] is True and c["lost"] == 0 and c["unexplained"] == 0, c
+assert c["writes"] >= 50, "too few inserts tried: %d" % c["writes"]
+assert c["acknowledged"] >= 20, "too few acknowledged inserts: %d" % c["acknowledged"]
+# the DCS operation left the primary alone: one tenure, one timeline
+assert len({(t["node"], t["timeline"]) for t in c["tenures"]}) == 1, c["tenures"]
+print("  longest without an acknowledged insert: %.0f ms" % c["longest"]["ms"])
+PY
+done
+# What docs/PATRONI.md records: the revisions around the restore, what Patroni logged.
+grep -rhoE 'snapshot [0-9]+, before the disaster [0-9]+, restored cluster now [0-9]+' "$out/artifacts" | sort -u || true
+grep -rhoE 'pg-0[0-2] (invalid auth token|warnings and errors): [0-9]+' "$out/artifacts" | sort | uniq -c || true
+
+for secret in "$DCSLAB_HOME/labs/$name"/secrets/*; do
+  [ -f "$secret" ] || continue
+  ! grep -rqsF -- "$(cat "$secret")" "$out" "$DCSLAB_HOME/labs/$name/runs" || fail "secret ${secret##*/} reached a report"
+done
+echo "ok: no secret is in a report or history"
+
+step "down"
+"$DCSLAB" "${E2E_LAB[@]}" down
+expect_nothing_left "$name"
+echo "PASS patroni_dcs_nspawn"
