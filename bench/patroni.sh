@@ -90,6 +90,16 @@ for key, what in faults:
     row(f"{what}: demotions sampled", demotions, 0, "")
     if new_leader:
         row(f"{what}: a leader on a new timeline after the fault", new_leader, 2)
+# The restore's remedy (scenarios/patroni-dcs/10-dcs-restore.yaml), from the transcript.
+cleared = []
+for r in reports:
+    try:
+        md = open(f"{tmp}/run-{r}.md").read()
+    except OSError:
+        continue
+    cleared += [int(m) / 1000 for m in re.findall(r"failsafe inactive after (\d+) ms", md)]
+if cleared:
+    row("after the restore: the leader out of failsafe, from the raft index passing the old one", cleared, 2)
 print("\n".join(rows))
 PY
 
