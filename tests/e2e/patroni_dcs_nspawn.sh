@@ -60,8 +60,10 @@ print("  longest without an acknowledged insert: %.0f ms" % c["longest"]["ms"])
 PY
 done
 # What docs/PATRONI.md records: the revisions around the restore, what Patroni logged.
-grep -rhoE 'snapshot [0-9]+, before the disaster [0-9]+, restored cluster now [0-9]+' "$out/artifacts" | sort -u || true
-grep -rhoE 'pg-0[0-2] (invalid auth token|warnings and errors): [0-9]+' "$out/artifacts" | sort | uniq -c || true
+# (each line is in several artifacts: the step's stdout, the report, the transcript)
+grep -rhoE 'snapshot [0-9]+, before the disaster [0-9]+, restored cluster now [0-9]+|raft index before the disaster [0-9]+, restored cluster now [0-9]+|^(read timeouts|authentications) since: [0-9]+|failsafe inactive after [0-9]+ ms' \
+  "$out/artifacts"/*-patroni-dcs-restore | sort -u || true
+grep -rhoE 'pg-0[0-2] (invalid auth token|read timeouts|warnings and errors): [0-9]+' "$out/artifacts"/*-patroni-* | sort -u || true
 
 for secret in "$DCSLAB_HOME/labs/$name"/secrets/*; do
   [ -f "$secret" ] || continue
