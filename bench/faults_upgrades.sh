@@ -49,7 +49,7 @@ for r in range(1, runs + 1):
     leader += [int(m) / 1000 for m in re.findall(r"new leader dcs-0[0-2] after (\d+) ms", md)]
     noquorum += [int(m) / 1000 for m in re.findall(r"exit \d+ after (\d+) ms", md)]
 if leader:
-    rows.append(f"| a new leader after the leader's crash (leader-crash; election timeout 5000 ms) | {med(leader):.2f} s | {' '.join(f'{x:.2f}' for x in leader)} |")
+    rows.append(f"| a new leader after the leader's crash (leader-crash; election timeout 1000 ms on nspawn, 5000 ms on VMs: 10-install) | {med(leader):.2f} s | {' '.join(f'{x:.2f}' for x in leader)} |")
 if noquorum:
     rows.append(f"| a put without quorum fails (quorum-loss) | {med(noquorum):.2f} s | {' '.join(f'{x:.2f}' for x in noquorum)} |")
 for u in upgrades:
