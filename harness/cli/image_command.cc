@@ -23,6 +23,10 @@ const char* const kImageHelp = R"(usage: dcslab image build [--suite S] [--force
             kept by a hash of images/ and the suite) and prints its folder
     --suite S   bullseye, bookworm, trixie or forky (default: the lab file's suite)
     --force     build again even if cached
+            With the lab file's image.etcd (etcd release archives of its own), the
+            image packages them as etcd-server/etcd-client X.Y.Z-dcslab1 in the
+            node's local repository; each archive is checked first (SHA-256, layout,
+            `etcd --version`), and a bad one is refused with exit 2.
   list      the images built, with their etcd versions
 
 Images live in $DCSLAB_HOME/images; the recipes are dcslab's own (images/ of the
@@ -55,6 +59,8 @@ int build(Context& ctx, const std::vector<std::string>& args) {
   } else {
     o.mirror = ctx.lab().image.mirror;
   }
+  // The lab's own etcd archives, checked by build_image before anything is built.
+  o.etcd = ctx.lab().image.etcd;
   o.recipe_dir = recipe_dir();
   o.home = dcslab_home();
   ConsoleProgress progress;
@@ -73,8 +79,9 @@ int cmd_image(Context& ctx) {
   if (args[0] == "list") {
     if (!rest.empty()) bad_usage("image", "image list: no arguments expected");
     for (const auto& i : list_images(dcslab_home()))
-      std::printf("%-10s %s  etcd %s  %s\n", i.suite.c_str(), i.hash.c_str(),
-                  i.etcd_version.c_str(), i.dir.c_str());
+      std::printf("%-10s %s  etcd %s%s  %s\n", i.suite.c_str(), i.hash.c_str(),
+                  i.etcd_version.c_str(),
+                  i.etcd_archives.empty() ? "" : " (the lab's own archives)", i.dir.c_str());
     return 0;
   }
   bad_usage("image", "image: unknown subcommand \"" + args[0] + "\" (build, list)");

@@ -19,6 +19,7 @@
 #include "base/text.h"
 #include "control/exec_mux.h"
 #include "lab/identity.h"
+#include "lab/etcd_archive.h"
 #include "lab/image.h"
 #include "ssh/keys.h"
 #include "lab/netns.h"
@@ -125,7 +126,8 @@ Expected<std::vector<NodeTiming>> lab_up(const Lab& lab, LabState& state, const 
   DCSLAB_TRY(enter_lab_namespace(state));
 
   // 2. The image is local: nothing is fetched at up.
-  DCSLAB_TRY_ASSIGN(auto image, find_image(dcslab_home(), lab.image.suite));
+  DCSLAB_TRY_ASSIGN(auto image, find_image(dcslab_home(), lab.image.suite,
+                                                  etcd_archives_id(lab.image.etcd)));
 
   // 3. Keys: the lab's own key, and a host key per node that the harness pins.
   state.prepare();

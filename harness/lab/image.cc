@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "lab/etcd_archive.h"
 #include "lab/state.h"
 
 
@@ -54,6 +55,7 @@ Image image_in(const fs::path& dir, const nlohmann::json& manifest) {
   img.suite = manifest.at("suite").get<std::string>();
   img.hash = manifest.at("hash").get<std::string>();
   img.etcd_version = manifest.value("etcd_version", "");
+  img.etcd_archives = manifest.value("etcd_archives", "");
   img.dir = dir;
   img.rootfs = dir / "rootfs";
   img.disk = dir / "disk.qcow2";
@@ -128,6 +130,21 @@ void point_symlink(const fs::path& link, const fs::path& target_name) {
   fs::rename(tmp, link);
 }
 
+// The checked archives, copied beside the build for the recipe (images/build-rootfs's
+// third argument): ARCHIVES/list has one "VERSION install|extra FILE" a line.
+fs::path stage_etcd_archives(const std::vector<EtcdArchiveSpec>& archives, const fs::path& tmp) {
+  const fs::path dir = tmp / "etcd-archives";
+  fs::create_directories(dir);
+  std::string list;
+  for (const auto& a : archives) {
+    fs::copy_file(a.archive, dir / a.archive.filename(), fs::copy_options::overwrite_existing);
+    list += a.version + (a.install ? " install " : " extra ") + a.archive.filename().string() + "\n";
+  }
+  auto w = write_file(dir / "list", list);
+  if (!w) throw Fatal(w.error().message);
+  return dir;
+}
+
 }  // namespace
 
 std::string Image::kernel_cmdline() const {
@@ -145,7 +162,13 @@ std::string Image::kernel_cmdline() const {
          "net.ifnames=0 tsc=reliable no_timer_check cryptomgr.notests";
 }
 
-std::string image_hash(const fs::path& recipe_dir, const std::string& suite) {
+std::string image_link_name(const std::string& suite, const std::string& archives_id) {
+  if (archives_id.empty()) return suite;
+  return suite + "+etcd-" + sha256_hex(archives_id).substr(0, 8);
+}
+
+std::string image_hash(const fs::path& recipe_dir, const std::string& suite,
+                       const std::string& archives_id) {
   std::error_code ec;
   if (!fs::is_directory(recipe_dir, ec))
     throw BadInput("image recipe folder " + recipe_dir.string() + " does not exist");
@@ -159,6 +182,8 @@ std::string image_hash(const fs::path& recipe_dir, const std::string& suite) {
   auto feed = [&](const std::string& part) { digest.field(part); };
   feed("dcslab-image-v1");
   feed(suite);
+  // Only when there are archives, so the suite's own image keeps its hash.
+  if (!archives_id.empty()) feed("etcd-archives:" + archives_id);
   for (const auto& rel : files) {
     const auto full = recipe_dir / rel;
     // The executable bit matters: a hook that loses it breaks the build.
@@ -176,11 +201,13 @@ Image build_image(const ImageBuildOptions& options, Progress& progress) {
   if (options.suite.empty() || options.suite.find('/') != std::string::npos ||
       options.suite[0] == '.')
     throw BadInput("image suite '" + options.suite + "' is not a Debian suite name");
-  const std::string hash = image_hash(recipe, options.suite);
+  for (const auto& a : options.etcd) check_etcd_archive(a);
+  const std::string archives_id = etcd_archives_id(options.etcd);
+  const std::string hash = image_hash(recipe, options.suite, archives_id);
   const fs::path images = home / "images";
   const std::string name = options.suite + "-" + hash;
   const fs::path final_dir = images / name;
-  const fs::path link = images / options.suite;
+  const fs::path link = images / image_link_name(options.suite, archives_id);
 
   if (!options.force) {
     if (auto cached = load_image(final_dir)) {
@@ -219,6 +246,7 @@ Image build_image(const ImageBuildOptions& options, Progress& progress) {
   try {
     std::vector<std::string> argv = {"bash", (recipe / "build-rootfs").string(), options.suite,
                                      tmp.string()};
+    if (!options.etcd.empty()) argv.push_back(stage_etcd_archives(options.etcd, tmp).string());
     if (!options.mirror.empty())
       argv.insert(argv.begin(), {"env", "DCSLAB_MIRROR=" + options.mirror});
     status = run_recipe(argv, log_path, progress, &tail);
@@ -240,6 +268,11 @@ Image build_image(const ImageBuildOptions& options, Progress& progress) {
   manifest["hash"] = hash;
   manifest["etcd_version"] = info.count("etcd_version") ? info.at("etcd_version") : "";
   manifest["etcd_deb_version"] = info.count("etcd_deb_version") ? info.at("etcd_deb_version") : "";
+  if (!archives_id.empty()) {
+    manifest["etcd_archives"] = archives_id;
+    // The suite's own etcd, moved aside for an installed archive (scenarios/upgrades).
+    if (info.count("etcd_suite_version")) manifest["etcd_suite_version"] = info.at("etcd_suite_version");
+  }
   // The next suite's etcd in the image's upgrade repository (scenarios/upgrades); absent
   // for suites that have none.
   if (info.count("etcd_upgrade_version")) {
@@ -259,6 +292,7 @@ Image build_image(const ImageBuildOptions& options, Progress& progress) {
     if (!out) throw Fatal("cannot write " + (tmp / "manifest.json").string());
   }
   fs::remove(tmp / "build-info");
+  fs::remove_all(tmp / "etcd-archives");
 
   // Publish: the folder appears complete or not at all.
   std::error_code ec;
@@ -282,6 +316,7 @@ Image build_image(const ImageBuildOptions& options, Progress& progress) {
   point_symlink(link, name);
   progress.done("image " + name + " built in " + manifest["build_seconds"].dump() + " s (etcd " +
                 manifest["etcd_version"].get<std::string>() +
+                (archives_id.empty() ? std::string() : " from the lab's archives") +
                 (manifest.contains("etcd_upgrade_version")
                      ? ", upgrade to " + manifest["etcd_upgrade_version"].get<std::string>()
                      : std::string()) +
@@ -289,12 +324,19 @@ Image build_image(const ImageBuildOptions& options, Progress& progress) {
   return image_in(final_dir, manifest);
 }
 
-Expected<Image> find_image(const fs::path& home, const std::string& suite) {
-  const fs::path link = home / "images" / suite;
+Expected<Image> find_image(const fs::path& home, const std::string& suite,
+                           const std::string& archives_id) {
+  const fs::path link = home / "images" / image_link_name(suite, archives_id);
   std::error_code ec;
-  if (!fs::exists(link, ec))
+  if (!fs::exists(link, ec)) {
+    if (!archives_id.empty())
+      return Failure::not_found("no image for suite " + suite + " with the lab's etcd archives (" +
+                                archives_id.substr(0, 40) + "...) under " +
+                                (home / "images").string() +
+                                "; build it with `dcslab --lab <this lab file> image build`");
     return Failure::not_found("no image for suite " + suite + " under " + (home / "images").string() +
                               "; build it with `dcslab image build --suite " + suite + "`");
+  }
   const fs::path dir = fs::canonical(link, ec);
   if (ec) return Failure::error("cannot resolve " + link.string() + ": " + ec.message());
   auto img = load_image(dir);

@@ -103,6 +103,24 @@ TEST_F(ImageTest, HashIsStableAndCoversRecipeAndSuite) {
   EXPECT_NE(image_hash(recipe_, "bookworm"), before_chmod);
 }
 
+TEST_F(ImageTest, EtcdArchivesMakeAnotherImageWithALinkOfItsOwn) {
+  const std::string plain = image_hash(recipe_, "bookworm");
+  EXPECT_EQ(image_hash(recipe_, "bookworm", ""), plain);
+  const std::string with = image_hash(recipe_, "bookworm", "3.5.30+:aa");
+  EXPECT_NE(with, plain);
+  EXPECT_NE(image_hash(recipe_, "bookworm", "3.5.30:aa"), with);  // installed or not
+  EXPECT_NE(image_hash(recipe_, "bookworm", "3.5.30+:ab"), with);  // another archive
+  EXPECT_EQ(image_link_name("bookworm", ""), "bookworm");
+  const std::string link = image_link_name("bookworm", "3.5.30+:aa");
+  EXPECT_EQ(link.rfind("bookworm+etcd-", 0), 0u) << link;
+  EXPECT_EQ(link.size(), std::string("bookworm+etcd-").size() + 8);
+  EXPECT_NE(image_link_name("bookworm", "3.5.30:aa"), link);
+  auto img = find_image(home_, "bookworm", "3.5.30+:aa");
+  ASSERT_FALSE(img.ok());
+  EXPECT_NE(img.error().message.find("with the lab's etcd archives"), std::string::npos)
+      << img.error().message;
+}
+
 TEST_F(ImageTest, HashOfMissingRecipeIsBadInput) {
   EXPECT_THROW(image_hash(tmp_.path / "nope", "bookworm"), BadInput);
 }

@@ -144,6 +144,52 @@ bool valid_domain(const std::string& s) {
   return s.size() <= 200 && std::regex_match(s, re);
 }
 
+// image.etcd: a list of {archive, sha256, install}. Only the form is checked here (every
+// command loads the lab file); the contents when an image is built (lab/etcd_archive.h).
+void parse_etcd_archives(const YamlReader& r, const YAML::Node& list,
+                         const std::filesystem::path& file, ImageSpec* image) {
+  if (!list.IsSequence() || list.size() == 0)
+    r.fail(list, "image.etcd", "expected a list of {archive, sha256, install}, found " + yaml_kind(list));
+  static const std::regex name_re(R"(etcd-v(\d+\.\d+\.\d+)-linux-amd64\.tar\.gz)");
+  static const std::regex hex_re(R"([0-9a-f]{64})");
+  std::string installed_at;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const YAML::Node a = list[i];
+    EtcdArchiveSpec spec;
+    spec.key = "image.etcd[" + std::to_string(i) + "]";
+    r.expect_map(a, spec.key, {"archive", "sha256", "install"});
+    const std::string path = str(r, a, spec.key, "archive", "", true);
+    spec.archive_at = r.where(a["archive"]);
+    spec.archive = std::filesystem::path(path).is_absolute()
+                       ? std::filesystem::path(path)
+                       : std::filesystem::absolute(file).parent_path() / path;
+    std::smatch m;
+    const std::string base = spec.archive.filename().string();
+    if (!std::regex_match(base, m, name_re))
+      r.fail(a["archive"], join_key(spec.key, "archive"),
+             "\"" + base + "\" is not an etcd release archive name (etcd-vX.Y.Z-linux-amd64.tar.gz)");
+    spec.version = m[1];
+    spec.sha256 = str(r, a, spec.key, "sha256", "", true);
+    spec.sha256_at = r.where(a["sha256"]);
+    if (!std::regex_match(spec.sha256, hex_re))
+      r.fail(a["sha256"], join_key(spec.key, "sha256"),
+             "\"" + spec.sha256 + "\" is not a SHA-256 (64 lower-case hex digits)");
+    if (a["install"]) spec.install = r.boolean(a["install"], join_key(spec.key, "install"));
+    if (spec.install) {
+      if (!installed_at.empty())
+        r.fail(a["install"], join_key(spec.key, "install"),
+               "a second archive to install (" + installed_at +
+                   " is one already): at most one replaces the suite's etcd");
+      installed_at = r.where(a["install"]);
+    }
+    for (const auto& other : image->etcd)
+      if (other.version == spec.version)
+        r.fail(a["archive"], join_key(spec.key, "archive"),
+               "etcd " + spec.version + " again (" + other.archive_at + " is one already)");
+    image->etcd.push_back(std::move(spec));
+  }
+}
+
 }  // namespace
 
 bool valid_lab_name(const std::string& name) { return valid_name(name); }
@@ -200,7 +246,7 @@ Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
 
   // image
   if (const YAML::Node img = root["image"]) {
-    r.expect_map(img, "image", {"suite", "mirror"});
+    r.expect_map(img, "image", {"suite", "mirror", "etcd"});
     lab.image.suite = str(r, img, "image", "suite", "bookworm", false);
     static const std::set<std::string> suites = {"bullseye", "bookworm", "trixie", "forky"};
     if (!suites.count(lab.image.suite))
@@ -212,6 +258,7 @@ Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
       r.fail(img["mirror"], "image.mirror",
              "\"" + lab.image.mirror +
                  "\" is not a Debian mirror URL (http://, https:// or file://, no spaces)");
+    if (const YAML::Node etcd = img["etcd"]) parse_etcd_archives(r, etcd, file, &lab.image);
   }
 
   // provider: type and uri are checked by the provider registry (providers/registry.h),

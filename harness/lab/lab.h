@@ -46,11 +46,29 @@ struct Network {
   std::string domain;  // e.g. patroni.mydomain
 };
 
+// An etcd release archive the lab brings (image.etcd): upstream's layout,
+// etcd-vX.Y.Z-linux-amd64.tar.gz with etcd, etcdctl (and etcdutl from 3.5) in a top
+// folder of that name. The image build packages it as etcd-server/etcd-client
+// X.Y.Z-dcslab1 in the node's local repository (images/build-rootfs): the one with
+// `install: true` replaces the suite's etcd as what `apt install etcd-server` installs,
+// the others wait at apt priority 1 (`apt install etcd-server=X.Y.Z-dcslab1`).
+// What the archive holds is checked before anything is built (lab/etcd_archive.h).
+struct EtcdArchiveSpec {
+  std::filesystem::path archive;  // absolute (a relative path is the lab file's folder's)
+  std::string sha256;             // 64 lower-case hex digits
+  bool install = false;
+  std::string version;            // X.Y.Z from the file name
+  // Where the lab file names them ("lab.yaml:12:16") and the key ("image.etcd[0]"), so
+  // a check of the archive's contents names the line.
+  std::string key, archive_at, sha256_at;
+};
+
 struct ImageSpec {
   std::string suite = "bookworm";
   // The Debian archive image builds fetch from: empty for the host's own apt sources
   // (images/build-rootfs); DCSLAB_MIRROR overrides both.
   std::string mirror;
+  std::vector<EtcdArchiveSpec> etcd;  // in the lab file's order; at most one install
 };
 
 // The lab file's provider section as written. Which types exist and what each accepts

@@ -109,6 +109,55 @@ TEST(Lab, ImageMirrorIsAUrlOrAnErrorAtItsLine) {
             "lab.yaml:9:17: image.mirror: expected a string, found a list");
 }
 
+TEST(Lab, ImageEtcdArchivesAreParsedWithTheirLines) {
+  const std::string hex(64, 'a');
+  const Lab lab = parse_lab(std::string(kMinimal) +
+                                "image:\n"
+                                "  etcd:\n"
+                                "    - archive: /srv/etcd-v3.5.30-linux-amd64.tar.gz\n"
+                                "      sha256: " + hex + "\n"
+                                "      install: true\n"
+                                "    - {archive: a/etcd-v3.3.25-linux-amd64.tar.gz, sha256: " + hex + "}\n",
+                            "/labs/x.yaml");
+  ASSERT_EQ(lab.image.etcd.size(), 2u);
+  EXPECT_EQ(lab.image.etcd[0].archive, "/srv/etcd-v3.5.30-linux-amd64.tar.gz");
+  EXPECT_EQ(lab.image.etcd[0].version, "3.5.30");
+  EXPECT_TRUE(lab.image.etcd[0].install);
+  EXPECT_EQ(lab.image.etcd[0].key, "image.etcd[0]");
+  EXPECT_EQ(lab.image.etcd[0].archive_at, "/labs/x.yaml:11:16");
+  EXPECT_EQ(lab.image.etcd[0].sha256_at, "/labs/x.yaml:12:15");
+  // A relative path is the lab file's folder's, not the working directory's.
+  EXPECT_EQ(lab.image.etcd[1].archive, "/labs/a/etcd-v3.3.25-linux-amd64.tar.gz");
+  EXPECT_EQ(lab.image.etcd[1].version, "3.3.25");
+  EXPECT_FALSE(lab.image.etcd[1].install);
+  EXPECT_TRUE(parse_lab(kMinimal, "x.yaml").image.etcd.empty());
+}
+
+TEST(Lab, ImageEtcdErrorsNameFileLineAndKey) {
+  const std::string hex(64, 'a');
+  const std::string head = std::string(kMinimal) + "image:\n  etcd:\n";
+  EXPECT_EQ(error_of(head + "    - {archive: etcd-3.5.30.tar.gz, sha256: " + hex + "}\n"),
+            "lab.yaml:11:17: image.etcd[0].archive: \"etcd-3.5.30.tar.gz\" is not an etcd release "
+            "archive name (etcd-vX.Y.Z-linux-amd64.tar.gz)");
+  EXPECT_EQ(error_of(head + "    - {archive: etcd-v3.5.30-linux-amd64.tar.gz, sha256: ABC}\n"),
+            "lab.yaml:11:58: image.etcd[0].sha256: \"ABC\" is not a SHA-256 (64 lower-case hex digits)");
+  EXPECT_EQ(error_of(head + "    - {archive: etcd-v3.5.30-linux-amd64.tar.gz}\n"),
+            "lab.yaml:11:7: image.etcd[0].sha256: missing (required)");
+  EXPECT_EQ(error_of(head + "    - {archive: etcd-v3.5.30-linux-amd64.tar.gz, sha256: " + hex +
+                     ", url: x}\n"),
+            "lab.yaml:11:124: image.etcd[0].url: unknown key (valid: archive, sha256, install)");
+  EXPECT_EQ(error_of(head + "    - {archive: etcd-v3.5.30-linux-amd64.tar.gz, sha256: " + hex +
+                     ", install: true}\n    - {archive: etcd-v3.3.25-linux-amd64.tar.gz, sha256: " +
+                     hex + ", install: true}\n"),
+            "lab.yaml:12:133: image.etcd[1].install: a second archive to install (lab.yaml:11:133 is "
+            "one already): at most one replaces the suite's etcd");
+  EXPECT_EQ(error_of(head + "    - {archive: etcd-v3.5.30-linux-amd64.tar.gz, sha256: " + hex +
+                     "}\n    - {archive: b/etcd-v3.5.30-linux-amd64.tar.gz, sha256: " + hex + "}\n"),
+            "lab.yaml:12:17: image.etcd[1].archive: etcd 3.5.30 again (lab.yaml:11:17 is one already)");
+  EXPECT_EQ(error_of(head + "    x\n"),
+            "lab.yaml:11:5: image.etcd: expected a list of {archive, sha256, install}, found \"x\"");
+}
+
 TEST(Lab, NodeMacsNeverChangeAndNeverCollide) {
   Lab lab;
   lab.name = "t";

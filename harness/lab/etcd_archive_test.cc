@@ -1,0 +1,102 @@
+#include "lab/etcd_archive.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "base/digest.h"
+#include "base/error.h"
+#include "base/file.h"
+#include "base/process.h"
+
+namespace dcslab {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/dcslab-etcd-archive-test-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+// An archive named for `version` whose TOP folder holds small scripts printing what
+// etcd's binaries print for `says`.
+EtcdArchiveSpec make_archive(const fs::path& dir, const std::string& version, const std::string& says,
+                             const std::vector<std::string>& binaries) {
+  const std::string top = "etcd-v" + version + "-linux-amd64";
+  const fs::path pack = dir / "pack";
+  fs::remove_all(pack);
+  fs::create_directories(pack / top);
+  for (const auto& b : binaries) {
+    const std::string line = b == "etcd" ? "etcd Version: " + says : b + " version: " + says;
+    std::ofstream(pack / top / b) << "#!/bin/sh\necho '" << line << "'\n";
+    fs::permissions(pack / top / b, fs::perms::owner_exec, fs::perm_options::add);
+  }
+  EtcdArchiveSpec spec;
+  spec.archive = dir / (top + ".tar.gz");
+  EXPECT_TRUE(run_checked({"tar", "-C", pack.string(), "-czf", spec.archive.string(), top}).ok());
+  spec.sha256 = sha256_hex(*read_file(spec.archive));
+  spec.version = version;
+  spec.key = "image.etcd[0]";
+  spec.archive_at = "lab.yaml:11:16";
+  spec.sha256_at = "lab.yaml:12:15";
+  return spec;
+}
+
+std::string error_of(const EtcdArchiveSpec& spec) {
+  try {
+    check_etcd_archive(spec);
+  } catch (const BadInput& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(EtcdArchive, AReleaseBefore35NeedsNoEtcdutlAnd35Does) {
+  TempDir tmp;
+  EXPECT_EQ(error_of(make_archive(tmp.path, "3.3.25", "3.3.25", {"etcd", "etcdctl"})), "(no error)");
+  EXPECT_EQ(error_of(make_archive(tmp.path, "3.4.23", "3.4.23", {"etcd", "etcdctl"})), "(no error)");
+  EXPECT_EQ(error_of(make_archive(tmp.path, "3.5.30", "3.5.30", {"etcd", "etcdctl", "etcdutl"})),
+            "(no error)");
+  EXPECT_EQ(error_of(make_archive(tmp.path, "3.5.30", "3.5.30", {"etcd", "etcdctl"})),
+            "lab.yaml:11:16: image.etcd[0].archive: etcd-v3.5.30-linux-amd64.tar.gz has no "
+            "etcd-v3.5.30-linux-amd64/etcdutl");
+}
+
+TEST(EtcdArchive, ChecksumAndVersionsMustMatch) {
+  TempDir tmp;
+  auto spec = make_archive(tmp.path, "3.4.23", "3.4.23", {"etcd", "etcdctl"});
+  const std::string right = spec.sha256;
+  spec.sha256 = std::string(64, '0');
+  EXPECT_EQ(error_of(spec), "lab.yaml:12:15: image.etcd[0].sha256: etcd-v3.4.23-linux-amd64.tar.gz has "
+                            "SHA-256 " + right + ", not " + std::string(64, '0'));
+  EXPECT_EQ(error_of(make_archive(tmp.path, "3.4.23", "3.4.22", {"etcd", "etcdctl"})),
+            "lab.yaml:11:16: image.etcd[0].archive: etcd-v3.4.23-linux-amd64/etcd --version does not "
+            "say \"etcd Version: 3.4.23\" (it says \"etcd Version: 3.4.22\"): not etcd 3.4.23");
+  EXPECT_EQ(error_of(make_archive(tmp.path, "3.4.23", "3.4.230", {"etcd", "etcdctl"})),
+            "lab.yaml:11:16: image.etcd[0].archive: etcd-v3.4.23-linux-amd64/etcd --version does not "
+            "say \"etcd Version: 3.4.23\" (it says \"etcd Version: 3.4.230\"): not etcd 3.4.23");
+}
+
+TEST(EtcdArchive, IdNamesVersionsChecksumsAndTheInstalledOne) {
+  EtcdArchiveSpec a, b;
+  a.version = "3.5.30";
+  a.sha256 = "aa";
+  a.install = true;
+  b.version = "3.3.25";
+  b.sha256 = "bb";
+  EXPECT_EQ(etcd_archives_id({a, b}), "3.5.30+:aa,3.3.25:bb");
+  EXPECT_EQ(etcd_archives_id({}), "");
+  b.install = true;
+  a.install = false;
+  EXPECT_NE(etcd_archives_id({a, b}), "3.5.30+:aa,3.3.25:bb");
+}
+
+}  // namespace
+}  // namespace dcslab
