@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "base/digest.h"
 #include "base/error.h"
@@ -92,16 +93,22 @@ void check_etcd_archive(const EtcdArchiveSpec& spec) {
     refuse(spec.archive_at, spec, "archive",
            "cannot unpack " + spec.archive.filename().string() + ": " +
                (unpacked ? unpacked->output : unpacked.error().message));
-  const std::pair<const char*, std::string> expected[] = {
-      {"etcd", "etcd Version: " + spec.version + "\n"},
-      {"etcdctl", "etcdctl version: " + spec.version + "\n"}};
-  for (const auto& [b, says] : expected) {
-    const std::string out = version_output(scratch.path() / top / b, "--version");
+  // etcdctl from 3.4 on says its version with `version` (and refuses --version); 3.3's
+  // defaults to the v2 API, whose etcdctl has only --version.
+  const std::tuple<const char*, std::string, std::vector<std::string>> expected[] = {
+      {"etcd", "etcd Version: " + spec.version + "\n", {"--version"}},
+      {"etcdctl", "etcdctl version: " + spec.version + "\n", {"version", "--version"}}};
+  for (const auto& [b, says, args] : expected) {
+    std::string out;
+    for (const auto& arg : args) {
+      out = version_output(scratch.path() / top / b, arg);
+      if (out.find(says) != std::string::npos) break;
+    }
     if (out.find(says) == std::string::npos) {
       std::string first = out.substr(0, out.find('\n'));
       if (first.size() > 120) first = first.substr(0, 120) + "...";
       refuse(spec.archive_at, spec, "archive",
-             top + "/" + b + " --version does not say \"" + says.substr(0, says.size() - 1) +
+             top + "/" + b + " " + args.back() + " does not say \"" + says.substr(0, says.size() - 1) +
                  "\" (it says \"" + first + "\"): not etcd " + spec.version);
     }
   }

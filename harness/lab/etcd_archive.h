@@ -13,7 +13,8 @@ namespace dcslab {
 // SHA-256 differs, it is not a gzip'd tar with the top folder etcd-vX.Y.Z-linux-amd64/
 // holding etcd and etcdctl (and etcdutl from 3.5 on; 3.3 and 3.4 releases have none),
 // or its etcd (run with --version, as upstream's and Debian's print it) does not say
-// "etcd Version: X.Y.Z" of the file name, nor its etcdctl "etcdctl version: X.Y.Z".
+// "etcd Version: X.Y.Z" of the file name, nor its etcdctl (`version`, or 3.3's
+// `--version`) "etcdctl version: X.Y.Z".
 void check_etcd_archive(const EtcdArchiveSpec& spec);
 
 // What the archives make of an image, as its manifest and folder name carry it:
