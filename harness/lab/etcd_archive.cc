@@ -1,5 +1,6 @@
 #include "lab/etcd_archive.h"
 
+#include <unistd.h>
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -41,9 +42,16 @@ class ScratchDir {
   fs::path path_;
 };
 
-// `binary` with one argument, bounded: a file named etcd may be anything.
+// `binary` with one argument, bounded: a file named etcd may be anything. As root (an
+// image build), it runs as nobody, without new privileges, in a network namespace of its
+// own with no interface up, so a file that is not an etcd can neither act as root nor
+// reach a network.
 std::string version_output(const fs::path& binary, const std::string& arg) {
-  auto r = run_process({"timeout", "10", binary.string(), arg});
+  std::vector<std::string> argv = {"timeout", "10", binary.string(), arg};
+  if (geteuid() == 0)
+    argv.insert(argv.begin(), {"unshare", "--net", "--", "setpriv", "--reuid=65534", "--regid=65534",
+                               "--clear-groups", "--no-new-privs"});
+  auto r = run_process(argv);
   if (!r) return "(could not be run: " + r.error().message + ")";
   return r->output;
 }
@@ -93,6 +101,11 @@ void check_etcd_archive(const EtcdArchiveSpec& spec) {
     refuse(spec.archive_at, spec, "archive",
            "cannot unpack " + spec.archive.filename().string() + ": " +
                (unpacked ? unpacked->output : unpacked.error().message));
+  // nobody (version_output) must reach and run them, whatever modes the archive gave.
+  for (const fs::path& f : {scratch.path(), scratch.path() / top, scratch.path() / top / "etcd",
+                            scratch.path() / top / "etcdctl"})
+    fs::permissions(f, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                           fs::perms::others_read | fs::perms::others_exec, ec);
   // etcdctl from 3.4 on says its version with `version` (and refuses --version); 3.3's
   // defaults to the v2 API, whose etcdctl has only --version.
   const std::tuple<const char*, std::string, std::vector<std::string>> expected[] = {
