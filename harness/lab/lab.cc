@@ -264,7 +264,7 @@ Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
   // provider: type and uri are checked by the provider registry (providers/registry.h),
   // which knows the providers; it names the lines kept here.
   if (const YAML::Node p = root["provider"]) {
-    r.expect_map(p, "provider", {"type", "uri", "accel"});
+    r.expect_map(p, "provider", {"type", "uri", "accel", "template"});
     lab.provider.type = str(r, p, "provider", "type", lab.provider.type, false);
     if (p["type"]) lab.provider.type_at = r.where(p["type"]);
     lab.provider.uri = str(r, p, "provider", "uri", lab.provider.uri, false);
@@ -274,6 +274,7 @@ Lab parse_lab(const std::string& text, const std::filesystem::path& file) {
     else if (accel == "kvm") lab.provider.accel = Accel::Kvm;
     else if (accel == "tcg") lab.provider.accel = Accel::Tcg;
     else r.fail(p["accel"], "provider.accel", "\"" + accel + "\" is not one of auto, kvm, tcg");
+    if (p["template"]) lab.provider.template_boot = r.boolean(p["template"], "provider.template");
   }
 
   // login

@@ -77,6 +77,9 @@ struct ProviderSpec {
   std::string type = "libvirt";          // a provider's name in the registry
   std::string uri = "qemu:///system";    // libvirt connection URI
   Accel accel = Accel::Auto;
+  // libvirt: bring nodes up by restoring a booted template of the image (seconds) rather
+  // than booting each (libvirt_template.h). false: always boot cold (provider.template).
+  bool template_boot = true;
   // Where the lab file gave type and uri ("lab.yaml:11:9"), so the registry's errors name
   // the line; empty when defaulted or set from the command line.
   std::string type_at, uri_at;

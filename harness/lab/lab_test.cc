@@ -66,6 +66,15 @@ TEST(Lab, DefaultsApplyAndNodesOverride) {
   EXPECT_EQ(lab.provider.uri, "qemu:///system");
 }
 
+TEST(Lab, ProviderTemplateDefaultsOnAndIsABoolean) {
+  EXPECT_TRUE(parse_lab(kMinimal, "x.yaml").provider.template_boot);
+  EXPECT_FALSE(parse_lab(std::string(kMinimal) + "provider: {template: false}\n", "x.yaml").provider.template_boot);
+  EXPECT_TRUE(parse_lab(std::string(kMinimal) + "provider: {template: true}\n", "x.yaml").provider.template_boot);
+  EXPECT_NE(error_of(std::string(kMinimal) + "provider: {template: maybe}\n").find("lab.yaml:9:23: provider.template"),
+            std::string::npos)
+      << error_of(std::string(kMinimal) + "provider: {template: maybe}\n");
+}
+
 TEST(Lab, LoginUserDefaultsToTuxAndIsCheckedStrictly) {
   EXPECT_EQ(parse_lab(kMinimal, "x.yaml").login.user, "tux");
   EXPECT_EQ(parse_lab(std::string(kMinimal) + "login: {user: ops_1}\n", "x.yaml").login.user, "ops_1");

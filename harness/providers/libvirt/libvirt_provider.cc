@@ -1,6 +1,12 @@
 #include "providers/libvirt/libvirt_provider.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <cmath>
@@ -21,6 +27,8 @@
 
 #include "providers/libvirt/accel_probe.h"
 #include "lab/consistent_snapshot.h"
+#include "base/digest.h"
+#include "base/fd.h"
 #include "base/file.h"
 #include "base/process.h"
 #include "base/text.h"
@@ -29,6 +37,8 @@
 #include "providers/libvirt/libvirt_xml.h"
 #include "providers/libvirt/libvirt_uri.h"
 #include "providers/libvirt/private_libvirtd.h"
+#include "providers/libvirt/libvirt_save_image.h"
+#include "providers/libvirt/libvirt_template.h"
 
 namespace dcslab {
 
@@ -318,6 +328,12 @@ class LibvirtProvider : public Provider {
     std::string cmdline = image.kernel_cmdline();
     if (!kvm)
       if (const auto khz = host_tsc_khz()) cmdline += " tsc_early_khz=" + std::to_string(*khz);
+    // A fresh lab is restored from the image's booted template where it can be; what
+    // cannot (a cold lab, a failed restore) says why and boots cold below.
+    if (up_from_template(c, pool->get(), image, kvm, cmdline, request, progress)) {
+      if (state_.get("isolated") == "1") keep_libvirt_capabilities(state_);
+      return {};
+    }
     std::vector<std::pair<std::string, VirDomain>> to_start;
     for (const auto& node : lab_.nodes) {
       const auto identity = request.identity.find(node.name);
@@ -825,6 +841,381 @@ class LibvirtProvider : public Provider {
     for (auto& f : failures)
       if (f) return *f;
     return {};
+  }
+
+  // ---- Booted templates (libvirt_template.h) ----
+
+  // Whether every node was restored from the template and is running with its identity
+  // under way. False (after saying why, and removing whatever it made) when the lab must
+  // boot cold.
+  bool up_from_template(virConnectPtr c, virStoragePoolPtr pool, const Image& image, bool kvm,
+                        const std::string& cmdline, const UpRequest& request, Progress& progress) {
+    if (!lab_.provider.template_boot) {
+      progress.done("booting cold: the lab file says provider.template: false");
+      return false;
+    }
+    if (const char* t = std::getenv("DCSLAB_TEMPLATE"); t && std::string(t) == "off") {
+      progress.done("booting cold: DCSLAB_TEMPLATE=off");
+      return false;
+    }
+    // Only a lab with nothing of its nodes yet: a re-up keeps what runs.
+    for (const auto& node : lab_.nodes) {
+      const std::string key = libvirt_pool_name(lab_) + "/" + libvirt_volume_name(node);
+      if (state_.has(kLibvirtVolumeKind, key) ||
+          VirDomain(virDomainLookupByName(c, libvirt_domain_name(lab_, node).c_str())))
+        return false;
+    }
+    std::vector<DomainSpec> specs;
+    for (const auto& node : lab_.nodes) {
+      const auto identity = request.identity.find(node.name);
+      if (identity == request.identity.end()) return false;  // the cold path says so
+      fs::path overlay = state_.dir() / "pool" / libvirt_volume_name(node);  // set once made
+      specs.push_back(node_domain_spec(lab_, node, kvm, image.kernel, image.initrd, cmdline, overlay,
+                                       identity->second, console_log(node.name)));
+    }
+    for (const auto& s : specs)
+      if (template_shape(s) != template_shape(specs.front())) {
+        progress.done("booting cold: the nodes differ in memory or vCPUs (one template per shape)");
+        return false;
+      }
+    auto tpl = ensure_template(c, image, specs.front(), progress);
+    if (!tpl) {
+      progress.done("booting cold: " + tpl.error().message);
+      return false;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    auto restored = restore_clones(pool, *tpl, specs, progress);
+    if (!restored) {
+      progress.done("warning: restoring the template failed (" + restored.error().message +
+                    "); removing what it made and booting cold");
+      undo_clones(c, specs, progress);
+      return false;
+    }
+    progress.done(fmt::format("{} nodes restored from the template {} in {:.1f} s", specs.size(),
+                              tpl->dir.filename().string(),
+                              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
+    return true;
+  }
+
+  // What a template for `spec` depends on, as this host and lab have it now.
+  Expected<TemplateManifest> current_manifest(virConnectPtr c, const Image& image, const DomainSpec& spec) {
+    TemplateManifest m;
+    unsigned long qemu = 0, lib = 0;
+    if (virConnectGetVersion(c, &qemu) != 0) return libvirt_failure("reading QEMU's version");
+    if (virConnectGetLibVersion(c, &lib) != 0) return libvirt_failure("reading libvirt's version");
+    VirChars caps(virConnectGetDomainCapabilities(c, nullptr, "x86_64", "pc", spec.kvm ? "kvm" : "qemu", 0));
+    if (!caps) return libvirt_failure("reading the domain capabilities of machine type pc");
+    pugi::xml_document doc;
+    doc.load_string(caps.get());
+    const std::string emulator = doc.child("domainCapabilities").child_value("path");
+    m.machine = doc.child("domainCapabilities").child_value("machine");
+    std::error_code ec;
+    const auto size = fs::file_size(emulator, ec);
+    const auto mtime = fs::last_write_time(emulator, ec).time_since_epoch().count();
+    m.qemu = fmt::format("{} {} {} {}", qemu, emulator, size, mtime);
+    m.libvirt = std::to_string(lib);
+    m.cpu = domain_cpu_xml(domain_xml(spec));
+    Sha256 kernel;
+    for (const auto& f : {image.kernel, image.initrd}) {
+      auto bytes = read_file(f);
+      if (!bytes) return Failure::error("cannot read " + f.string());
+      kernel.field(*bytes);
+    }
+    m.kernel = kernel.hex_digest();
+    m.image_hash = image.hash;
+    m.accel = spec.kvm ? "kvm" : "tcg";
+    m.memory_mib = spec.memory_mib;
+    m.vcpus = spec.vcpus;
+    return m;
+  }
+
+  struct UsableTemplate {
+    fs::path dir, disk, state;
+    SaveImageHeader header;
+  };
+
+  // The image's template for this node shape: kept, checked against this host, or booted
+  // now (once). Under a lock, so two labs never build the same template at once.
+  Expected<UsableTemplate> ensure_template(virConnectPtr c, const Image& image, const DomainSpec& node,
+                                           Progress& progress) {
+    const std::string shape = template_shape(node);
+    const TemplateFiles files = template_files(image.dir, shape);
+    std::error_code ec;
+    fs::create_directories(files.dir.parent_path(), ec);
+    DCSLAB_TRY_ASSIGN(auto lock, lock_file(files.dir.parent_path() / (shape + ".lock"), clock(), 20min, [&] {
+      progress.phase("waiting for another dcslab building the template " + shape);
+    }));
+    DCSLAB_TRY_ASSIGN(auto now, current_manifest(c, image, node));
+    if (fs::exists(files.manifest)) {
+      auto text = read_file(files.manifest);
+      auto kept = text ? parse_template_manifest(*text) : Expected<TemplateManifest>(text.error());
+      std::string why = kept ? template_mismatch(*kept, now) : kept.error().message;
+      if (why.empty()) {
+        auto header = read_save_header(files.state);
+        if (header && header->compressed == 0)
+          return UsableTemplate{files.dir, files.disk, files.state, std::move(*header)};
+        why = header ? "its save image is compressed" : header.error().message;
+      }
+      // A stale template is never used again: the next up builds a new one.
+      fs::remove_all(files.dir, ec);
+      return Failure::error("the template " + image.suite + "-" + image.hash + "/" + shape +
+                            " does not fit (" + why + "); removed it, the next up builds a new one");
+    }
+    fs::remove_all(files.dir, ec);  // a build that did not finish
+    auto built = build_template(c, image, node, files, now, progress);
+    if (!built) {
+      fs::remove_all(files.dir, ec);
+      return Failure::error("building the template failed: " + built.error().message);
+    }
+    DCSLAB_TRY_ASSIGN(auto header, read_save_header(files.state));
+    return UsableTemplate{files.dir, files.disk, files.state, std::move(header)};
+  }
+
+  // Boots one node without an identity (a blank identity disk: dcslab-identity finds no
+  // archive, sshd is skipped, /run/dcslab/clone is made empty), waits until systemd is up,
+  // and saves it (the domain is gone after), its disk frozen read-only.
+  Expected<void> build_template(virConnectPtr c, const Image& image, const DomainSpec& node,
+                                const TemplateFiles& files, const TemplateManifest& manifest,
+                                Progress& progress) {
+    progress.phase("booting the template for " + image.suite + "-" + image.hash + "/" +
+                   template_shape(node) + " (once; its nodes are restored from it)");
+    const auto t0 = std::chrono::steady_clock::now();
+    std::error_code ec;
+    fs::create_directories(files.dir, ec);
+    if (ec) return Failure::error("cannot create " + files.dir.string() + ": " + ec.message());
+    DCSLAB_TRY(write_file(files.blank, std::string(1 << 20, '\0'), 0444));
+    DCSLAB_TRY(run_checked({"qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
+                            image.disk.string(), files.disk.string()}));
+    DomainSpec spec = node;
+    spec.name = "dcslab-" + lab_.name + "-template";
+    spec.node = "template";
+    spec.overlay = files.disk;
+    spec.identity = files.blank;
+    spec.mac = "52:54:00:00:00:01";  // alone on the lab network while it runs
+    spec.console_log = state_.dir() / "template-console.log";
+    fs::remove(spec.console_log, ec);
+    const Resource entry{kLibvirtDomainKind, spec.name, "template"};
+    state_.record(entry);
+    VirDomain dom(virDomainCreateXML(c, domain_xml(spec).c_str(), 0));
+    if (!dom) {
+      Failure f = libvirt_failure("starting the template domain " + spec.name);
+      state_.forget(entry);
+      return f;
+    }
+    auto conn = libvirt_connect(current_uri());
+    if (!conn) return conn.error();
+    NodeDomain nd{std::move(*conn), VirDomain(virDomainLookupByName(c, spec.name.c_str())), spec.name};
+    auto ready = [&]() -> Expected<void> {
+      if (!nd.dom) return libvirt_failure("looking up " + spec.name);
+      DCSLAB_TRY(wait_agent(nd, 10min));
+      // systemd done starting (a "degraded" answer is fine), and the image has the clone
+      // units (dcslab-identity made the trigger).
+      DCSLAB_TRY_ASSIGN(auto r, guest_exec(nd, {"/bin/sh", "-c",
+                                                "systemctl is-system-running --wait >/dev/null; "
+                                                "test -e /run/dcslab/clone || "
+                                                "{ echo 'no /run/dcslab/clone: an image without the "
+                                                "clone units (dcslab image build)'; exit 1; }"},
+                                            10min));
+      if (r.first != 0) return Failure::error(spec.name + ": " + rtrim(r.second));
+      const fs::path tmp = files.dir / "state.save.part";
+      progress.phase("saving the template (memory and disk)");
+      if (virDomainSaveFlags(nd.dom.get(), tmp.c_str(), nullptr, VIR_DOMAIN_SAVE_RUNNING) != 0)
+        return libvirt_failure("saving the template " + spec.name);
+      std::error_code e2;
+      fs::rename(tmp, files.state, e2);
+      if (e2) return Failure::error("cannot rename " + tmp.string() + ": " + e2.message());
+      return {};
+    };
+    auto done = ready();
+    if (!done) {
+      virDomainDestroy(dom.get());
+      if (!VirDomain(virDomainLookupByName(c, spec.name.c_str()))) state_.forget(entry);
+      return done.error();
+    }
+    state_.forget(entry);  // a saved domain is gone
+    fs::permissions(files.disk, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read,
+                    fs::perm_options::replace, ec);
+    DCSLAB_TRY(write_file_atomic(files.manifest, template_manifest_json(manifest), 0644));
+    progress.done(fmt::format("template {} booted and saved in {:.0f} s ({})", template_shape(node),
+                              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                              files.dir.string()));
+    return {};
+  }
+
+  // Every node restored paused from the template (its own header XML through a FIFO),
+  // defined cold-bootable, resumed all at once, then given its identity and clock.
+  Expected<void> restore_clones(virStoragePoolPtr pool, const UsableTemplate& tpl,
+                                std::vector<DomainSpec>& specs, Progress& progress) {
+    DCSLAB_TRY_ASSIGN(auto capacity, qcow2_virtual_size(tpl.disk));
+    for (size_t i = 0; i < specs.size(); ++i) {
+      DCSLAB_TRY_ASSIGN(auto overlay, ensure_overlay(nullptr, pool, lab_.nodes[i], capacity, tpl.disk, progress));
+      specs[i].overlay = overlay;
+      std::error_code ec;
+      fs::create_directories(specs[i].console_log.parent_path(), ec);
+    }
+    const size_t n = specs.size();
+    std::vector<std::string> uuids(n);
+    std::vector<std::optional<Failure>> failures(n);
+    std::vector<NodeDomain> doms(n);
+    progress.phase(fmt::format("restoring {} nodes from the template (paused)", n));
+    {
+      std::vector<std::thread> threads;
+      for (size_t i = 0; i < n; ++i)
+        threads.emplace_back([&, i] {
+          uuids[i] = random_uuid();
+          auto d = restore_one(tpl, specs[i], uuids[i]);
+          if (d) doms[i] = std::move(*d);
+          else failures[i] = d.error();
+        });
+      for (auto& t : threads) t.join();
+    }
+    for (auto& f : failures)
+      if (f) return *f;
+    // Persistent and cold-bootable (with the identity disk), so that fault crash + start
+    // and a restarted daemon treat the node like any other.
+    for (size_t i = 0; i < n; ++i) {
+      const std::string xml = domain_xml_with_uuid(domain_xml(specs[i]), uuids[i]);
+      VirDomain defined(virDomainDefineXML(doms[i].conn.get(), xml.c_str()));
+      if (!defined) return libvirt_failure("defining " + specs[i].name + " after its restore");
+    }
+    // All at once: one running while the others restore slows them (seen: 4-5 s behind).
+    progress.phase(fmt::format("resuming {} nodes; identity through their guest agents", n));
+    {
+      std::vector<std::thread> threads;
+      for (size_t i = 0; i < n; ++i)
+        threads.emplace_back([&, i] {
+          if (virDomainResume(doms[i].dom.get()) != 0) {
+            failures[i] = libvirt_failure("resuming " + specs[i].name);
+            return;
+          }
+          auto id = give_identity(doms[i], specs[i]);
+          if (!id) failures[i] = id.error();
+        });
+      for (auto& t : threads) t.join();
+    }
+    for (auto& f : failures)
+      if (f) return *f;
+    return {};
+  }
+
+  // One node's restore from a FIFO in the lab's state folder, fed by a writer thread with
+  // the template's save image under this node's XML (libvirt_save_image.h).
+  Expected<NodeDomain> restore_one(const UsableTemplate& tpl, const DomainSpec& spec,
+                                   const std::string& uuid) {
+    DCSLAB_TRY_ASSIGN(auto xml, clone_domain_xml(tpl.header.xml, CloneSpec{uuid, spec}));
+    DCSLAB_TRY_ASSIGN(auto conn, libvirt_connect(current_uri()));
+    const fs::path fifo = state_.dir() / (spec.node + ".restore");
+    std::error_code ec;
+    fs::remove(fifo, ec);
+    if (::mkfifo(fifo.c_str(), 0600) != 0)
+      return Failure::error("cannot make the FIFO " + fifo.string() + ": " + std::strerror(errno));
+    std::atomic<bool> cancel{false};
+    Expected<void> written;
+    std::thread writer([&] { written = write_clone_save_image(tpl.state, xml, fifo, cancel); });
+    state_.record({kLibvirtDomainKind, spec.name, spec.node});
+    const int rc = virDomainRestoreFlags(conn.get(), fifo.c_str(), nullptr, VIR_DOMAIN_SAVE_PAUSED);
+    std::optional<Failure> failed;
+    if (rc != 0) failed = libvirt_failure("restoring " + spec.name + " from the template");
+    cancel = true;
+    if (rc != 0) {
+      // A reader that opened and gave up leaves the writer in write(): open and close the
+      // FIFO's read end so it gets EPIPE.
+      Fd drain(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+      writer.join();
+    } else {
+      writer.join();
+    }
+    fs::remove(fifo, ec);
+    if (failed) {
+      if (!written) failed->message += " (writing its save image: " + written.error().message + ")";
+      return *failed;
+    }
+    // A restore that succeeded has read all of the state QEMU needs; a reader closing
+    // before the writer's last bytes (EPIPE) is no failure then.
+    VirDomain d(virDomainLookupByName(conn.get(), spec.name.c_str()));
+    if (!d) return libvirt_failure("looking up the restored " + spec.name);
+    return NodeDomain{std::move(conn), std::move(d), spec.name};
+  }
+
+  // Through the guest agent: the node's identity.tar to /run/dcslab/, then the trigger
+  // line "MAC SEED" that starts images/files/dcslab-clone in the guest (MAC, reseed,
+  // identity, then sshd). SEED is 32 random bytes of the host's: every clone resumed
+  // with the template's random state, so its kernel is reseeded from them before sshd.
+  // Then the clock, which is the template's (read, shift, read: set_node_clock).
+  Expected<void> give_identity(const NodeDomain& nd, const DomainSpec& spec) {
+    DCSLAB_TRY(wait_agent(nd, 120s));
+    DCSLAB_TRY_ASSIGN(auto tar, read_file(spec.identity));
+    DCSLAB_TRY(guest_write_file(nd, "/run/dcslab/identity.tar", tar));
+    DCSLAB_TRY(guest_write_file(nd, "/run/dcslab/clone", spec.mac + " " + hex(random_bytes(32)) + "\n"));
+    DCSLAB_TRY_ASSIGN(auto clk, set_node_clock(spec.node));
+    (void)clk;
+    return {};
+  }
+
+  Expected<void> guest_write_file(const NodeDomain& nd, const std::string& path, const std::string& data) {
+    DCSLAB_TRY_ASSIGN(auto opened, agent_command(nd, {{"execute", "guest-file-open"},
+                                                      {"arguments", {{"path", path}, {"mode", "w"}}}}));
+    const long long handle = opened.get<long long>();
+    auto wrote = agent_command(nd, {{"execute", "guest-file-write"},
+                                    {"arguments", {{"handle", handle}, {"buf-b64", base64_encode(data)}}}});
+    auto closed = agent_command(nd, {{"execute", "guest-file-close"}, {"arguments", {{"handle", handle}}}});
+    if (!wrote) return wrote.error();
+    if (!closed) return closed.error();
+    return {};
+  }
+
+  // Until the guest agent answers guest-ping (it is not connected for a moment after a
+  // resume, or until udev loaded virtio_console in a boot).
+  Expected<void> wait_agent(const NodeDomain& nd, Clock::duration limit) {
+    const auto start = clock().now();
+    for (;;) {
+      VirChars reply(virDomainQemuAgentCommand(nd.dom.get(), R"({"execute":"guest-ping"})", 2, 0));
+      if (reply) return {};
+      const int code = libvirt_last_code();
+      if (code != VIR_ERR_AGENT_UNRESPONSIVE && code != VIR_ERR_AGENT_UNSYNCED &&
+          code != VIR_ERR_OPERATION_TIMEOUT && code != VIR_ERR_OPERATION_INVALID)
+        return libvirt_failure("the guest agent of " + nd.name);
+      if (clock().now() - start >= limit)
+        return Failure::timeout("the guest agent of " + nd.name + " did not answer in " +
+                                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(limit).count()) + " s");
+      clock().sleep_for(100ms);
+    }
+  }
+
+  // Runs argv in the guest through the agent; its exit status and output.
+  Expected<std::pair<int, std::string>> guest_exec(const NodeDomain& nd, const std::vector<std::string>& argv,
+                                                   Clock::duration limit) {
+    nlohmann::json args = nlohmann::json::array();
+    for (size_t i = 1; i < argv.size(); ++i) args.push_back(argv[i]);
+    DCSLAB_TRY_ASSIGN(auto started, agent_command(nd, {{"execute", "guest-exec"},
+                                                       {"arguments", {{"path", argv[0]}, {"arg", args},
+                                                                      {"capture-output", true}}}}));
+    const long long pid = started.value("pid", -1LL);
+    const auto start = clock().now();
+    for (;;) {
+      DCSLAB_TRY_ASSIGN(auto st, agent_command(nd, {{"execute", "guest-exec-status"}, {"arguments", {{"pid", pid}}}}));
+      if (st.value("exited", false)) {
+        std::string out, err;
+        base64_decode(st.value("out-data", std::string()), &out);
+        base64_decode(st.value("err-data", std::string()), &err);
+        return std::make_pair(st.value("exitcode", -1), out + err);
+      }
+      if (clock().now() - start >= limit) return Failure::timeout(nd.name + ": " + argv[0] + " did not finish");
+      clock().sleep_for(100ms);
+    }
+  }
+
+  // After a failed restore: the clones' domains and overlays go (the cold path makes its
+  // own, backed by the image).
+  void undo_clones(virConnectPtr c, const std::vector<DomainSpec>& specs, Progress& progress) {
+    for (const auto& s : specs) {
+      if (state_.has(kLibvirtDomainKind, s.name)) (void)remove_domain(c, {kLibvirtDomainKind, s.name, s.node}, progress);
+    }
+    for (const auto& node : lab_.nodes) {
+      const std::string key = libvirt_pool_name(lab_) + "/" + libvirt_volume_name(node);
+      if (state_.has(kLibvirtVolumeKind, key))
+        (void)remove_volume(c, {kLibvirtVolumeKind, key, libvirt_pool_name(lab_)}, progress);
+    }
   }
 
   Expected<void> remove_domain(virConnectPtr c, const Resource& r, Progress& progress) {
