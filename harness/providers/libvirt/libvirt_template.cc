@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "base/digest.h"
+#include "base/json.h"
 #include "base/text.h"
 
 namespace dcslab {
@@ -50,8 +51,10 @@ std::string template_manifest_json(const TemplateManifest& m) {
 }
 
 Expected<TemplateManifest> parse_template_manifest(const std::string& json) {
+  auto parsed = parse_json(json);
+  if (!parsed) return Failure::error("template manifest: " + parsed.error().message());
   try {
-    const auto j = nlohmann::json::parse(json);
+    const auto& j = *parsed;
     TemplateManifest m;
     m.qemu = j.at("qemu").get<std::string>();
     m.libvirt = j.at("libvirt").get<std::string>();
