@@ -1152,15 +1152,42 @@ class LibvirtProvider : public Provider {
     return {};
   }
 
+  // Right after a resume libvirt says "Guest agent not available for now" between two
+  // commands that worked (seen on guest-file-write after guest-file-open): the whole
+  // open-write-close is tried again (mode "w" truncates) for a few seconds.
   Expected<void> guest_write_file(const NodeDomain& nd, const std::string& path, const std::string& data) {
-    DCSLAB_TRY_ASSIGN(auto opened, agent_command(nd, {{"execute", "guest-file-open"},
-                                                      {"arguments", {{"path", path}, {"mode", "w"}}}}));
-    const long long handle = opened.get<long long>();
+    const auto start = clock().now();
+    for (;;) {
+      int code = VIR_ERR_OK;
+      auto done = guest_write_file_once(nd, path, data, &code);
+      if (done || code != VIR_ERR_AGENT_UNRESPONSIVE || clock().now() - start >= 30s)
+        return done;
+      clock().sleep_for(200ms);
+    }
+  }
+
+  // `code`: libvirt's error code of the command that failed.
+  Expected<void> guest_write_file_once(const NodeDomain& nd, const std::string& path, const std::string& data,
+                                       int* code) {
+    auto opened = agent_command(nd, {{"execute", "guest-file-open"},
+                                     {"arguments", {{"path", path}, {"mode", "w"}}}});
+    if (!opened) {
+      *code = libvirt_last_code();
+      return opened.error();
+    }
+    const long long handle = opened->get<long long>();
     auto wrote = agent_command(nd, {{"execute", "guest-file-write"},
                                     {"arguments", {{"handle", handle}, {"buf-b64", base64_encode(data)}}}});
+    if (!wrote) {
+      *code = libvirt_last_code();
+      (void)agent_command(nd, {{"execute", "guest-file-close"}, {"arguments", {{"handle", handle}}}});
+      return wrote.error();
+    }
     auto closed = agent_command(nd, {{"execute", "guest-file-close"}, {"arguments", {{"handle", handle}}}});
-    if (!wrote) return wrote.error();
-    if (!closed) return closed.error();
+    if (!closed) {
+      *code = libvirt_last_code();
+      return closed.error();
+    }
     return {};
   }
 
