@@ -51,7 +51,7 @@ step "a restored node boots cold after a crash"
 "$DCSLAB" "${lab[@]}" fault dcs-01 crash
 "$DCSLAB" "${lab[@]}" fault dcs-01 start
 expect_eq "dcs-01 after crash + start" "$("$DCSLAB" "${lab[@]}" exec dcs-01 -- hostname)" dcs-01
-"$DCSLAB" "${lab[@]}" exec dcs-01 -- journalctl -b -u dcslab-identity | grep -q "applied identity of dcs-01" ||
+"$DCSLAB" "${lab[@]}" exec -u root dcs-01 -- journalctl -b -u dcslab-identity | grep -q "applied identity of dcs-01" ||
   fail "dcs-01 did not apply its identity from its disk at the cold boot"
 echo "ok: dcs-01 cold-booted with its identity disk"
 

@@ -1176,8 +1176,13 @@ class LibvirtProvider : public Provider {
       return opened.error();
     }
     const long long handle = opened->get<long long>();
-    auto wrote = agent_command(nd, {{"execute", "guest-file-write"},
-                                    {"arguments", {{"handle", handle}, {"buf-b64", base64_encode(data)}}}});
+    // In pieces: a 14 KB write right after a resume timed out (twice, at 10 s) where the
+    // short commands before it were answered at once.
+    Expected<nlohmann::json> wrote = nlohmann::json();
+    for (size_t at = 0; at < data.size() && wrote; at += 2048)
+      wrote = agent_command(nd, {{"execute", "guest-file-write"},
+                                 {"arguments", {{"handle", handle},
+                                                {"buf-b64", base64_encode(std::string_view(data).substr(at, 2048))}}}});
     if (!wrote) {
       *code = libvirt_last_code();
       (void)agent_command(nd, {{"execute", "guest-file-close"}, {"arguments", {{"handle", handle}}}});
