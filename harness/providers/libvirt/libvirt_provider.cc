@@ -858,6 +858,10 @@ class LibvirtProvider : public Provider {
       progress.done("booting cold: DCSLAB_TEMPLATE=off");
       return false;
     }
+    // Save images and the guest agent are the QEMU driver's (not test:///, not another
+    // hypervisor's), and the template lives in the image's folder.
+    const char* driver = virConnectGetType(c);
+    if (!driver || std::string(driver) != "QEMU" || !image.dir.is_absolute()) return false;
     // Only a lab with nothing of its nodes yet: a re-up keeps what runs.
     for (const auto& node : lab_.nodes) {
       const std::string key = libvirt_pool_name(lab_) + "/" + libvirt_volume_name(node);
