@@ -128,7 +128,8 @@ expect_nothing_left() {
   left=$(lab_processes "$name" "${2:-}")
   [ -z "$left" ] || fail "processes of lab $name left when down returned:"$'\n'"$left"
   [ ! -e "$DCSLAB_HOME/labs/$name" ] || fail "state folder $DCSLAB_HOME/labs/$name left behind"
-  ! ip netns list | grep -qw "dcslab-$name" || fail "network namespace dcslab-$name left behind"
+  # The whole name: grep -w would take lab e2e-patroni-dcs's namespace for e2e-patroni's.
+  ! ip netns list | awk '{print $1}' | grep -qxF -- "dcslab-$name" || fail "network namespace dcslab-$name left behind"
   ! grep -q "/labs/$name/" /proc/mounts || fail "mounts of lab $name left: $(grep "/labs/$name/" /proc/mounts)"
   ! ip -o link show | grep -qE "dcsn-$name|vb-dcslab-$name" || fail "links of lab $name left: $(ip -o link show | grep -E "dcsn-$name|vb-dcslab-$name")"
   echo "ok: nothing of lab $name is left"
