@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "base/file.h"
 #include "base/process.h"
+#include "testing/fake_etcd_archive.h"
 
 namespace dcslab {
 namespace {
@@ -26,28 +27,9 @@ struct TempDir {
   ~TempDir() { fs::remove_all(path); }
 };
 
-// An archive named for `version` whose TOP folder holds small scripts printing what
-// etcd's binaries print for `says`.
 EtcdArchiveSpec make_archive(const fs::path& dir, const std::string& version, const std::string& says,
                              const std::vector<std::string>& binaries) {
-  const std::string top = "etcd-v" + version + "-linux-amd64";
-  const fs::path pack = dir / "pack";
-  fs::remove_all(pack);
-  fs::create_directories(pack / top);
-  for (const auto& b : binaries) {
-    const std::string line = b == "etcd" ? "etcd Version: " + says : b + " version: " + says;
-    std::ofstream(pack / top / b) << "#!/bin/sh\necho '" << line << "'\n";
-    fs::permissions(pack / top / b, fs::perms::owner_exec, fs::perm_options::add);
-  }
-  EtcdArchiveSpec spec;
-  spec.archive = dir / (top + ".tar.gz");
-  EXPECT_TRUE(run_checked({"tar", "-C", pack.string(), "-czf", spec.archive.string(), top}).ok());
-  spec.sha256 = sha256_hex(*read_file(spec.archive));
-  spec.version = version;
-  spec.key = "image.etcd[0]";
-  spec.archive_at = "lab.yaml:11:16";
-  spec.sha256_at = "lab.yaml:12:15";
-  return spec;
+  return make_fake_etcd_archive(dir, version, says, binaries);
 }
 
 // The archive's etcd prints its version only when it runs as nobody with no network
@@ -64,15 +46,7 @@ EtcdArchiveSpec make_confined_archive(const fs::path& dir, const std::string& ve
                                         "echo 'etcd Version: " << version << "'\n";
   std::ofstream(pack / top / "etcdctl") << "#!/bin/sh\necho 'etcdctl version: " << version << "'\n";
   for (const char* b : {"etcd", "etcdctl"}) fs::permissions(pack / top / b, fs::perms::owner_exec, fs::perm_options::add);
-  EtcdArchiveSpec spec;
-  spec.archive = dir / (top + ".tar.gz");
-  EXPECT_TRUE(run_checked({"tar", "-C", pack.string(), "-czf", spec.archive.string(), top}).ok());
-  spec.sha256 = sha256_hex(*read_file(spec.archive));
-  spec.version = version;
-  spec.key = "image.etcd[0]";
-  spec.archive_at = "lab.yaml:11:16";
-  spec.sha256_at = "lab.yaml:12:15";
-  return spec;
+  return pack_fake_etcd_archive(dir, pack, version);
 }
 
 std::string error_of(const EtcdArchiveSpec& spec) {

@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "lab/etcd_archive.h"
@@ -218,6 +219,18 @@ Image build_image(const ImageBuildOptions& options, Progress& progress) {
     }
   }
 
+  // An image with the lab's etcd archives is the suite's own image plus those archives'
+  // packages (images/build-rootfs --derive): the suite's image is built first (or found
+  // cached), before this build takes the lock, and copied. In a CI run that builds both,
+  // the download and mmdebstrap happen once.
+  std::optional<Image> base;
+  if (!options.etcd.empty()) {
+    ImageBuildOptions plain = options;
+    plain.etcd.clear();
+    plain.force = false;
+    base = build_image(plain, progress);
+  }
+
   fs::create_directories(images);
   // One image build at a time: a second `image build` (another terminal, tests run side
   // by side) waits for the first, then takes its image if it was the same. The lock is
@@ -246,7 +259,12 @@ Image build_image(const ImageBuildOptions& options, Progress& progress) {
   try {
     std::vector<std::string> argv = {"bash", (recipe / "build-rootfs").string(), options.suite,
                                      tmp.string()};
-    if (!options.etcd.empty()) argv.push_back(stage_etcd_archives(options.etcd, tmp).string());
+    if (base) {
+      const fs::path staged = stage_etcd_archives(options.etcd, tmp);
+      progress.phase("image: " + name + " from " + base->dir.filename().string() + " and the lab's etcd archives");
+      argv = {"bash", (recipe / "build-rootfs").string(), "--derive", base->dir.string(), options.suite,
+              tmp.string(), staged.string()};
+    }
     if (!options.mirror.empty())
       argv.insert(argv.begin(), {"env", "DCSLAB_MIRROR=" + options.mirror});
     status = run_recipe(argv, log_path, progress, &tail);

@@ -6,10 +6,12 @@
 
 #include <chrono>
 #include <fstream>
+#include <sstream>
 #include <thread>
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
+#include "testing/fake_etcd_archive.h"
 
 namespace dcslab {
 namespace {
@@ -35,6 +37,14 @@ void put(const fs::path& p, const std::string& text, bool exec = false) {
 std::string slurp(const fs::path& p) {
   auto text = read_file(p);
   return text ? std::move(*text) : std::string();
+}
+
+// The file's lines (the fake recipe's record of its calls).
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
 }
 
 // Records what a build reported, to check the recipe's phases reach the user.
@@ -119,6 +129,69 @@ TEST_F(ImageTest, EtcdArchivesMakeAnotherImageWithALinkOfItsOwn) {
   ASSERT_FALSE(img.ok());
   EXPECT_NE(img.error().message.find("with the lab's etcd archives"), std::string::npos)
       << img.error().message;
+}
+
+// An image with the lab's etcd archives is the suite's image plus the archives: the
+// suite's is built first (once), then the recipe derives the other from it
+// (build-rootfs --derive BASE SUITE OUT ARCHIVES) without running mmdebstrap again.
+TEST_F(ImageTest, AnImageWithEtcdArchivesIsDerivedFromTheSuitesOwn) {
+  const fs::path calls = tmp_.path / "calls";
+  put(recipe_ / "build-rootfs",
+      "#!/bin/bash\nset -e\necho \"$*\" >> " + calls.string() + "\n"
+      "if [ \"$1\" = --derive ]; then\n"
+      "  base=$2 out=$4\n"
+      "  echo '==> copying the image'\n"
+      "  cp -a $base/rootfs $out/rootfs\n"
+      "  cp $5/list $out/rootfs/etc/archives\n"
+      "  cp $base/vmlinuz $base/initrd.img $out/\n"
+      "  echo qcow > $out/disk.qcow2\n"
+      "  printf 'etcd_version=3.5.30\\netcd_suite_version=3.4.23\\n' > $out/build-info\n"
+      "  exit 0\n"
+      "fi\n"
+      "out=$2\nmkdir -p $out/rootfs/etc\necho $1 > $out/rootfs/etc/suite\n"
+      "echo qcow > $out/disk.qcow2\necho k > $out/vmlinuz\necho i > $out/initrd.img\n"
+      "printf 'etcd_version=3.4.23\\n' > $out/build-info\n",
+      true);
+  auto with = options();
+  with.etcd = {make_fake_etcd_archive(tmp_.path, "3.5.30", "3.5.30", {"etcd", "etcdctl", "etcdutl"})};
+  with.etcd[0].install = true;
+  RecordingProgress progress;
+  const Image derived = build_image(with, progress);
+
+  const std::string plain = "bookworm-" + image_hash(recipe_, "bookworm");
+  const auto lines = lines_of(slurp(calls));
+  ASSERT_EQ(lines.size(), 2u) << slurp(calls);
+  EXPECT_EQ(lines[0].rfind("bookworm " + (home_ / "images").string() + "/.", 0), 0u) << lines[0];
+  EXPECT_EQ(lines[1].rfind("--derive " + (home_ / "images" / plain).string() + " bookworm ", 0), 0u)
+      << lines[1];
+  EXPECT_NE(lines[1].find("/etcd-archives"), std::string::npos) << lines[1];
+
+  // The suite's image is published as usual; the derived one has the base's tree and
+  // the archives' list, its own hash and link.
+  EXPECT_EQ(fs::read_symlink(home_ / "images/bookworm"), fs::path(plain));
+  EXPECT_EQ(derived.dir.filename().string(), "bookworm-" + image_hash(recipe_, "bookworm", derived.etcd_archives));
+  EXPECT_EQ(fs::read_symlink(home_ / "images" / image_link_name("bookworm", derived.etcd_archives)),
+            derived.dir.filename());
+  EXPECT_EQ(slurp(derived.rootfs / "etc/suite"), "bookworm\n");
+  EXPECT_EQ(slurp(derived.rootfs / "etc/archives"), "3.5.30 install etcd-v3.5.30-linux-amd64.tar.gz\n");
+  EXPECT_EQ(derived.etcd_version, "3.5.30");
+  EXPECT_FALSE(fs::exists(derived.dir / "etcd-archives")) << "the staged archives are not kept";
+  const auto has = [&](const std::string& s) {
+    return std::find(progress.phases.begin(), progress.phases.end(), s) != progress.phases.end();
+  };
+  EXPECT_TRUE(has("image: " + derived.dir.filename().string() + " from " + plain + " and the lab's etcd archives"))
+      << ::testing::PrintToString(progress.phases);
+
+  // Cached: nothing runs. Another archive: derived again, the suite's image reused.
+  EXPECT_EQ(build_image(with, progress).dir, derived.dir);
+  EXPECT_EQ(lines_of(slurp(calls)).size(), 2u) << slurp(calls);
+  auto other = options();
+  other.etcd = {make_fake_etcd_archive(tmp_.path, "3.3.25", "3.3.25", {"etcd", "etcdctl"})};
+  const Image second = build_image(other, progress);
+  EXPECT_NE(second.dir, derived.dir);
+  const auto after = lines_of(slurp(calls));
+  ASSERT_EQ(after.size(), 3u) << slurp(calls);
+  EXPECT_EQ(after[2].rfind("--derive " + (home_ / "images" / plain).string() + " ", 0), 0u) << after[2];
 }
 
 TEST_F(ImageTest, HashOfMissingRecipeIsBadInput) {

@@ -40,6 +40,26 @@ ls "$image"/rootfs/var/local/dcslab-repo-bookworm/etcd-server_3.4.*.deb >/dev/nu
   fail "the archive's image took the place of the suite's own (images/bookworm)"
 echo "ok: the image installs etcd $version; bookworm's own waits in dcslab-repo-bookworm"
 
+# Derived from the suite's own image (build-rootfs --derive): no second mmdebstrap, and
+# the trees differ only where the archives go: the local repositories and apt's sources.
+base=$(readlink -f "$DCSLAB_HOME/images/bookworm")
+grep -q '^==> copying the bookworm image' "$image/build.log" ||
+  fail "the archive's image was not derived from bookworm's own: $(head -n3 "$image/build.log")"
+! grep -q '^I: downloading packages' "$image/build.log" || fail "the derived build ran mmdebstrap"
+# Contents (diff says nothing of device nodes but their kind), then every entry's kind,
+# mode, owner and link target.
+elsewhere='(/var/local(/|: )dcslab-repo|/etc/apt/sources\.list\.d([/: ]|$))'
+differ=$(diff -rq --no-dereference "$base/rootfs" "$image/rootfs" 2>&1 | grep -vE "$elsewhere" |
+  grep -vE '^File .* is a (character|block) special file while file .* is a (character|block) special file$' || true)
+[ -z "$differ" ] || fail "the derived tree differs from bookworm's elsewhere: $(head -n5 <<<"$differ")"
+listing() { (cd "$1" && find . -printf '%p %y %m %U:%G %l\n' | grep -vE "^\.$elsewhere" | sort); }
+differ=$(diff <(listing "$base/rootfs") <(listing "$image/rootfs") || true)
+[ -z "$differ" ] || fail "the derived tree's entries differ from bookworm's: $(head -n5 <<<"$differ")"
+for f in vmlinuz initrd.img; do
+  cmp -s "$base/$f" "$image/$f" || fail "the derived image's $f is not the suite image's"
+done
+echo "ok: derived from $(basename "$base"): only the repositories and apt's sources differ"
+
 step "the seed suite on it"
 set +e
 "$DCSLAB" --isolated "${E2E_LAB[@]}" run "$SRC/scenarios/seed" \
