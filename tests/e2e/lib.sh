@@ -256,16 +256,20 @@ for s in suites:
 PY
 }
 
-# seed_suite_checks PROVIDER LAB-NAME OUT-DIR: the whole of scenarios/seed/ on a fresh
-# isolated lab of PROVIDER (boot included): all eight pass, JUnit has no failure, the
-# transcript shows what the lab document shows the machines print, the root password
-# reaches no report; then down leaves nothing. E2E_LAB must hold the lab (e2e_lab).
+# seed_suite_checks PROVIDER LAB-NAME OUT-DIR [SCENARIO NAME]: the whole of
+# scenarios/seed/ on a fresh isolated lab of PROVIDER (boot included): all eight pass,
+# JUnit has no failure, the transcript shows what the lab document shows the machines
+# print, the root password reaches no report; then down leaves nothing. E2E_LAB must
+# hold the lab (e2e_lab). With SCENARIO (a file under scenarios/, requiring the seed)
+# and its NAME, the same run goes on with it on the seed's cluster, and it must pass too.
 seed_suite_checks() {
-  local provider=$1 name=$2 out=$3 start rc seconds suites tests failures skipped names secret
-  step "the whole suite on a fresh $provider lab (boot included)"
+  local provider=$1 name=$2 out=$3 extra=${4:-} extra_name=${5:-}
+  local start rc seconds suites tests failures skipped names secret files=("$SRC/scenarios/seed")
+  step "the whole suite on a fresh $provider lab (boot included)${extra:+, then $extra_name}"
+  [ -z "$extra" ] || files+=("$SRC/scenarios/$extra")
   start=$(date +%s.%N)
   set +e
-  "$DCSLAB" --isolated "${E2E_LAB[@]}" run "$SRC/scenarios/seed" \
+  "$DCSLAB" --isolated "${E2E_LAB[@]}" run "${files[@]}" \
     --junit "$out/seed.xml" --transcript "$out/seed.md" --json "$out/seed.json" >"$out/seed.log" 2>&1
   rc=$?
   set -e
@@ -275,9 +279,9 @@ seed_suite_checks() {
   echo "suite with boot: ${seconds}s; $(grep '^ok: ' "$out/seed.log")"
 
   { read -r suites tests failures skipped; read -r names; } < <(junit_summary "$out/seed.xml")
-  expect_eq "JUnit testsuites" "$suites" 8
+  expect_eq "JUnit testsuites" "$suites" "$(( ${extra:+1} + 8 ))"
   expect_eq "JUnit suite names" "$names" \
-    "install environment tls auth kv backup-restore env-vars replication"
+    "install environment tls auth kv backup-restore env-vars replication${extra_name:+ $extra_name}"
   expect_eq "JUnit failures" "$failures" 0
   # A step's `when:` may skip it on this etcd (a testcase <skipped message="when ...">);
   # nothing else may be skipped.
