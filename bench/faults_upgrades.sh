@@ -3,14 +3,20 @@
 # (time to a new leader, time for a write without quorum to fail), on nspawn labs: RUNS
 # times (default 3) each on a fresh lab, medians to its section of docs/PERFORMANCE.md.
 #   bench/faults_upgrades.sh [RUNS]
-#     UPGRADES="10-rolling-noauth 30-rolling-auth"  the upgrade paths (scenarios/upgrades/)
-#     PROVIDER=nspawn
+#     UPGRADES="10-rolling-noauth 30-rolling-auth"  the upgrade paths (scenarios/upgrades/;
+#                                                   empty: none)
+#     PROVIDER=nspawn      libvirt writes a section of its own (faults_upgrades_libvirt)
 # Each run: `run --seed 4242 scenarios/faults` (the seed suite builds the cluster first,
 # through requires), then each upgrade path on a lab of its own. Every lab is isolated.
 . "$(dirname "$0")/lib.sh"
 runs=${1:-3}
-upgrades=${UPGRADES:-10-rolling-noauth 30-rolling-auth}
+upgrades=${UPGRADES-10-rolling-noauth 30-rolling-auth}
 provider=${PROVIDER:-nspawn}
+# nspawn's figures keep their section; another provider's go beside them.
+section=faults_upgrades section_title=""
+if [ "$provider" != nspawn ]; then
+  section=faults_upgrades_$provider section_title=" on $provider"
+fi
 machine=$(machine_line)
 lab=(--lab "$SEED_LAB" --name bench-faults --provider "$provider")
 trap '"$DCSLAB" "${lab[@]}" down >/dev/null 2>&1; rm -rf "$BENCH_TMP"' EXIT
@@ -63,12 +69,16 @@ print("\n".join(rows))
 PY
 
 {
-  echo "## Faults and etcd upgrade paths"
+  echo "## Faults and etcd upgrade paths${section_title}"
   echo
   echo "Written by \`bench/faults_upgrades.sh $runs\` on $(date -u +%Y-%m-%d) — $machine; provider $provider."
   echo "Each run on a fresh isolated lab: \`dcslab run --seed 4242 scenarios/faults\` (its requires"
-  echo "build the lab document's three-member TLS+auth cluster first), then each upgrade path"
-  echo "($upgrades) on a lab of its own. Medians of $runs runs; a scenario's time is the"
+  if [ -n "$upgrades" ]; then
+    echo "build the lab document's three-member TLS+auth cluster first), then each upgrade path"
+    echo "($upgrades) on a lab of its own. Medians of $runs runs; a scenario's time is the"
+  else
+    echo "build the lab document's three-member TLS+auth cluster first). Medians of $runs runs; a scenario's time is the"
+  fi
   echo "JSON report's, a whole run's is the command's wall clock."
   echo
   echo "| what | median | runs |"
@@ -81,5 +91,5 @@ PY
   echo "acknowledged key back); an upgrade path's includes the checks after every member"
   echo "(health, one leader, every key readable, writes, hashkv on all members)."
 } >"$BENCH_TMP/section.md"
-write_section faults_upgrades "$BENCH_TMP/section.md"
+write_section "$section" "$BENCH_TMP/section.md"
 cat "$BENCH_TMP/section.md"
