@@ -68,6 +68,17 @@ bool rejected_code(int code) {
   }
 }
 
+// An answer body that is the gateway's own JSON error ({"code": N, ...}), not an HTTP
+// server's plain "404 page not found".
+bool gateway_answer(const std::string& body) {
+  try {
+    const json j = json::parse(body);
+    return j.is_object() && j.contains("code");
+  } catch (const json::exception&) {
+    return false;
+  }
+}
+
 bool token_expired(const EtcdError& e) {
   return e.grpc_code == 16 || e.message.find("invalid auth token") != std::string::npos ||
          e.message.find("revision in header is old") != std::string::npos;
@@ -125,15 +136,37 @@ EtcdError EtcdClient::answer_error(const EtcdEndpoint& ep, const std::string& pa
   return e;
 }
 
+std::string EtcdClient::gateway_path(const std::string& member, const std::string& path) const {
+  if (!beta_.count(member) || path.rfind("/v3/", 0) != 0) return path;
+  return "/v3beta/" + path.substr(4);
+}
+
 EtcdResult<std::string> EtcdClient::post_once(const EtcdEndpoint& ep, const std::string& path,
                                               const std::string& body, const std::string& token,
                                               std::chrono::milliseconds timeout) {
   std::vector<std::pair<std::string, std::string>> headers;
   if (!token.empty()) headers.emplace_back("Authorization", token);
-  auto r = http_.post(ep.host, ep.port, path, body, headers, timeout);
+  std::string sent = gateway_path(ep.name, path);
+  auto r = http_.post(ep.host, ep.port, sent, body, headers, timeout);
   if (!r) return from_http(r.error(), ep.name);
+  // etcd 3.3's gateway serves /v3beta/ only, 3.4's both, 3.5's /v3/ only, and a member's
+  // version changes under an upgrade path. A bare 404 (not the gateway's JSON: the request
+  // never reached etcd, so nothing was applied) is asked once more under the other
+  // prefix, which the member keeps when it is not a 404 too.
+  if (r->status == 404 && !gateway_answer(r->body) && path.rfind("/v3/", 0) == 0) {
+    const bool beta = beta_.count(ep.name) > 0;
+    const std::string other = beta ? path : "/v3beta/" + path.substr(4);
+    auto again = http_.post(ep.host, ep.port, other, body, headers, timeout);
+    if (!again) return from_http(again.error(), ep.name);
+    if (again->status != 404) {
+      if (beta) beta_.erase(ep.name);
+      else beta_.insert(ep.name);
+      r = std::move(again);
+      sent = other;
+    }
+  }
   if (r->status == 200) return std::move(r->body);
-  return answer_error(ep, path, r->status, r->body);
+  return answer_error(ep, sent, r->status, r->body);
 }
 
 EtcdResult<std::string> EtcdClient::token(const EtcdEndpoint& ep, std::chrono::milliseconds timeout) {
@@ -380,7 +413,7 @@ EtcdResult<HttpStream::End> EtcdClient::watch(
     if (!t.empty()) headers.emplace_back("Authorization", t);
     WatchStreamParser parser;
     std::string bad;  // why the stream could not be read
-    auto r = http_.post_stream(ep->host, ep->port, "/v3/watch", body, headers, timeout, idle, stop,
+    auto r = http_.post_stream(ep->host, ep->port, gateway_path(ep->name, "/v3/watch"), body, headers, timeout, idle, stop,
                                [&](std::string_view piece) {
                                  parser.feed(piece);
                                  while (auto next = parser.next()) {

@@ -4,7 +4,7 @@
 // SSH, so a put's start and end are the client's own and timing is not blurred by a
 // process start on the node.
 //
-// Paths (checked on etcd 3.4.23 and 3.5): /v3/auth/authenticate (the token then goes in
+// Paths (checked on etcd 3.4.23 and 3.5; on 3.3.25 under /v3beta/, see post_once): /v3/auth/authenticate (the token then goes in
 // the Authorization header), /v3/kv/put, /v3/kv/range, /v3/kv/txn (compare-and-set),
 // /v3/watch (a stream, below), /v3/maintenance/status, and
 // /v3/maintenance/hashkv where the gateway has it (3.4's maps that path nowhere: its
@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -187,11 +188,14 @@ class EtcdClient : public KvApi {
                                     const std::string& body, const std::string& token,
                                     std::chrono::milliseconds timeout);
   const EtcdEndpoint* find(const std::string& name) const;
+  // `path` (/v3/...) as this member's gateway serves it: /v3beta/... once it answered so.
+  std::string gateway_path(const std::string& member, const std::string& path) const;
 
   std::vector<EtcdEndpoint> endpoints_;
   std::string user_, password_;
   HttpsClient http_;
   std::map<std::string, std::string> tokens_;  // endpoint -> token
+  std::set<std::string> beta_;  // members whose gateway serves /v3beta/ only (etcd 3.3)
   int authentications_ = 0;
 };
 

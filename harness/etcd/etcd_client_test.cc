@@ -59,6 +59,36 @@ TEST_F(EtcdClientTest, AuthenticatesOnceThenPutsAndReads) {
   for (std::size_t i = 1; i < reqs.size(); ++i) EXPECT_EQ(reqs[i].body.find("pw"), std::string::npos);
 }
 
+// etcd 3.3's gateway has /v3beta/ and no /v3/; 3.5's has no /v3beta/. The client finds
+// each member's prefix from a bare 404 and follows a member whose version changes.
+TEST_F(EtcdClientTest, FollowsAMembersGatewayPrefixFrom33To35) {
+  etcd_.gateway = "/v3beta/";
+  auto c = client();
+  auto p1 = c.put("dcs-00", "/w/key-0", "w-0", 2s);
+  ASSERT_TRUE(p1) << p1.error().message;
+  auto p2 = c.put("dcs-00", "/w/key-0", "w-1", 2s);
+  ASSERT_TRUE(p2) << p2.error().message;
+  EXPECT_EQ(etcd_.paths, (std::vector<std::string>{"/v3/auth/authenticate", "/v3beta/auth/authenticate",
+                                                   "/v3beta/kv/put", "/v3beta/kv/put"}));
+  etcd_.paths.clear();
+  etcd_.gateway = "/v3/";  // the member now runs 3.5
+  auto g = c.get("dcs-00", "/w/key-0", false, 2s);
+  ASSERT_TRUE(g) << g.error().message;
+  ASSERT_EQ(g->kvs.size(), 1u);
+  EXPECT_EQ(g->kvs[0].value, "w-1");
+  EXPECT_EQ(etcd_.paths, (std::vector<std::string>{"/v3beta/kv/range", "/v3/kv/range"}));
+  // A path neither prefix has stays a refusal that names the path asked first.
+  etcd_.hashkv_available = false;
+  auto h = c.hashkv("dcs-00", 0, 2s);
+  ASSERT_FALSE(h);
+  EXPECT_EQ(h.error().kind, EtcdError::Kind::Rejected);
+  EXPECT_EQ(h.error().http_status, 404);
+  EXPECT_NE(h.error().message.find("/v3/maintenance/hashkv"), std::string::npos) << h.error().message;
+  auto p3 = c.put("dcs-00", "/w/key-0", "w-2", 2s);
+  ASSERT_TRUE(p3) << p3.error().message;
+  EXPECT_EQ(etcd_.paths.back(), "/v3/kv/put");
+}
+
 TEST_F(EtcdClientTest, CompareAndSetIsOneTxnOnValueOrModRevision) {
   auto c = client();
   // Absent: a value compare never holds (etcd's rule); mod revision 0 does.

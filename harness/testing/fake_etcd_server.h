@@ -27,6 +27,9 @@ class FakeEtcd {
   };
   std::string user = "root", password = "pw";
   bool hashkv_available = true;   // false: 404 like 3.4's gateway
+  // The gateway's path prefix: "/v3/" (3.4, 3.5) or "/v3beta/" (3.3, whose gateway has no
+  // /v3/); any other prefix gets a bare 404, as a real member's HTTP mux answers.
+  std::string gateway = "/v3/";
   std::int64_t revision = 1;
   std::map<std::string, Kv> kvs;
   std::map<std::string, bool> tokens;
@@ -54,11 +57,16 @@ class FakeEtcd {
   // Recorded streams (pieces, fixtures/watch/): when not empty, the next watch streams
   // the first of them as it is, held open after it.
   std::vector<std::vector<std::string>> scripted_watches;
+  std::vector<std::string> paths;  // every request's path as it came
   std::mutex mu;
 
-  TestResponse operator()(const TestRequest& req) {
+  TestResponse operator()(const TestRequest& asked) {
     using nlohmann::json;
     std::lock_guard lock(mu);
+    paths.push_back(asked.path);
+    if (asked.path.rfind(gateway, 0) != 0) return TestResponse{404, "404 page not found\n", "text/plain"};
+    TestRequest req = asked;
+    req.path = "/v3/" + asked.path.substr(gateway.size());
     const json body = json::parse(req.body.empty() ? "{}" : req.body);
     auto header = [&] {
       return json{{"cluster_id", "1"}, {"member_id", "2"}, {"revision", std::to_string(revision)}, {"raft_term", "2"}};
