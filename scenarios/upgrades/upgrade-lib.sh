@@ -6,15 +6,17 @@
 #
 # The client settings are the node's ~/.etcdvars (the lab document's ETCDCTL_*
 # variables); with authentication, the root password comes from ~/.etcd-root-password
-# (0600, put there by the scenario) as ETCDCTL_PASSWORD, so that a step can run many
-# etcdctl commands without a prompt for each.
+# (0600, put there by the scenario) joins the user in ETCDCTL_USER ("root:<password>"),
+# so that a step can run many etcdctl commands without a prompt for each. Not
+# ETCDCTL_PASSWORD: etcd 3.3's etcdctl has no such variable ("unrecognized environment
+# variable") and asks; the user:password form works from 3.3 to 3.5.
 
 # The node's own file (written by the lab document's steps), not one of this repository.
 # shellcheck source=/dev/null
 source ~/.etcdvars
 if [ -n "${ETCDCTL_USER:-}" ] && [ -r ~/.etcd-root-password ]; then
-  ETCDCTL_PASSWORD=$(cat ~/.etcd-root-password)
-  export ETCDCTL_PASSWORD
+  ETCDCTL_USER="${ETCDCTL_USER%%:*}:$(cat ~/.etcd-root-password)"
+  export ETCDCTL_USER
 fi
 
 # `-w fields` output ("Key" : value lines, a blank line after each record) as one
@@ -107,8 +109,7 @@ keys_on_each_member() {
 count_on_each_member() {
   local url
   for url in $(member_urls); do
-    echo "$url $1* $(on_member "$url" get --consistency=s --prefix --count-only -w fields "$1" |
-      sed -n 's/^"Count" : //p')"
+    echo "$url $1* $(on_member "$url" get --consistency=s --prefix --keys-only "$1" | sed "/^$/d" | wc -l)"
   done
 }
 
@@ -208,8 +209,8 @@ login_matrix() {
   local user=$1 pwfile=$2 prefix=$3 url key res res2
   for url in $(member_urls); do
     key="$prefix${url#https://}"
-    res=$(ETCDCTL_USER=$user ETCDCTL_PASSWORD=$(cat "$pwfile") on_member "$url" put "$key" "by $user" 2>&1 | tail -n1)
-    res2=$(ETCDCTL_USER=$user ETCDCTL_PASSWORD=$(cat "$pwfile") on_member "$url" get --print-value-only "$key" 2>&1 | tail -n1)
+    res=$(ETCDCTL_USER="$user:$(cat "$pwfile")" on_member "$url" put "$key" "by $user" 2>&1 | tail -n1)
+    res2=$(ETCDCTL_USER="$user:$(cat "$pwfile")" on_member "$url" get --print-value-only "$key" 2>&1 | tail -n1)
     echo "$user on $url: put ${res:-<nothing>}, get ${res2:-<nothing>}"
   done
 }
@@ -295,11 +296,17 @@ acked_on_each_member() {
 # postinst restarts etcd after an upgrade; policy-rc.d (exit 101, Debian's way to
 # say "start no service now") keeps it stopped, so the member starts when the
 # procedure says so.
-install_next_etcd() {
+install_next_etcd() { install_etcd -t trixie etcd-server etcd-client; }
+
+# install_etcd APT-ARGS...: the same for any of the image's etcds, e.g.
+#   install_etcd -t bookworm etcd-server etcd-client          (the suite's own, priority 1)
+#   install_etcd etcd-server=3.5.30-dcslab1 etcd-client=3.5.30-dcslab1   (a lab's archive)
+# Downgrades allowed: a downgrade path asks for an older version by name.
+install_etcd() {
   printf '#!/bin/sh\nexit 101\n' | sudo tee /usr/sbin/policy-rc.d >/dev/null
   sudo chmod 0755 /usr/sbin/policy-rc.d
   local rc=0
-  sudo apt install -y -t trixie etcd-server etcd-client || rc=$?
+  sudo apt install -y --allow-downgrades "$@" || rc=$?
   sudo rm -f /usr/sbin/policy-rc.d
   return $rc
 }
