@@ -30,22 +30,31 @@ list2() { for v in $1; do printf '%s ' "$(fmt2 "$v")"; done; }
 # new lab (the caller's array `lab`: --lab, --name, --provider), taken down after; its
 # JSON report is $BENCH_TMP/NAME.json, its transcript NAME.md, its log NAME.log, its wall
 # clock NAME.wall. A failed run is a finding, not noise: its failed scenarios go to
-# $BENCH_TMP/failed.txt (failed_runs prints them) and the caller leaves it out of medians.
+# $BENCH_TMP/failed.txt (failed_runs prints them) and the caller leaves it out of medians;
+# its report, transcript and artifacts (per-step output, the nodes' journals) are kept
+# under $DCSLAB_HOME/runs/bench-NAME-<time>/, which a passed run does not keep.
 # shellcheck disable=SC2154  # lab: the caller's
 bench_fresh_run() {
-  local name=$1 t rc
+  local name=$1 t rc kept art=()
   shift
+  kept=${DCSLAB_HOME:-$HOME/.local/share/dcslab}/runs/bench-$name-$(date -u +%Y%m%dT%H%M%SZ)
+  # A caller that reads the artifacts names their folder itself (bench/patroni.sh).
+  case " $* " in *" --artifacts "*) ;; *) art=(--artifacts "$kept") ;; esac
   "$DCSLAB" "${lab[@]}" down >/dev/null 2>&1 || true
   t=$(now)
   set +e
   "$DCSLAB" --isolated "${lab[@]}" run --seed 4242 "$@" --json "$BENCH_TMP/$name.json" \
-    --transcript "$BENCH_TMP/$name.md" >"$BENCH_TMP/$name.log" 2>&1
+    --transcript "$BENCH_TMP/$name.md" "${art[@]}" >"$BENCH_TMP/$name.log" 2>&1
   rc=$?
   set -e
   elapsed "$t" >"$BENCH_TMP/$name.wall"
   "$DCSLAB" "${lab[@]}" down >/dev/null
-  if [ "$rc" != 0 ]; then
-    echo "run $name failed (exit $rc); its log ends:" >&2
+  if [ "$rc" = 0 ]; then
+    rm -rf "$kept"
+  else
+    mkdir -p "$kept"
+    cp "$BENCH_TMP/$name".{json,md,log} "$kept/" 2>/dev/null || true
+    echo "run $name failed (exit $rc); its report, transcript and artifacts: $kept; its log ends:" >&2
     tail -n 30 "$BENCH_TMP/$name.log" >&2
     grep -E '^== .*: FAILED' "$BENCH_TMP/$name.log" | sed "s/^/$name: /" >>"$BENCH_TMP/failed.txt" ||
       echo "$name: exit $rc" >>"$BENCH_TMP/failed.txt"
