@@ -55,6 +55,28 @@ Expected<std::string> read_file(const fs::path& path) {
   return out;
 }
 
+Expected<std::string> read_file_from(const fs::path& path, std::uint64_t from, std::size_t max_bytes) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return io_failure("read", path, errno);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return io_failure("read", path, errno);
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (from > size) from = 0;
+  if (size - from > max_bytes) from = size - max_bytes;
+  std::string out(static_cast<size_t>(size - from), '\0');
+  size_t got = 0;
+  while (got < out.size()) {
+    const ssize_t n = ::pread(fd.get(), out.data() + got, out.size() - got,
+                              static_cast<off_t>(from + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return io_failure("read", path, errno);
+    if (n == 0) break;  // cut short meanwhile
+    got += static_cast<size_t>(n);
+  }
+  out.resize(got);
+  return out;
+}
+
 Expected<void> write_file(const fs::path& path, std::string_view data, std::optional<mode_t> mode) {
   Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode.value_or(0666)));
   if (!fd) return io_failure("write", path, errno);

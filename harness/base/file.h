@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -20,6 +21,12 @@ namespace dcslab {
 // cannot be read. Reads until end of file, so /proc and /sys files (which report size
 // 0) come whole.
 Expected<std::string> read_file(const std::filesystem::path& path);
+
+// The file's bytes from offset `from` to its end, at most the last `max_bytes` of them
+// (a log that grows while a caller watches it). A file shorter than `from` (replaced or
+// truncated meanwhile) reads from its start. NotFound and Error as read_file.
+Expected<std::string> read_file_from(const std::filesystem::path& path, std::uint64_t from,
+                                     std::size_t max_bytes);
 
 // Writes `data` to `path`, creating or truncating it. A new file gets 0666 less the
 // umask; with `mode` the file ends up with exactly that mode, new or not.

@@ -73,6 +73,20 @@ TEST_F(FileTest, ReadFailuresSayWhichFileAndWhy) {
   EXPECT_NE(folder.error().message.find("Is a directory"), std::string::npos) << folder.error().message;
 }
 
+TEST_F(FileTest, ReadFromAnOffsetTakesWhatCameAfterItUpToALimit) {
+  ASSERT_TRUE(write_file(dir_ / "log", "old boot\nnew boot\n").ok());
+  EXPECT_EQ(read_file_from(dir_ / "log", 9, 1 << 20).value(), "new boot\n");
+  EXPECT_EQ(read_file_from(dir_ / "log", 18, 1 << 20).value(), "");
+  // Only the last max_bytes of what follows the offset.
+  EXPECT_EQ(read_file_from(dir_ / "log", 0, 5).value(), "boot\n");
+  // A file now shorter than the offset was replaced: read from its start.
+  ASSERT_TRUE(write_file(dir_ / "log", "short\n").ok());
+  EXPECT_EQ(read_file_from(dir_ / "log", 18, 1 << 20).value(), "short\n");
+  auto missing = read_file_from(dir_ / "nope", 0, 10);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().kind, Failure::Kind::NotFound);
+}
+
 TEST_F(FileTest, WriteTruncatesAndSetsTheModeAskedFor) {
   const mode_t old = ::umask(022);
   ASSERT_TRUE(write_file(dir_ / "f", "a longer first text").ok());

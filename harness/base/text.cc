@@ -20,6 +20,22 @@ std::string rtrim(std::string_view s, std::string_view chars) {
   return e == std::string_view::npos ? std::string() : std::string(s.substr(0, e + 1));
 }
 
+std::string strip_ansi(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\x1b') {
+      out += s[i];
+      continue;
+    }
+    if (i + 1 < s.size() && s[i + 1] == '[') {
+      i += 2;  // parameters and intermediates (0x20-0x3f) up to the final byte (0x40-0x7e)
+      while (i < s.size() && (static_cast<unsigned char>(s[i]) < 0x40 || s[i] > 0x7e)) ++i;
+    }
+  }
+  return out;
+}
+
 std::string join(const std::vector<std::string>& parts, std::string_view sep) {
   std::string out;
   for (std::size_t i = 0; i < parts.size(); ++i) {

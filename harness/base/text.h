@@ -17,6 +17,10 @@ std::string trim(std::string_view s);
 // without any trailing character of `chars` ("\r\n": only line ends).
 std::string rtrim(std::string_view s, std::string_view chars = " \t\r\n");
 
+// `s` without terminal escape sequences (CSI, "ESC [ ... final byte", as systemd colours
+// its console lines with); a lone ESC goes too.
+std::string strip_ansi(std::string_view s);
+
 // The parts with `sep` between them.
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 

@@ -32,6 +32,15 @@ TEST(Text, TrimJoinHex) {
   EXPECT_EQ(hex(std::string("\x00\x7f\xff", 3)), "007fff");
 }
 
+TEST(Text, StripAnsiKeepsOnlyTheText) {
+  EXPECT_EQ(strip_ansi("\x1b[0;1;31mFailed to allocate manager object\x1b[0m."),
+            "Failed to allocate manager object.");
+  EXPECT_EQ(strip_ansi("[  \x1b[0;32mOK  \x1b[0m] Started"), "[  OK  ] Started");
+  EXPECT_EQ(strip_ansi("plain [brackets] stay"), "plain [brackets] stay");
+  EXPECT_EQ(strip_ansi("cut short \x1b[0;3"), "cut short ");
+  EXPECT_EQ(strip_ansi("lone \x1b escape"), "lone  escape");
+}
+
 TEST(Text, UtcTimestamps) {
   // 2026-12-03 09:07:16.9 UTC: the fraction is dropped, never rounded up.
   const auto t = std::chrono::system_clock::from_time_t(1796288836) + std::chrono::milliseconds(900);

@@ -82,21 +82,49 @@ void use_recorded_provider(Lab& lab, const LabState& state) {
   if (!recorded.empty() && !state.empty()) lab.provider.type = recorded;
 }
 
-std::optional<std::string> console_panic(const fs::path& console_log) {
-  std::ifstream in(console_log, std::ios::binary);
-  if (!in) return std::nullopt;
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  const std::streamoff from = size > 65536 ? size - 65536 : 0;
-  in.seekg(from);
-  std::string text(static_cast<std::size_t>(size - from), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+namespace {
+
+// The line of `text` holding `at`, without its line end.
+std::string line_at(const std::string& text, std::size_t at) {
+  const auto begin = text.rfind('\n', at);
+  const auto end = text.find('\n', at);
+  const std::size_t from = begin == std::string::npos ? 0 : begin + 1;
+  return rtrim(strip_ansi(text.substr(from, end == std::string::npos ? std::string::npos : end - from)));
+}
+
+}  // namespace
+
+std::optional<std::string> console_fatal(const fs::path& console_log, std::uint64_t from) {
+  auto read = read_file_from(console_log, from, 65536);
+  if (!read) return std::nullopt;
+  const std::string& text = *read;
+  const std::string where = " (" + console_log.string() + "): ";
   for (const char* marker : {"Kernel panic - not syncing", "---[ end Kernel panic"}) {
     const auto at = text.find(marker);
+    if (at != std::string::npos) return "the node's kernel panicked" + where + line_at(text, at);
+  }
+  // systemd as PID 1 gives up: a container's leaves ("Exiting PID 1..."), a VM's halts.
+  for (const char* marker : {"Exiting PID 1", "Freezing execution"}) {
+    const auto at = text.find(marker);
     if (at == std::string::npos) continue;
-    auto end = text.find('\n', at);
-    const std::string line = rtrim(text.substr(at, end == std::string::npos ? std::string::npos : end - at));
-    return "the node's kernel panicked (" + console_log.string() + "): " + line;
+    std::string why = "the node's systemd gave up" + where;
+    const auto cause = text.find("Failed to allocate manager object");
+    why += cause != std::string::npos && cause < at ? line_at(text, cause) : line_at(text, at);
+    const auto inotify = text.find("inotify object: Too many open files");
+    if (inotify != std::string::npos) {
+      auto limit = read_file("/proc/sys/fs/inotify/max_user_instances");
+      why += "; the host is out of inotify instances (fs.inotify.max_user_instances = " +
+             (limit ? trim(*limit) : std::string("?")) +
+             ", which every running container's systemd draws on): take other labs down, "
+             "or raise it (sysctl -w fs.inotify.max_user_instances=1024)";
+    }
+    return why;
+  }
+  // systemd-nspawn's own last word on a container that ended.
+  for (const char* marker : {" failed with error code ", " terminated by signal "}) {
+    const auto at = text.find(marker);
+    if (at != std::string::npos && line_at(text, at).rfind("Container ", 0) == 0)
+      return "the container ended" + where + line_at(text, at);
   }
   return std::nullopt;
 }
@@ -154,7 +182,13 @@ Expected<std::vector<NodeTiming>> lab_up(const Lab& lab, LabState& state, const 
     out << known_hosts;
   }
 
-  // 5. Machines.
+  // 5. Machines. A console log goes on from earlier boots: only what this one writes counts.
+  std::vector<std::uint64_t> console_from(lab.nodes.size(), 0);
+  for (std::size_t i = 0; i < lab.nodes.size(); ++i) {
+    std::error_code ec;
+    const auto size = fs::file_size(provider->console_log(lab.nodes[i].name), ec);
+    if (!ec) console_from[i] = size;
+  }
   DCSLAB_TRY(provider->up(request, progress));
   const auto machines_started = std::chrono::steady_clock::now();
 
@@ -169,7 +203,7 @@ Expected<std::vector<NodeTiming>> lab_up(const Lab& lab, LabState& state, const 
       const fs::path console = provider->console_log(node.name);
       auto t = wait_for_ssh(target_for(state, node, lab.login.user), RealClock::instance(),
                             options.ssh_timeout, progress,
-                            [&console] { return console_panic(console); });
+                            [&] { return console_fatal(console, console_from[i]); });
       timings[i].node = node.name;
       timings[i].seconds_to_ssh =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - machines_started).count();

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -37,9 +38,13 @@ struct NodeTiming {
 // The provider a lab that is up was brought up with replaces the lab file's.
 void use_recorded_provider(Lab& lab, const LabState& state);
 
-// The kernel panic line of a node's serial console log, if it shows one (read from the
-// log's last 64 KiB), as a message naming the log; `up` stops waiting for that node.
-std::optional<std::string> console_panic(const std::filesystem::path& console_log);
+// Why a node will never answer, if its console log shows it after offset `from` (the
+// log's size before this boot; at most its last 64 KiB are read), as a message naming
+// the log: a kernel panic, systemd giving up as PID 1 (with the host's inotify limit
+// named when that is the cause), or systemd-nspawn reporting the container's end. `up`
+// stops waiting for that node.
+std::optional<std::string> console_fatal(const std::filesystem::path& console_log,
+                                         std::uint64_t from = 0);
 
 // Enters the lab's network namespace if it lives in one (call first, before threads).
 Expected<void> enter_lab_namespace(const LabState& state);
