@@ -262,26 +262,55 @@ PY
 # print, the root password reaches no report; then down leaves nothing. E2E_LAB must
 # hold the lab (e2e_lab). With SCENARIO (a file under scenarios/, requiring the seed)
 # and its NAME, the same run goes on with it on the seed's cluster, and it must pass too.
+# With SEED_MATRIX=KEY=VALUE (one cell, e.g. suite=bookworm), the run is that one cell of
+# `run --matrix` (kept up with --keep for the checks): its lab is <LAB-NAME>-VALUE, its
+# JUnit one testsuite "<name>[KEY=VALUE]" holding every scenario's steps, and the
+# console's table says "passed" for each scenario.
 seed_suite_checks() {
   local provider=$1 name=$2 out=$3 extra=${4:-} extra_name=${5:-}
   local start rc seconds suites tests failures skipped names secret files=("$SRC/scenarios/seed")
-  step "the whole suite on a fresh $provider lab (boot included)${extra:+, then $extra_name}"
+  local matrix=() scenarios sc row
+  scenarios="install environment tls auth kv backup-restore env-vars replication${extra_name:+ $extra_name}"
+  step "the whole suite on a fresh $provider lab (boot included)${extra:+, then $extra_name}${SEED_MATRIX:+, as the matrix cell $SEED_MATRIX}"
   [ -z "$extra" ] || files+=("$SRC/scenarios/$extra")
+  if [ -n "${SEED_MATRIX:-}" ]; then
+    matrix=(--matrix "$SEED_MATRIX" --keep)
+    # From here on the lab is the cell's: the checks, down and the test's cleanup use it.
+    name=$name-${SEED_MATRIX#*=}
+    E2E_LAB=("${E2E_LAB[@]:0:3}" "$name" "${E2E_LAB[@]:4}")
+    "$DCSLAB" "${E2E_LAB[@]}" down >/dev/null 2>&1 || true
+  fi
   start=$(date +%s.%N)
   set +e
-  "$DCSLAB" --isolated "${E2E_LAB[@]}" run "${files[@]}" \
+  "$DCSLAB" --isolated "${E2E_LAB[@]:0:3}" "$2" "${E2E_LAB[@]:4}" run "${matrix[@]}" "${files[@]}" \
     --junit "$out/seed.xml" --transcript "$out/seed.md" --json "$out/seed.json" >"$out/seed.log" 2>&1
   rc=$?
   set -e
   seconds=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
   grep -v '  ✓ ' "$out/seed.log" || true
   expect_eq "exit status of the suite" "$rc" 0
-  echo "suite with boot: ${seconds}s; $(grep '^ok: ' "$out/seed.log")"
+  echo "suite with boot: ${seconds}s; $(grep '^ok: ' "$out/seed.log" | tail -n1)"
 
   { read -r suites tests failures skipped; read -r names; } < <(junit_summary "$out/seed.xml")
-  expect_eq "JUnit testsuites" "$suites" "$(( ${extra:+1} + 8 ))"
-  expect_eq "JUnit suite names" "$names" \
-    "install environment tls auth kv backup-restore env-vars replication${extra_name:+ $extra_name}"
+  if [ -n "${SEED_MATRIX:-}" ]; then
+    expect_eq "JUnit testsuites (one cell)" "$suites" 1
+    case "$names" in *"[$SEED_MATRIX]") ;; *) fail "the cell's testsuite is named '$names', not ...[$SEED_MATRIX]" ;; esac
+    expect_eq "scenarios in the cell's testsuite" \
+      "$(python3 -c 'import sys, xml.etree.ElementTree as ET
+seen = []
+for c in ET.parse(sys.argv[1]).getroot().iter("testcase"):
+    if c.get("classname") not in seen: seen.append(c.get("classname"))
+print(" ".join(seen))' "$out/seed.xml")" "$scenarios"
+    for sc in $scenarios; do
+      row=$(grep -E "^$sc +" "$out/seed.log" | tail -n1 | tr -s ' ')
+      expect_eq "matrix row $sc" "$row" "$sc passed"
+    done
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["passed"] and [c["lab"] for c in d["cells"]] == [sys.argv[2]], d["cells"]' \
+      "$out/seed.json" "$name" || fail "the JSON report's cell"
+  else
+    expect_eq "JUnit testsuites" "$suites" "$(( ${extra:+1} + 8 ))"
+    expect_eq "JUnit suite names" "$names" "$scenarios"
+  fi
   expect_eq "JUnit failures" "$failures" 0
   # A step's `when:` may skip it on this etcd (a testcase <skipped message="when ...">);
   # nothing else may be skipped.
