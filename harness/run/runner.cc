@@ -254,7 +254,10 @@ StepResult Runner::run_step(const Scenario& sc, const Step& st, int index,
     if (!sr.nodes[i].passed) {
       sr.passed = false;
       // A failed fault leaves the node in doubt (crashed, paused, cut off): no SSH to it.
-      if (options_.collect_diagnostics && !node_infra[i] && resolved && !fault)
+      // Nor after Ctrl-C or SIGTERM: the step failed because it was stopped, and whoever
+      // stopped it wants the reports now, not up to 20 s a command per node.
+      if (options_.collect_diagnostics && !node_infra[i] && resolved && !fault &&
+          !g_interrupted)
         collect_diagnostics(sr.nodes[i]);
     }
   }
@@ -385,17 +388,20 @@ void Runner::collect_diagnostics(NodeResult& nr) {
   const std::vector<std::pair<std::string, std::string>> commands = {
       {"journalctl-etcd.txt", "sudo -n journalctl -u etcd --no-pager -n 1000 2>&1"},
       {"ip-addr.txt", "ip addr 2>&1"}};
+  // A node that did not answer one command is not asked the next (each may wait 20 s).
+  std::string unanswered = t ? "" : t.error().message;
   for (const auto& [file, command] : commands) {
-    if (!t) {
-      nr.diagnostics.emplace_back(file, "(not collected: " + t.error().message + ")\n");
+    if (unanswered.empty() && g_interrupted) unanswered = "interrupted (SIGINT or SIGTERM)";
+    if (!unanswered.empty()) {
+      nr.diagnostics.emplace_back(file, "(not collected: " + unanswered + ")\n");
       continue;
     }
     ExecOptions opts;
     opts.timeout = std::chrono::seconds(20);
     auto r = (*t)->exec(command, opts);
+    if (!r) unanswered = r.error().message;
     nr.diagnostics.emplace_back(
-        file, r ? "$ " + command + "\n" + r->out + r->err
-                : "(not collected: " + r.error().message + ")\n");
+        file, r ? "$ " + command + "\n" + r->out + r->err : "(not collected: " + unanswered + ")\n");
   }
   const fs::path console = lab_.console_log(nr.node);
   if (!console.empty() && fs::exists(console))

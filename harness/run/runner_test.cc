@@ -171,6 +171,23 @@ TEST_F(RunnerTest, WaitForPortAndUnitPollOnTheNode) {
   EXPECT_EQ(clock_.sleeps, 2);
 }
 
+// A node that does not answer the first diagnostic command is not asked the second:
+// after a failure that left it unreachable, each would wait out its 20 s.
+TEST_F(RunnerTest, DiagnosticsStopAtTheFirstCommandTheNodeDoesNotAnswer) {
+  script_.on("echo", {0, "etcd is not installed\n", ""});
+  script_.fail("journalctl -u etcd", Failure::timeout("`sudo -n journalctl` on dcs-00 did not finish within 20 s"));
+  script_.on("ip addr", {0, "2: enp1s0: inet 192.168.56.10/24\n", ""});
+  const auto r = run("steps:\n  - {on: dcs-00, run: echo, expect: {stdout: {contains: running}}}\n");
+  EXPECT_FALSE(r.passed);
+  EXPECT_EQ(script_.requests_matching("journalctl -u etcd").size(), 1u);
+  EXPECT_TRUE(script_.requests_matching("ip addr").empty());
+  const auto& d = r.steps[0].nodes[0].diagnostics;
+  ASSERT_GE(d.size(), 2u);
+  EXPECT_EQ(d[0].second, "(not collected: `sudo -n journalctl` on dcs-00 did not finish within 20 s)\n");
+  EXPECT_EQ(d[1].first, "ip-addr.txt");
+  EXPECT_EQ(d[1].second, d[0].second);
+}
+
 TEST_F(RunnerTest, RebootAndReloginGoThroughLabControl) {
   script_.on("id -nG", {0, "tux etcd\n", ""});
   const auto r = run("steps:\n  - {on: dcs-00, run: id -nG}\n  - {on: dcs-00, relogin: true}\n"
@@ -362,6 +379,10 @@ steps:
   EXPECT_FALSE(r.steps[1].passed);
   EXPECT_EQ(r.not_run, std::vector<std::string>{"never"});
   EXPECT_TRUE(script_.requests_matching("echo three").empty());
+  // Stopped, not failed: no diagnostics are collected (each may wait 20 s for a node).
+  EXPECT_TRUE(script_.requests_matching("journalctl -u etcd").empty());
+  EXPECT_TRUE(script_.requests_matching("ip addr").empty());
+  EXPECT_TRUE(r.steps[1].nodes[0].diagnostics.empty());
 
   pugi::xml_document doc;
   const std::string xml = junit_xml(report);
