@@ -26,11 +26,41 @@ Expected<void> LabControl::reboot(const std::string& node, Progress& progress) {
 
 Expected<void> LabControl::fault(const std::string& node, FaultKind kind, Progress& progress) {
   if (fault_breaks_sessions(kind)) drop_sessions(node);
-  return inject_fault(node, kind, progress);
+  auto r = inject_fault(node, kind, progress);
+  if (!r) return r;
+  std::lock_guard lock(faults_mu_);
+  auto& f = in_force_[node];
+  switch (kind) {
+    case FaultKind::Crash: f = {FaultKind::Crash}; break;
+    case FaultKind::Start: f.erase(FaultKind::Crash); break;
+    case FaultKind::Pause: f.insert(FaultKind::Pause); break;
+    case FaultKind::Resume: f.erase(FaultKind::Pause); break;
+    case FaultKind::Partition: f.insert(FaultKind::Partition); break;
+    case FaultKind::Heal: f.erase(FaultKind::Partition); break;
+    case FaultKind::Kill: break;
+  }
+  if (f.empty()) in_force_.erase(node);
+  return r;
+}
+
+std::vector<std::pair<std::string, FaultKind>> LabControl::faults_in_force() const {
+  std::lock_guard lock(faults_mu_);
+  std::vector<std::pair<std::string, FaultKind>> undo;
+  const std::pair<FaultKind, FaultKind> order[] = {{FaultKind::Crash, FaultKind::Start},
+                                                    {FaultKind::Pause, FaultKind::Resume},
+                                                    {FaultKind::Partition, FaultKind::Heal}};
+  for (const auto& [fault, undone_by] : order)
+    for (const auto& [node, kinds] : in_force_)
+      if (kinds.count(fault)) undo.emplace_back(node, undone_by);
+  return undo;
 }
 
 Expected<void> LabControl::down(Progress& progress) {
   drop_all_sessions();
+  {
+    std::lock_guard lock(faults_mu_);
+    in_force_.clear();
+  }
   return take_down(progress);
 }
 
@@ -39,7 +69,12 @@ Expected<void> LabControl::down(Progress& progress) {
 Expected<void> LabControl::snapshot_revert(const std::string& name, Progress& progress) {
   drop_all_sessions();
   auto r = revert_snapshot(name, progress);
-  if (!r) drop_all_sessions();
+  if (!r) {
+    drop_all_sessions();
+  } else {
+    std::lock_guard lock(faults_mu_);
+    in_force_.clear();
+  }
   return r;
 }
 

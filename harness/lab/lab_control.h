@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,6 +51,12 @@ class LabControl {
   // them (fault_breaks_sessions: a crashed node's are dead). Labs that cannot inject
   // faults refuse.
   Expected<void> fault(const std::string& node, FaultKind kind, Progress& progress);
+  // The faults made through fault() that are still in force, as what undoes each: start
+  // for a crashed node, resume for a paused one, heal for a cut-off one; starts first,
+  // heals last (a node both paused and cut off is resumed before it is healed). A crash
+  // ends a node's pause and cut: a node started again boots with its link up, in every
+  // provider. down() and a successful snapshot_revert() forget them all.
+  std::vector<std::pair<std::string, FaultKind>> faults_in_force() const;
   // The node's serial console log on the host (may not exist: nspawn has none).
   virtual std::filesystem::path console_log(const std::string& node) = 0;
   // Tears the lab down (`dcslab run --down`); every session is dropped.
@@ -92,6 +99,8 @@ class LabControl {
 
   std::mutex sessions_mu_;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<Transport>> sessions_;
+  mutable std::mutex faults_mu_;
+  std::map<std::string, std::set<FaultKind>> in_force_;  // node -> crash, pause, partition
 };
 
 // Makes the LabControl for the lab the scenarios run on.

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 
+#include "base/interrupt.h"
 #include "lab/lab_facts.h"
 
 namespace dcslab {
@@ -156,6 +157,7 @@ class Sequence {
   void run_one(const std::string& name) {
     const Scenario& sc = graph_.get(name);
     const bool reverted = !sc.from.empty() && revert_to(name, sc.from);
+    undo_faults_left(name);
     if (!make_ready(name)) {
       std::string failed;
       for (const auto& r : graph_.requires_of(name))
@@ -166,6 +168,27 @@ class Sequence {
     if (!sc.from.empty() && !reverted) save_state(name, sc.from);
     report_.scenarios.push_back(runner_.run(sc));
     outcome_[name] = report_.scenarios.back().passed;
+  }
+
+  // A fault an earlier scenario left in force (it failed before the step that undoes it)
+  // would be this scenario's starting point: a cut-off member fails a health check that
+  // has nothing to do with it. It is undone first, and the run says so.
+  void undo_faults_left(const std::string& name) {
+    for (const auto& [node, undo] : lab_.faults_in_force()) {
+      if (g_interrupted) return;
+      const char* left = undo == FaultKind::Start    ? "crashed"
+                         : undo == FaultKind::Resume ? "paused"
+                                                     : "cut off";
+      const auto t0 = std::chrono::steady_clock::now();
+      auto r = lab_.fault(node, undo, progress_);
+      if (r)
+        out_ << fmt::format("== {}: first {} {}: an earlier scenario left it {} ({:.1f} s)\n",
+                            name, fault_name(undo), node, left, seconds_since(t0));
+      else
+        out_ << "== " << name << ": " << fault_name(undo) << " " << node
+             << ", which an earlier scenario left " << left << ", failed (" << r.error().message
+             << "); " << name << " runs on the lab as it is\n";
+    }
   }
 
   bool revert_to(const std::string& name, const std::string& state) {
