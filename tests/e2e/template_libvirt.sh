@@ -14,7 +14,12 @@ lab=("${E2E_LAB[@]}")
 step "up from the template"
 "$DCSLAB" "${lab[@]}" up --isolated 2>&1 | tee "$out/up.log"
 grep -q "nodes restored from the template" "$out/up.log" || fail "up did not restore from the template"
-manifest=$(ls "$image"/templates/*/manifest.json)
+# The template this lab used (an image keeps one a machine shape, e.g. tcg-1024m-2c;
+# a workstation may hold others from labs of other shapes).
+template=$(sed -n 's/.* nodes restored from the template \([^ ]*\) in .*/\1/p' "$out/up.log")
+[ -n "$template" ] || fail "up did not name the template it restored from"
+manifest="$image/templates/$template/manifest.json"
+[ -f "$manifest" ] || fail "no manifest for the template $template: $manifest"
 [ -f "$(dirname "$manifest")/state.save" ] || fail "no state.save beside $manifest"
 echo "ok: template $(dirname "$manifest")"
 
