@@ -256,6 +256,27 @@ for s in suites:
 PY
 }
 
+# seed_transcript_checks FILE: the transcript of the seed suite on etcd 3.4 shows what the
+# lab document shows the machines print.
+seed_transcript_checks() {
+  local shown
+  for shown in \
+    "Adding user tux to group etcd" \
+    "Certificate request self-signature ok" \
+    "subject=CN = dcs-00" \
+    "8cc5336ad7ebe6b, started, dcs-00, https://192.168.56.10:2380, https://192.168.56.10:2379, false" \
+    "Role root created" "User root created" "Role root is granted to user root" \
+    "Authentication Enabled" "Error: etcdserver: user name not found" \
+    "Snapshot saved at /var/lib/dcs/backup/etcd-snapshot.db" \
+    "etcd etcd" "etcd-snapshot.db" \
+    ", started, dcs-02, https://192.168.56.12:2380, https://192.168.56.12:2379, false" \
+    "leaders: 1"; do
+    grep -qF -- "$shown" "$1" || fail "the transcript lacks: $shown"
+  done
+  echo "ok: the transcript shows the document's outputs"
+  grep -qE '^revision: ([0-9]+) -> \1$' "$1" || fail "the transcript lacks the revision comparison"
+}
+
 # seed_suite_checks PROVIDER LAB-NAME OUT-DIR [SCENARIO NAME]: the whole of
 # scenarios/seed/ on a fresh isolated lab of PROVIDER (boot included): all eight pass,
 # JUnit has no failure, the transcript shows what the lab document shows the machines
@@ -319,22 +340,7 @@ print(" ".join(seen))' "$out/seed.xml")" "$scenarios"
   [ "$tests" -ge 100 ] || fail "JUnit has only $tests testcases"
   echo "ok: $tests testcases"
 
-  # What the document shows the machines print, in the transcript.
-  for shown in \
-    "Adding user tux to group etcd" \
-    "Certificate request self-signature ok" \
-    "subject=CN = dcs-00" \
-    "8cc5336ad7ebe6b, started, dcs-00, https://192.168.56.10:2380, https://192.168.56.10:2379, false" \
-    "Role root created" "User root created" "Role root is granted to user root" \
-    "Authentication Enabled" "Error: etcdserver: user name not found" \
-    "Snapshot saved at /var/lib/dcs/backup/etcd-snapshot.db" \
-    "etcd etcd" "etcd-snapshot.db" \
-    ", started, dcs-02, https://192.168.56.12:2380, https://192.168.56.12:2379, false" \
-    "leaders: 1"; do
-    grep -qF -- "$shown" "$out/seed.md" || fail "the transcript lacks: $shown"
-  done
-  echo "ok: the transcript shows the document's outputs"
-  grep -qE '^revision: ([0-9]+) -> \1$' "$out/seed.md" || fail "the transcript lacks the revision comparison"
+  seed_transcript_checks "$out/seed.md"
 
   secret=$(cat "$DCSLAB_HOME/labs/$name/secrets/root_password")
   [ "${#secret}" -ge 16 ] || fail "root_password is too short: ${#secret}"

@@ -4,8 +4,9 @@
 # on trixie (etcd 3.5), each on an nspawn lab of its own in a network namespace dcslab
 # creates, one after the other. Checked: both columns pass (the matrix's JUnit, a
 # testsuite per cell), the only skipped steps are those whose `when:` does not hold on
-# that cell's etcd, trixie restores with the document's etcdutl and shows its
-# `auth status`, and nothing of either lab is left. Bad --matrix arguments exit 2
+# that cell's etcd, bookworm's transcript shows what the lab document shows the machines
+# print, trixie restores with the document's etcdutl and shows its `auth status`, and
+# nothing of either lab is left. Bad --matrix arguments exit 2
 # before anything is made.
 . "$(dirname "$0")/lib.sh"
 require_root
@@ -92,6 +93,14 @@ grep '^seed\[suite=trixie\]' "$out/skips.txt" | grep -vE '\| when etcd (< 3\.5|<
 grep -q '^seed\[suite=bookworm\] | 11\. Restauração de backup (dcs-00) |' "$out/skips.txt" ||
   fail "bookworm did not skip the etcdutl restore"
 echo "ok: each cell skipped only the other etcd's steps"
+
+# What the document shows the machines print, in bookworm's part of the transcript (the
+# whole suite on etcd 3.4 on nspawn: e2e_seed_nspawn runs a part of it alone).
+# shellcheck disable=SC2016 # the backquotes are the transcript's
+sed -n '/^# dcslab transcript: lab `e2e-matrix-bookworm`/,/^# dcslab transcript: lab `e2e-matrix-trixie`/p' \
+  "$out/matrix.md" >"$out/bookworm.md"
+[ -s "$out/bookworm.md" ] || fail "the transcript has no part for e2e-matrix-bookworm"
+seed_transcript_checks "$out/bookworm.md"
 
 # What the document shows on etcd 3.5, in trixie's part of the transcript.
 trixie_part=$(sed -n '/^# dcslab transcript: lab `e2e-matrix-trixie`/,$p' "$out/matrix.md")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The lab document's procedures (scenarios/seed/) on the VM path: three QEMU VMs (TCG on
 # these hosts) under a private libvirtd, in a network namespace dcslab creates. The suite
-# and its checks are those of seed_nspawn.sh (tests/e2e/lib.sh: seed_suite_checks).
+# and its checks are seed_suite_checks' (tests/e2e/lib.sh).
 # The same run goes on with scenarios/faults/leader-crash.yaml on the seed's cluster:
 # the leader loses power, the survivors' etcd journals time the election against
 # its bound under emulated CPUs, and the writer's history must be linearizable with
