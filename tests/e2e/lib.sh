@@ -256,6 +256,26 @@ for s in suites:
 PY
 }
 
+# root_password_in_no_report NAME DIR: lab NAME's generated root password (16 characters
+# or more) is in no file under DIR (the test's reports) or the lab's own runs.
+root_password_in_no_report() {
+  local secret
+  secret=$(cat "$DCSLAB_HOME/labs/$1/secrets/root_password")
+  [ "${#secret}" -ge 16 ] || fail "$1: root_password is too short: ${#secret}"
+  ! grep -rqsF -- "$secret" "$2" "$DCSLAB_HOME/labs/$1/runs" || fail "$1: the root password reached a report"
+}
+
+# must_show PATH SHOWN...: the transcript $out/PATH.md holds every SHOWN (what decides
+# the verdict of the upgrade path PATH).
+must_show() {
+  local p=$1 shown
+  shift
+  for shown in "$@"; do
+    grep -qF -- "$shown" "$out/$p.md" || fail "$p: the transcript lacks: $shown"
+  done
+  echo "ok: $p's transcript shows $# outputs that decide its verdict"
+}
+
 # seed_transcript_checks FILE: the transcript of the seed suite on etcd 3.4 shows what the
 # lab document shows the machines print.
 seed_transcript_checks() {
@@ -289,7 +309,7 @@ seed_transcript_checks() {
 # console's table says "passed" for each scenario.
 seed_suite_checks() {
   local provider=$1 name=$2 out=$3 extra=${4:-} extra_name=${5:-}
-  local start rc seconds suites tests failures skipped names secret files=("$SRC/scenarios/seed")
+  local start rc seconds suites tests failures skipped names files=("$SRC/scenarios/seed")
   local matrix=() scenarios sc row
   scenarios="install environment tls auth kv backup-restore env-vars replication${extra_name:+ $extra_name}"
   step "the whole suite on a fresh $provider lab (boot included)${extra:+, then $extra_name}${SEED_MATRIX:+, as the matrix cell $SEED_MATRIX}"
@@ -342,9 +362,7 @@ print(" ".join(seen))' "$out/seed.xml")" "$scenarios"
 
   seed_transcript_checks "$out/seed.md"
 
-  secret=$(cat "$DCSLAB_HOME/labs/$name/secrets/root_password")
-  [ "${#secret}" -ge 16 ] || fail "root_password is too short: ${#secret}"
-  ! grep -rqF -- "$secret" "$out" "$DCSLAB_HOME/labs/$name/runs" || fail "the root password reached a report"
+  root_password_in_no_report "$name" "$out"
   echo "ok: the root password is in no report, transcript or artifact"
 
   step "down"
