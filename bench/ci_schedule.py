@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """What ctest's order costs: replays the test times of a `scripts/test` log on ctest's
-scheduler (JOBS jobs; tests/e2e/resources.json's e2e slots, a test's RESOURCE_GROUPS)
+scheduler (JOBS jobs; tests/e2e/resources.json's e2e slots, a test's RESOURCE_GROUPS
+and RESOURCE_LOCK)
 in two orders, the log's own (a run without costs: test number) and the order of the
 build's COST properties, and prints the wall time of each, so the effect of an order is
 known without another 25-minute CI run.
@@ -34,19 +35,20 @@ def build_properties(build_dir):
         p = {x["name"]: x["value"] for x in t.get("properties", [])}
         slots = sum(r.get("slots", 0) for g in p.get("RESOURCE_GROUPS", [])
                     for r in g.get("requirements", []) if r.get(".type") == "e2e")
-        props[t["name"]] = (float(p.get("COST", 0)), slots)
+        props[t["name"]] = (float(p.get("COST", 0)), slots, frozenset(p.get("RESOURCE_LOCK", [])))
     return props
 
 
-def replay(order, seconds, slots, jobs, e2e_slots=2):
-    t, running, free, pending = 0.0, [], e2e_slots, list(order)
+def replay(order, seconds, slots, locks, jobs, e2e_slots=2):
+    t, running, free, pending, held = 0.0, [], e2e_slots, list(order), set()
     while pending or running:
         started = True
         while len(running) < jobs and started:
             started = False
             for i, name in enumerate(pending):
-                if slots[name] <= free:
+                if slots[name] <= free and not locks[name] & held:
                     free -= slots[name]
+                    held |= locks[name]
                     heapq.heappush(running, (t + seconds[name], name))
                     pending.pop(i)
                     started = True
@@ -55,6 +57,7 @@ def replay(order, seconds, slots, jobs, e2e_slots=2):
             sys.exit("a test needs more e2e slots than there are")
         t, name = heapq.heappop(running)
         free += slots[name]
+        held -= locks[name]
     return t
 
 
@@ -75,14 +78,15 @@ def main():
         if name not in seconds:
             sys.exit(f"--set {kv}: {name} is not in {a.log}")
         seconds[name] = float(value)
-    slots = {n: props.get(n, (0, 0))[1] for n in times}
+    slots = {n: props.get(n, (0, 0, frozenset()))[1] for n in times}
+    locks = {n: props.get(n, (0, 0, frozenset()))[2] for n in times}
     by_number = sorted(times, key=lambda n: times[n][0])
-    by_cost = sorted(by_number, key=lambda n: -props.get(n, (0, 0))[0])
+    by_cost = sorted(by_number, key=lambda n: -props.get(n, (0, 0, frozenset()))[0])
     e2e = [n for n in times if slots[n]]
     print(f"{len(times)} tests; e2e {sum(seconds[n] for n in e2e):.0f} s of test time, "
           f"the rest {sum(seconds[n] for n in times if n not in e2e):.0f} s")
-    print(f"by test number (no costs): {replay(by_number, seconds, slots, a.jobs):.0f} s")
-    print(f"by COST:                   {replay(by_cost, seconds, slots, a.jobs):.0f} s")
+    print(f"by test number (no costs): {replay(by_number, seconds, slots, locks, a.jobs):.0f} s")
+    print(f"by COST:                   {replay(by_cost, seconds, slots, locks, a.jobs):.0f} s")
 
 
 if __name__ == "__main__":
