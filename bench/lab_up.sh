@@ -29,10 +29,9 @@ measure() {  # measure KEY COMMAND...: one timed run appended to raw[KEY]
   local key=$1; shift
   local t0 t1
   t0=$(now); "$@" >"$tmp/last.log" 2>&1 || { cat "$tmp/last.log" >&2; exit 1; }; t1=$(now)
-  raw[$key]="${raw[$key]:-} $(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')"
+  add "$key" "$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')"
 }
-
-# add KEY VALUE: a figure read from a command's output, appended to raw[KEY].
+# add KEY VALUE: a figure (timed, or read from a command's output) appended to raw[KEY].
 add() { raw[$1]="${raw[$1]:-} $2"; }
 # must_say TEXT: the last measured command said TEXT (what it did, not only how long).
 must_say() {
@@ -81,8 +80,7 @@ done
 # for SSH. The last run's slowest chain of units is shown below the table.
 echo "lab up, libvirt, cold: DCSLAB_TEMPLATE=off ($runs runs)"
 for _ in $(seq "$runs"); do
-  measure up_libvirt_cold env DCSLAB_TEMPLATE=off "$dcslab" --lab "$SEED_LAB" --name bench-libvirt \
-    --provider libvirt up --isolated
+  DCSLAB_TEMPLATE=off measure up_libvirt_cold on libvirt up --isolated
   must_say "booting cold: DCSLAB_TEMPLATE=off"
   wall=$(echo "${raw[up_libvirt_cold]}" | awk '{print $NF}')
   for n in dcs-00 dcs-01 dcs-02; do
