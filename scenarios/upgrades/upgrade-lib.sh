@@ -153,6 +153,8 @@ hashkv_same_revision() {
 # refused. Once every member accepted a token, later tries cannot change the answer
 # and are not made (a try took ~7 s on VMs under TCG: a login and four dials).
 #   token from https://192.168.56.10:2379 on https://192.168.56.11:2379: accepted
+# hashed_by OUT URL: hashkv's output OUT has URL's hash, i.e. URL accepted the token.
+hashed_by() { printf '%s\n' "$1" | grep -qF "$2, "; }
 token_matrix() {
   local a b out r try urls all
   urls=$(member_urls)
@@ -161,12 +163,12 @@ token_matrix() {
     for try in 1 2 3; do
       out="$out"$'\n'$(ETCDCTL_ENDPOINTS=$a etcdctl endpoint hashkv --cluster 2>&1)
       all=yes
-      for b in $urls; do printf '%s\n' "$out" | grep -qF "$b, " || all=no; done
+      for b in $urls; do hashed_by "$out" "$b" || all=no; done
       [ "$all" = no ] || break
       [ "$try" = 3 ] || sleep 1
     done
     for b in $urls; do
-      if printf '%s\n' "$out" | grep -qF "$b, "; then
+      if hashed_by "$out" "$b"; then
         r=accepted
       elif printf '%s\n' "$out" | grep -F "hash of endpoint $b " | grep -q 'invalid auth token'; then
         r="refused (invalid auth token)"

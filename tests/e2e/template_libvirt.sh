@@ -3,6 +3,9 @@
 # template (booting it once if the image has none) and gives each its own identity
 # through the guest agent; clones never share random state; a restored node cold-boots
 # after a crash; a template that does not fit is not used: up says why and boots cold.
+# Every up is --isolated: the lab lives in a network namespace dcslab creates (recorded
+# in the lab's state, entered by exec, run and fault; removed by down), so the lab
+# addresses below are only read from the guests' own `ip addr`.
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd libvirtd virtlogd qemu-system-x86_64 qemu-img mmdebstrap ip iptables
