@@ -297,30 +297,23 @@ seed_transcript_checks() {
   grep -qE '^revision: ([0-9]+) -> \1$' "$1" || fail "the transcript lacks the revision comparison"
 }
 
-# seed_suite_checks PROVIDER LAB-NAME OUT-DIR [SCENARIO NAME]...: the whole of
+# seed_suite_checks PROVIDER LAB-NAME OUT-DIR [SCENARIO NAME]: the whole of
 # scenarios/seed/ on a fresh isolated lab of PROVIDER (boot included): all eight pass,
 # JUnit has no failure, the transcript shows what the lab document shows the machines
 # print, the root password reaches no report; then down leaves nothing. E2E_LAB must
 # hold the lab (e2e_lab). With SCENARIO (a file under scenarios/, requiring the seed)
-# and its NAME, the same run goes on with it on the seed's cluster, and it must pass too;
-# several such pairs run in their order.
+# and its NAME, the same run goes on with it on the seed's cluster, and it must pass too.
 # With SEED_MATRIX=KEY=VALUE (one cell, e.g. suite=bookworm), the run is that one cell of
 # `run --matrix` (kept up with --keep for the checks): its lab is <LAB-NAME>-VALUE, its
 # JUnit one testsuite "<name>[KEY=VALUE]" holding every scenario's steps, and the
 # console's table says "passed" for each scenario.
 seed_suite_checks() {
-  local provider=$1 base=$2 name=$2 out=$3 extra_names=""
+  local provider=$1 name=$2 out=$3 extra=${4:-} extra_name=${5:-}
   local start rc seconds suites tests failures skipped names files=("$SRC/scenarios/seed")
   local matrix=() scenarios sc row
-  shift 3
-  while [ $# -ge 2 ]; do
-    files+=("$SRC/scenarios/$1")
-    extra_names="$extra_names $2"
-    shift 2
-  done
-  [ $# -eq 0 ] || fail "seed_suite_checks: a SCENARIO without its NAME: $1"
-  scenarios="install environment tls auth kv backup-restore env-vars replication$extra_names"
-  step "the whole suite on a fresh $provider lab (boot included)${extra_names:+, then$extra_names}${SEED_MATRIX:+, as the matrix cell $SEED_MATRIX}"
+  scenarios="install environment tls auth kv backup-restore env-vars replication${extra_name:+ $extra_name}"
+  step "the whole suite on a fresh $provider lab (boot included)${extra:+, then $extra_name}${SEED_MATRIX:+, as the matrix cell $SEED_MATRIX}"
+  [ -z "$extra" ] || files+=("$SRC/scenarios/$extra")
   if [ -n "${SEED_MATRIX:-}" ]; then
     matrix=(--matrix "$SEED_MATRIX" --keep)
     # From here on the lab is the cell's: the checks, down and the test's cleanup use it.
@@ -330,7 +323,7 @@ seed_suite_checks() {
   fi
   start=$(date +%s.%N)
   set +e
-  "$DCSLAB" --isolated "${E2E_LAB[@]:0:3}" "$base" "${E2E_LAB[@]:4}" run "${matrix[@]}" "${files[@]}" \
+  "$DCSLAB" --isolated "${E2E_LAB[@]:0:3}" "$2" "${E2E_LAB[@]:4}" run "${matrix[@]}" "${files[@]}" \
     --junit "$out/seed.xml" --transcript "$out/seed.md" --json "$out/seed.json" >"$out/seed.log" 2>&1
   rc=$?
   set -e
@@ -356,7 +349,7 @@ print(" ".join(seen))' "$out/seed.xml")" "$scenarios"
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["passed"] and [c["lab"] for c in d["cells"]] == [sys.argv[2]], d["cells"]' \
       "$out/seed.json" "$name" || fail "the JSON report's cell"
   else
-    expect_eq "JUnit testsuites" "$suites" "$(( $(echo "$extra_names" | wc -w) + 8 ))"
+    expect_eq "JUnit testsuites" "$suites" "$(( ${extra:+1} + 8 ))"
     expect_eq "JUnit suite names" "$names" "$scenarios"
   fi
   expect_eq "JUnit failures" "$failures" 0

@@ -5,10 +5,7 @@
 # The same run goes on with scenarios/faults/leader-crash.yaml on the seed's cluster:
 # the leader loses power, the survivors' etcd journals time the election against
 # its bound under emulated CPUs, and the writer's history must be linearizable with
-# no acknowledged write lost. Then scenarios/upgrades/30-rolling-auth.yaml on the same
-# cluster: the rolling upgrade 3.4.23 -> 3.5.16 with authentication (the upgrade gate's
-# auth path on VMs), every member checked after every step, no acknowledged write of
-# its writer lost. Last: an upgrade cannot be undone. The run is one cell of `run --matrix` (suite=bookworm): the
+# no acknowledged write lost. The run is one cell of `run --matrix` (suite=bookworm): the
 # matrix's path on VMs (the cell's own lab, its JUnit testsuite and table) at no extra
 # cost; matrix_nspawn.sh runs both suites' cells on containers.
 . "$(dirname "$0")/lib.sh"
@@ -17,12 +14,8 @@ require_cmd libvirtd virtlogd qemu-system-x86_64 mmdebstrap ip iptables python3
 
 name=e2e-seedvm
 e2e_lab "$name" libvirt
-SEED_MATRIX=suite=bookworm seed_suite_checks libvirt "$name" "$out" \
-  faults/leader-crash.yaml leader-crash upgrades/30-rolling-auth.yaml upgrade-rolling-auth
+SEED_MATRIX=suite=bookworm seed_suite_checks libvirt "$name" "$out" faults/leader-crash.yaml leader-crash
 grep -E 'new leader dcs-0[0-2] after [0-9]+ ms' "$out/seed.md" | head -n2
 grep -qE 'new leader dcs-0[0-2] after [0-9]+ ms' "$out/seed.md" ||
   fail "the transcript does not show the survivors' election time"
-grep -E 'holds [0-9]+ of [0-9]+ acknowledged writes, missing 0$' "$out/seed.md" | head -n3
-[ "$(grep -cE 'holds [1-9][0-9]* of [1-9][0-9]* acknowledged writes, missing 0$' "$out/seed.md")" -ge 3 ] ||
-  fail "the transcript does not show every member holding the upgrade writer's acknowledged writes"
 echo "PASS seed_libvirt"
