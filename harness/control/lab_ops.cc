@@ -56,6 +56,7 @@ SshTarget target_for(const LabState& state, const Node& node, const std::string&
   t.user = user;
   t.identity_file = state.lab_key();
   t.known_hosts_for_messages = state.known_hosts();
+  t.connect_timeout = ssh_connect_timeout(state);
   const auto pub = fs::path(host_key_path(state, node.name).string() + ".pub");
   // None yet (a node never brought up) pins nothing; the connection then says so.
   if (auto line = read_file(pub)) t.pinned_host_key = rtrim(*line);
@@ -279,6 +280,12 @@ Expected<std::unique_ptr<Transport>> connect_node(const Lab& lab, const LabState
   DCSLAB_TRY(check_network_local(lab, state));
   DCSLAB_TRY_ASSIGN(auto t, SshTransport::connect(target_for(state, *node, user)));
   return std::unique_ptr<Transport>(std::move(t));
+}
+
+std::chrono::milliseconds ssh_connect_timeout(const LabState& state) {
+  const SshTarget defaults;
+  return state.get("accel") == "tcg" ? std::max(defaults.connect_timeout, kSshBootHandshakeTimeout)
+                                     : defaults.connect_timeout;
 }
 
 Expected<SshTarget> node_target(const Lab& lab, const LabState& state,

@@ -58,6 +58,13 @@ Expected<std::vector<NodeStatus>> lab_status(const Lab& lab, LabState& state);
 Expected<std::unique_ptr<Transport>> connect_node(const Lab& lab, const LabState& state,
                                                   const std::string& node, const std::string& user);
 
+// How long an SSH connection to one of the lab's nodes may take to answer and finish
+// its handshake: the target's default (5 s), or on a lab of emulated CPUs (state
+// "accel" tcg) as long as a booting node's (kSshBootHandshakeTimeout): there a session
+// opened just after SSH-ready on a loaded host took longer than 5 s (CI, 2026-12-06:
+// the first step's connection to each of three restored VMs, beside a container test).
+std::chrono::milliseconds ssh_connect_timeout(const LabState& state);
+
 // The SSH target of `node` as `user` (address, lab key, pinned host key), once the lab
 // network is found local to this namespace (the network safety rule).
 Expected<SshTarget> node_target(const Lab& lab, const LabState& state, const std::string& node,

@@ -21,6 +21,18 @@ class ConsolePanic : public ::testing::Test {
   fs::path log_;
 };
 
+TEST(SshConnectTimeout, EmulatedCpusGetABootsHandshakeTimeOthersTheDefault) {
+  const auto home = fs::temp_directory_path() / ("dcslab-connect-timeout-" + std::to_string(::getpid()));
+  LabState state(home, "t");
+  EXPECT_EQ(ssh_connect_timeout(state), SshTarget{}.connect_timeout);  // nspawn: no accel
+  state.set("accel", "kvm");
+  EXPECT_EQ(ssh_connect_timeout(state), SshTarget{}.connect_timeout);
+  state.set("accel", "tcg");
+  EXPECT_EQ(ssh_connect_timeout(state), kSshBootHandshakeTimeout);
+  EXPECT_GT(kSshBootHandshakeTimeout, SshTarget{}.connect_timeout);
+  fs::remove_all(home);
+}
+
 TEST_F(ConsolePanic, NoLogOrAHealthyBootIsNoPanic) {
   EXPECT_FALSE(console_fatal(log_));
   write("[    0.000000] Linux version 6.1.0-27-cloud-amd64\r\n"

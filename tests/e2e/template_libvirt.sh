@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Booted templates on libvirt (issue 18): `up` restores every node from the image's
 # template (booting it once if the image has none) and gives each its own identity
-# through the guest agent; clones never share random state; a restored node cold-boots
-# after a crash; a template that does not fit is not used: up says why and boots cold.
+# through the guest agent; clones never share random state or a machine-id; a restored
+# node cold-boots after a crash; a template that does not fit is not used: up says why
+# and boots cold.
 # Every up is --isolated: the lab lives in a network namespace dcslab creates (recorded
 # in the lab's state, entered by exec, run and fault; removed by down), so the lab
 # addresses below are only read from the guests' own `ip addr`.
@@ -50,6 +51,15 @@ k1=$("$DCSLAB" "${lab[@]}" exec dcs-01 -- sh -c 'openssl genpkey -algorithm ed25
 echo "$k0" | grep -q "BEGIN PUBLIC KEY" || fail "no key from openssl on dcs-00: $k0"
 [ "$k0" != "$k1" ] || fail "dcs-00 and dcs-01 generated the same TLS key"
 echo "ok: generated keys differ"
+ids=$(for i in 0 1 2; do "$DCSLAB" "${lab[@]}" exec dcs-0$i -- cat /etc/machine-id; done)
+echo "$ids"
+expect_eq "distinct machine-ids of 32 hex digits" \
+  "$(echo "$ids" | grep -xE '[0-9a-f]{32}' | sort -u | wc -l)" 3
+# journald restarted under the clone's id: journalctl, which reads this machine's
+# journal only, shows what sshd logged after the clone's identity.
+"$DCSLAB" "${lab[@]}" exec -u root dcs-00 -- journalctl -b -u ssh | grep -q "Server listening on" ||
+  fail "dcs-00's journalctl does not show sshd starting under the clone's machine-id"
+echo "ok: each clone has its own machine-id, and its journal under it"
 skew=$("$DCSLAB" "${lab[@]}" exec dcs-02 -- date +%s)
 off=$(( skew - $(date +%s) ))
 if [ "$off" -gt 2 ] || [ "$off" -lt -2 ]; then fail "dcs-02's clock is ${off} s off the host's"; fi
