@@ -35,29 +35,6 @@ field() { tr '\t' '\n' | sed -n "s/^$1=//p" | head -n1; }
 # The client URLs of the members, sorted (from the member list).
 member_urls() { etcdctl member list | awk -F', ' '{print $5}' | sort; }
 
-# per_member FN [ARG...]: `FN URL ARG...` for every member at once, then each one's
-# output in member order (stderr after stdout); fails when one of them failed. Under
-# emulated CPUs an etcdctl call costs seconds, most of it the member's password check
-# (bcrypt) and TLS: one member's calls after another's left two of three machines
-# idle; side by side, each member does its own. MEMBERS, when set, are the URLs.
-per_member() {
-  local dir url n=0 i rc=0
-  dir=$(mktemp -d) || return 1
-  for url in ${MEMBERS:-$(member_urls)}; do
-    ( rc=0; "$1" "$url" "${@:2}" >"$dir/$n.out" 2>"$dir/$n.err" || rc=$?; echo "$rc" >"$dir/$n.rc" ) &
-    n=$((n + 1))
-  done
-  wait
-  for ((i = 0; i < n; i++)); do
-    cat "$dir/$i.out"
-    cat "$dir/$i.err" >&2
-    [ "$(cat "$dir/$i.rc")" = 0 ] || rc=1
-  done
-  rm -rf "$dir"
-  [ "$n" -gt 0 ] || { echo "no members answered the member list" >&2; rc=1; }
-  return $rc
-}
-
 # on_member URL ARGS...: etcdctl against that member alone. ETCDCTL_ENDPOINTS, not
 # --endpoints: etcdctl refuses a flag that shadows a variable of the environment.
 on_member() {
@@ -99,8 +76,12 @@ cluster_version() {
 }
 
 # versions_everywhere: each member's /version, one line each.
-versions_everywhere() { per_member version_line; }
-version_line() { echo "$1 $(cluster_version "$1")"; }
+versions_everywhere() {
+  local url
+  for url in $(member_urls); do
+    echo "$url $(cluster_version "$url")"
+  done
+}
 
 # keys_on_each_member KEY...: on every member alone, one serializable read (that
 # member's own copy) of every key it holds; prints per member how many of the KEYs
@@ -109,26 +90,31 @@ version_line() { echo "$1 $(cluster_version "$1")"; }
 # call took ~2 s on VMs under TCG; 5 keys on 3 members and the counts took 52 s of a
 # 1 m step there.
 #   https://192.168.56.10:2379 has 4 of 4
-keys_on_each_member() { per_member keys_on "$@"; }
-keys_on() {
-  local url=$1 k missing="" n=0 have=0 all
-  shift
-  all=$(on_member "$url" get --consistency=s --keys-only --from-key "")
-  for k in "$@"; do
-    n=$((n + 1))
-    if printf '%s\n' "$all" | grep -qxF -- "$k"; then
-      have=$((have + 1))
-    else
-      missing="$missing $k"
-    fi
+keys_on_each_member() {
+  local url k missing n have all
+  for url in $(member_urls); do
+    missing="" n=0 have=0
+    all=$(on_member "$url" get --consistency=s --keys-only --from-key "")
+    for k in "$@"; do
+      n=$((n + 1))
+      if printf '%s\n' "$all" | grep -qxF -- "$k"; then
+        have=$((have + 1))
+      else
+        missing="$missing $k"
+      fi
+    done
+    echo "$url has $have of $n${missing:+ MISSING:$missing}"
   done
-  echo "$url has $have of $n${missing:+ MISSING:$missing}"
 }
 
 # count_on_each_member PREFIX: per member, the number of keys under PREFIX in its
 # own copy (serializable).
-count_on_each_member() { per_member count_on "$1"; }
-count_on() { echo "$1 $2* $(on_member "$1" get --consistency=s --prefix --keys-only "$2" | sed "/^$/d" | wc -l)"; }
+count_on_each_member() {
+  local url
+  for url in $(member_urls); do
+    echo "$url $1* $(on_member "$url" get --consistency=s --prefix --keys-only "$1" | sed "/^$/d" | wc -l)"
+  done
+}
 
 # hashkv_same_revision: writes a marker key, waits (bounded) until every member's
 # own copy has it, then asks every member alone for the hash of its key-value store
@@ -138,26 +124,25 @@ count_on() { echo "$1 $2* $(on_member "$1" get --consistency=s --prefix --keys-o
 # version's member issued (token_matrix), which `endpoint hashkv --cluster` would
 # use for all.
 hashkv_same_revision() {
-  local rev out hashes
+  local rev url out hashes
   rev=$(etcdctl put upgrade/hashkv-marker "$(date -u +%FT%TZ)" -w fields | sed -n 's/^"Revision" : //p')
   [ -n "$rev" ] || { echo "hashkv: the marker write failed" >&2; return 1; }
+  for url in $(member_urls); do
+    for _ in $(seq 1 60); do
+      [ "$(on_member "$url" get --consistency=s -w fields upgrade/hashkv-marker |
+        sed -n 's/^"ModRevision" : //p')" = "$rev" ] && break
+      sleep 1
+    done
+  done
   echo "revision: $rev"
-  out=$(per_member hash_at "$rev")
-  printf '%s\n' "$out"
-  hashes=$(printf '%s\n' "$out" | sed -n 's/^[^ ]* hash \([0-9][0-9]*\)$/\1/p')
+  hashes=""
+  for url in $(member_urls); do
+    out=$(on_member "$url" endpoint hashkv --rev="$rev" -w fields | sed -n 's/^"Hash" : //p')
+    echo "$url hash ${out:-<none>}"
+    [ -n "$out" ] && hashes="$hashes$out"$'\n'
+  done
   echo "members: $(printf '%s' "$hashes" | grep -c .)"
   echo "distinct hashes: $(printf '%s' "$hashes" | sort -u | grep -c .)"
-}
-# hash_at URL REV: once URL's own copy has the marker at REV (bounded), its hash at REV.
-hash_at() {
-  local url=$1 rev=$2 out
-  for _ in $(seq 1 60); do
-    [ "$(on_member "$url" get --consistency=s -w fields upgrade/hashkv-marker |
-      sed -n 's/^"ModRevision" : //p')" = "$rev" ] && break
-    sleep 1
-  done
-  out=$(on_member "$url" endpoint hashkv --rev="$rev" -w fields | sed -n 's/^"Hash" : //p')
-  echo "$url hash ${out:-<none>}"
 }
 
 # token_matrix: for each member A, a client authenticates on A alone and presents
@@ -166,60 +151,56 @@ hash_at() {
 # registers a token when it applies the authentication, which may be a moment after
 # the issuer did: a refusal counts only when three tokens, a second apart, were all
 # refused. Once every member accepted a token, later tries cannot change the answer
-# and are not made (a try took ~7 s on VMs under TCG: a login and four dials). The
-# issuers' rows are made at once (per_member).
+# and are not made (a try took ~7 s on VMs under TCG: a login and four dials).
 #   token from https://192.168.56.10:2379 on https://192.168.56.11:2379: accepted
 # hashed_by OUT URL: hashkv's output OUT has URL's hash, i.e. URL accepted the token.
 hashed_by() { printf '%s\n' "$1" | grep -qF "$2, "; }
 token_matrix() {
-  local urls
-  urls=$(member_urls | paste -sd' ')
-  MEMBERS=$urls per_member tokens_of "$urls"
-}
-# tokens_of A URLS: the matrix's row of issuer A (URLS: every member, space-separated).
-tokens_of() {
-  local a=$1 urls=$2 b out="" r try all
-  for try in 1 2 3; do
-    out="$out"$'\n'$(ETCDCTL_ENDPOINTS=$a etcdctl endpoint hashkv --cluster 2>&1)
-    all=yes
-    for b in $urls; do hashed_by "$out" "$b" || all=no; done
-    [ "$all" = no ] || break
-    [ "$try" = 3 ] || sleep 1
-  done
-  for b in $urls; do
-    if hashed_by "$out" "$b"; then
-      r=accepted
-    elif printf '%s\n' "$out" | grep -F "hash of endpoint $b " | grep -q 'invalid auth token'; then
-      r="refused (invalid auth token)"
-    else
-      r="error: $(printf '%s\n' "$out" | grep -F "$b" | grep -v '"level"' | head -n1)"
-    fi
-    echo "token from $a on $b: $r"
+  local a b out r try urls all
+  urls=$(member_urls)
+  for a in $urls; do
+    out=""
+    for try in 1 2 3; do
+      out="$out"$'\n'$(ETCDCTL_ENDPOINTS=$a etcdctl endpoint hashkv --cluster 2>&1)
+      all=yes
+      for b in $urls; do hashed_by "$out" "$b" || all=no; done
+      [ "$all" = no ] || break
+      [ "$try" = 3 ] || sleep 1
+    done
+    for b in $urls; do
+      if hashed_by "$out" "$b"; then
+        r=accepted
+      elif printf '%s\n' "$out" | grep -F "hash of endpoint $b " | grep -q 'invalid auth token'; then
+        r="refused (invalid auth token)"
+      else
+        r="error: $(printf '%s\n' "$out" | grep -F "$b" | grep -v '"level"' | head -n1)"
+      fi
+      echo "token from $a on $b: $r"
+    done
   done
 }
 
 # auth_objects_on_each_member: per member alone, its users, roles, each role's
 # permissions and each user's roles, and a digest of all of it; then how many
 # distinct digests there are (1: every member holds the same auth objects).
-auth_objects_on_each_member() { per_member auth_objects_on; }
-auth_objects_on() {
-  local url=$1 dump u r users roles
-  users=$(on_member "$url" user list | sort)
-  roles=$(on_member "$url" role list | sort)
-  dump=$(
-    echo "users: $(printf '%s\n' "$users" | tr '\n' ' ')"
-    echo "roles: $(printf '%s\n' "$roles" | tr '\n' ' ')"
-    for r in $roles; do
-      on_member "$url" role get "$r" | tr '\n' ' '
-      echo
-    done
-    for u in $users; do
-      on_member "$url" user get "$u" | tr '\n' ' '
-      echo
-    done
-  )
-  printf '%s\n' "$dump" | sed "s|^|$url |"
-  echo "$url digest $(printf '%s\n' "$dump" | sha256sum | cut -c1-16)"
+auth_objects_on_each_member() {
+  local url dump u r
+  for url in $(member_urls); do
+    dump=$(
+      echo "users: $(on_member "$url" user list | sort | tr '\n' ' ')"
+      echo "roles: $(on_member "$url" role list | sort | tr '\n' ' ')"
+      for r in $(on_member "$url" role list | sort); do
+        on_member "$url" role get "$r" | tr '\n' ' '
+        echo
+      done
+      for u in $(on_member "$url" user list | sort); do
+        on_member "$url" user get "$u" | tr '\n' ' '
+        echo
+      done
+    )
+    printf '%s\n' "$dump" | sed "s|^|$url |"
+    echo "$url digest $(printf '%s\n' "$dump" | sha256sum | cut -c1-16)"
+  done
 }
 
 # auth_digests: the per-member digest lines of auth_objects_on_each_member, and how
@@ -234,13 +215,14 @@ auth_digests() {
 # login_matrix USER PASSWORD-FILE PREFIX: USER logs in on every member alone (its
 # password checked by that member), writes PREFIX<member> and reads it back.
 #   USER on https://192.168.56.10:2379: put OK, get OK
-login_matrix() { per_member login_on "$@"; }
-login_on() {
-  local url=$1 user=$2 pwfile=$3 prefix=$4 key res res2
-  key="$prefix${url#https://}"
-  res=$(ETCDCTL_USER="$user:$(cat "$pwfile")" on_member "$url" put "$key" "by $user" 2>&1 | tail -n1)
-  res2=$(ETCDCTL_USER="$user:$(cat "$pwfile")" on_member "$url" get --print-value-only "$key" 2>&1 | tail -n1)
-  echo "$user on $url: put ${res:-<nothing>}, get ${res2:-<nothing>}"
+login_matrix() {
+  local user=$1 pwfile=$2 prefix=$3 url key res res2
+  for url in $(member_urls); do
+    key="$prefix${url#https://}"
+    res=$(ETCDCTL_USER="$user:$(cat "$pwfile")" on_member "$url" put "$key" "by $user" 2>&1 | tail -n1)
+    res2=$(ETCDCTL_USER="$user:$(cat "$pwfile")" on_member "$url" get --print-value-only "$key" 2>&1 | tail -n1)
+    echo "$user on $url: put ${res:-<nothing>}, get ${res2:-<nothing>}"
+  done
 }
 
 # ---- a background writer: zero lost acknowledged writes ----------------------------
@@ -306,20 +288,17 @@ writer_stop() {
 # holds (serializable read of the whole prefix), and how many are missing.
 #   https://192.168.56.10:2379 holds 812 of 812 acknowledged writes, missing 0
 acked_on_each_member() {
-  local acked rc=0
-  acked=$(mktemp) || return 1
-  sort -u ~/writer-acked >"$acked"
-  per_member acked_on "$acked" || rc=$?
-  rm -f "$acked"
-  return $rc
-}
-acked_on() {
-  local url=$1 acked=$2 have total missing
-  total=$(wc -l <"$acked")
-  missing=$(comm -23 "$acked" <(on_member "$url" get --consistency=s --prefix --keys-only upgrade/w/ |
-    sed '/^$/d' | sort -u) | wc -l)
-  have=$((total - missing))
-  echo "$url holds $have of $total acknowledged writes, missing $missing"
+  local url have total missing
+  sort -u ~/writer-acked >/tmp/writer-acked.sorted
+  total=$(wc -l </tmp/writer-acked.sorted)
+  for url in $(member_urls); do
+    on_member "$url" get --consistency=s --prefix --keys-only upgrade/w/ | sed '/^$/d' | sort -u \
+      >/tmp/writer-seen.sorted
+    missing=$(comm -23 /tmp/writer-acked.sorted /tmp/writer-seen.sorted | wc -l)
+    have=$((total - missing))
+    echo "$url holds $have of $total acknowledged writes, missing $missing"
+  done
+  rm -f /tmp/writer-acked.sorted /tmp/writer-seen.sorted
 }
 
 # install_next_etcd: the next suite's etcd from the image's upgrade repository
