@@ -61,8 +61,9 @@ Expected<std::unique_ptr<Transport>> connect_node(const Lab& lab, const LabState
 // How long an SSH connection to one of the lab's nodes may take to answer and finish
 // its handshake: the target's default (5 s), or on a lab of emulated CPUs (state
 // "accel" tcg) as long as a booting node's (kSshBootHandshakeTimeout): there a session
-// opened just after SSH-ready on a loaded host took longer than 5 s (CI, 2026-12-06:
-// the first step's connection to each of three restored VMs, beside a container test).
+// opened just after SSH-ready on a loaded host took longer than 5 s (a local CI run,
+// 2026-12-06, with a container test beside: the first step's connection to each of
+// three restored VMs).
 std::chrono::milliseconds ssh_connect_timeout(const LabState& state);
 
 // The SSH target of `node` as `user` (address, lab key, pinned host key), once the lab
