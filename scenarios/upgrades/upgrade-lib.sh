@@ -212,6 +212,24 @@ auth_digests() {
   echo "distinct auth digests: $(printf '%s\n' "$out" | awk '$2 == "digest" {print $3}' | sort -u | wc -l)"
 }
 
+# auth_state_on_each_member: per member, whether a client with no user may read there
+# (etcd 3.4 has no `auth status`): "URL authentication off" when it may, "URL
+# authentication on" when the member refuses it (with a client certificate, its CN is
+# taken as the user: "permission denied", or "user name is empty" without one), else
+# the error.
+auth_state_on_each_member() {
+  local url err
+  for url in $(member_urls); do
+    if err=$( (unset ETCDCTL_USER; on_member "$url" get --prefix --keys-only --limit=1 /) 2>&1 >/dev/null); then
+      echo "$url authentication off"
+    elif printf '%s\n' "$err" | grep -qE 'etcdserver: (permission denied|user name is empty)'; then
+      echo "$url authentication on"
+    else
+      echo "$url $(printf '%s\n' "$err" | grep -v '^{"level":' | tail -n1)"
+    fi
+  done
+}
+
 # login_matrix USER PASSWORD-FILE PREFIX: USER logs in on every member alone (its
 # password checked by that member), writes PREFIX<member> and reads it back.
 #   USER on https://192.168.56.10:2379: put OK, get OK
