@@ -370,3 +370,63 @@ print(" ".join(seen))' "$out/seed.xml")" "$scenarios"
   expect_nothing_left "$name"
   echo "ok: seed suite on $provider with boot: ${seconds}s"
 }
+
+# patroni_lab NAME: the six-node lab of fixtures/labs/patroni.yaml on nspawn as
+# E2E_LAB (lab NAME, in $name), a scratch folder $out; both are gone at exit. A lab of
+# that name left by an earlier run is removed first; the image is built (or found).
+patroni_lab() {
+  name=$1
+  E2E_LAB=(--lab "$SRC/fixtures/labs/patroni.yaml" --name "$name" --provider nspawn)
+  out=$(mktemp -d)
+  trap '"$DCSLAB" "${E2E_LAB[@]}" down >/dev/null 2>&1 || true; rm -rf "$out"' EXIT
+  "$DCSLAB" "${E2E_LAB[@]}" down >/dev/null 2>&1 || true
+  "$DCSLAB" image build >/dev/null
+}
+
+# secrets_in_no_report NAME DIR: none of lab NAME's generated secrets is in a file under
+# DIR (the test's reports and histories) or the lab's own runs.
+secrets_in_no_report() {
+  local secret
+  for secret in "$DCSLAB_HOME/labs/$1"/secrets/*; do
+    [ -f "$secret" ] || continue
+    ! grep -rqsF -- "$(cat "$secret")" "$2" "$DCSLAB_HOME/labs/$1/runs" || fail "secret ${secret##*/} reached a report"
+  done
+  echo "ok: no secret is in a report or history"
+}
+
+# pg_history_one_tenure ARTIFACTS SCENARIO: the PostgreSQL writer history p1 of Patroni
+# scenario SCENARIO (and its role timeline) is there, and its check says no split
+# brain, no timeline fork, no lost or unexplained insert, enough inserts tried and
+# acknowledged, and one primary on one timeline throughout (the DCS operation left the
+# primary alone). Prints the summary and the longest time without an acknowledged insert.
+pg_history_one_tenure() {
+  local history=$1/pg-writes-patroni-$2-p1.json
+  [ -f "$history" ] || fail "no history for $2: $(ls "$1")"
+  [ -f "$1/pg-roles-patroni-$2-p1.json" ] || fail "no role timeline for $2"
+  python3 - "$history" "$2" <<'PY' || fail "the $2 history does not show what it must"
+import json, sys
+c = json.load(open(sys.argv[1]))["check"]
+print("%s: %s" % (sys.argv[2], c["summary"]))
+assert c["split_brain"] == 0 and c["timeline_forks"] == 0, c
+assert c["final_read"] is True and c["lost"] == 0 and c["unexplained"] == 0, c
+assert c["writes"] >= 50, "too few inserts tried: %d" % c["writes"]
+assert c["acknowledged"] >= 20, "too few acknowledged inserts: %d" % c["acknowledged"]
+assert len({(t["node"], t["timeline"]) for t in c["tenures"]}) == 1, c["tenures"]
+print("  longest without an acknowledged insert: %.0f ms" % c["longest"]["ms"])
+PY
+}
+
+# patroni_run WHAT ARGS...: `dcslab --isolated run ARGS... --artifacts $out/artifacts` on
+# the lab of patroni_lab, its output in $out/run.log; prints every line of it but the
+# passed steps, and how long WHAT took. The run's exit status is left in $rc.
+patroni_run() {
+  local what=$1 start
+  shift
+  start=$(date +%s)
+  set +e
+  "$DCSLAB" --isolated "${E2E_LAB[@]}" run "$@" --artifacts "$out/artifacts" >"$out/run.log" 2>&1
+  rc=$?
+  set -e
+  grep -v '  ✓ ' "$out/run.log" || true
+  echo "run with $what: $(( $(date +%s) - start ))s"
+}

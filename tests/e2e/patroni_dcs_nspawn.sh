@@ -12,16 +12,7 @@
 require_root
 require_cmd systemd-nspawn mmdebstrap ip python3
 
-name=e2e-patroni-dcs
-E2E_LAB=(--lab "$SRC/fixtures/labs/patroni.yaml" --name "$name" --provider nspawn)
-out=$(mktemp -d)
-cleanup() {
-  "$DCSLAB" "${E2E_LAB[@]}" down >/dev/null 2>&1 || true
-  rm -rf "$out"
-}
-trap cleanup EXIT
-"$DCSLAB" "${E2E_LAB[@]}" down >/dev/null 2>&1 || true
-"$DCSLAB" image build >/dev/null
+patroni_lab e2e-patroni-dcs
 
 step "the order a folder run takes"
 "$DCSLAB" "${E2E_LAB[@]}" run "$SRC/scenarios/patroni-dcs" --list | tee "$out/list.txt"
@@ -29,14 +20,7 @@ expect_eq "scenarios, in order" "$(grep -o '^[a-z-]*' "$out/list.txt" | paste -s
   "patroni-dcs-restore patroni-etcd-rolling-upgrade"
 
 step "scenarios/patroni-dcs on a fresh lab"
-start=$(date +%s)
-set +e
-"$DCSLAB" --isolated "${E2E_LAB[@]}" run "$SRC/scenarios/patroni-dcs" --artifacts "$out/artifacts" \
-  >"$out/run.log" 2>&1
-rc=$?
-set -e
-grep -v '  ✓ ' "$out/run.log" || true
-echo "run with boot, seed, bootstrap and both: $(( $(date +%s) - start ))s"
+patroni_run "boot, seed, bootstrap and both" "$SRC/scenarios/patroni-dcs"
 if [ "$rc" != 0 ]; then
   # A failure here has been intermittent (docs/PATRONI.md, "Left to do"): its evidence
   # goes to the test's log, since the lab and its artifacts go at cleanup. Every secret
@@ -64,22 +48,7 @@ grep -q '^ok: 11 scenarios, 11 passed, 0 failed' "$out/run.log" || fail "not eve
 
 step "each write history and its verdict"
 for scenario in dcs-restore etcd-rolling-upgrade; do
-  history=$out/artifacts/pg-writes-patroni-$scenario-p1.json
-  [ -f "$history" ] || fail "no history for $scenario: $(ls "$out/artifacts")"
-  [ -f "$out/artifacts/pg-roles-patroni-$scenario-p1.json" ] || fail "no role timeline for $scenario"
-  python3 - "$history" "$scenario" <<'PY' || fail "the $scenario history does not show what it must"
-import json, sys
-h = json.load(open(sys.argv[1]))
-c = h["check"]
-print("%s: %s" % (sys.argv[2], c["summary"]))
-assert c["split_brain"] == 0 and c["timeline_forks"] == 0, c
-assert c["final_read"] is True and c["lost"] == 0 and c["unexplained"] == 0, c
-assert c["writes"] >= 50, "too few inserts tried: %d" % c["writes"]
-assert c["acknowledged"] >= 20, "too few acknowledged inserts: %d" % c["acknowledged"]
-# the DCS operation left the primary alone: one tenure, one timeline
-assert len({(t["node"], t["timeline"]) for t in c["tenures"]}) == 1, c["tenures"]
-print("  longest without an acknowledged insert: %.0f ms" % c["longest"]["ms"])
-PY
+  pg_history_one_tenure "$out/artifacts" "$scenario"
 done
 # What docs/PATRONI.md records: the revisions around the restore, what Patroni logged.
 # (each line is in several artifacts: the step's stdout, the report, the transcript)
@@ -87,11 +56,7 @@ grep -rhoE 'snapshot [0-9]+, before the disaster [0-9]+, restored cluster now [0
   "$out/artifacts"/*-patroni-dcs-restore | sort -u || true
 grep -rhoE 'pg-0[0-2] (invalid auth token|read timeouts|warnings and errors): [0-9]+' "$out/artifacts"/*-patroni-* | sort -u || true
 
-for secret in "$DCSLAB_HOME/labs/$name"/secrets/*; do
-  [ -f "$secret" ] || continue
-  ! grep -rqsF -- "$(cat "$secret")" "$out" "$DCSLAB_HOME/labs/$name/runs" || fail "secret ${secret##*/} reached a report"
-done
-echo "ok: no secret is in a report or history"
+secrets_in_no_report "$name" "$out"
 
 step "down"
 "$DCSLAB" "${E2E_LAB[@]}" down

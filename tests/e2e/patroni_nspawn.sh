@@ -14,16 +14,7 @@
 require_root
 require_cmd systemd-nspawn mmdebstrap ip python3
 
-name=e2e-patroni
-E2E_LAB=(--lab "$SRC/fixtures/labs/patroni.yaml" --name "$name" --provider nspawn)
-out=$(mktemp -d)
-cleanup() {
-  "$DCSLAB" "${E2E_LAB[@]}" down >/dev/null 2>&1 || true
-  rm -rf "$out"
-}
-trap cleanup EXIT
-"$DCSLAB" "${E2E_LAB[@]}" down >/dev/null 2>&1 || true
-"$DCSLAB" image build >/dev/null
+patroni_lab e2e-patroni
 
 step "the order a folder run takes"
 "$DCSLAB" "${E2E_LAB[@]}" run "$SRC/scenarios/patroni" --list | tee "$out/list.txt"
@@ -31,14 +22,7 @@ expect_eq "scenarios, in order" "$(grep -o '^[a-z-]*' "$out/list.txt" | paste -s
   "patroni-bootstrap patroni-switchover patroni-failover patroni-etcd-leader-crash patroni-etcd-partition patroni-quorum-loss-failsafe patroni-quorum-loss patroni-sync-failover"
 
 step "scenarios/patroni on a fresh lab"
-start=$(date +%s)
-set +e
-"$DCSLAB" --isolated "${E2E_LAB[@]}" run "$SRC/scenarios/patroni" --artifacts "$out/artifacts" \
-  >"$out/run.log" 2>&1
-rc=$?
-set -e
-grep -v '  ✓ ' "$out/run.log" || true
-echo "run with boot, seed and Patroni: $(( $(date +%s) - start ))s"
+patroni_run "boot, seed and Patroni" "$SRC/scenarios/patroni"
 expect_eq "exit status" "$rc" 0
 grep -q '^ok: 16 scenarios, 16 passed, 0 failed' "$out/run.log" || fail "not every scenario passed"
 
@@ -82,11 +66,7 @@ grep -rhoE 'new leader pg-0[0-2] after [0-9]+ ms, on timeline [0-9]+ after [0-9]
 grep -rhoE 'connected to dcs-0[0-2] after [0-9]+ ms|read-write for [0-9]+ of [0-9]+ ms; finally [a-z-]+|[0-9]+ ms: (read-only|down|failsafe active)' \
   "$out/artifacts" | sort | uniq -c || true
 
-for secret in "$DCSLAB_HOME/labs/$name"/secrets/*; do
-  [ -f "$secret" ] || continue
-  ! grep -rqsF -- "$(cat "$secret")" "$out" "$DCSLAB_HOME/labs/$name/runs" || fail "secret ${secret##*/} reached a report"
-done
-echo "ok: no secret is in a report or history"
+secrets_in_no_report "$name" "$out"
 
 step "down"
 "$DCSLAB" "${E2E_LAB[@]}" down
