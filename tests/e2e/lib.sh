@@ -429,4 +429,35 @@ patroni_run() {
   set -e
   grep -v '  ✓ ' "$out/run.log" || true
   echo "run with $what: $(( $(date +%s) - start ))s"
+  [ "$rc" -eq 0 ] || patroni_journals
+}
+
+# patroni_journals: on a failed run (the lab is kept), the evidence goes to the test's
+# log, since the lab, its journals and the artifacts go when the test exits: what etcd
+# and Patroni logged on each node in the last 10 minutes (the lines about leaders,
+# elections, demotions and errors), and the role timelines' changes. Every secret of the
+# lab is masked first.
+patroni_journals() {
+  local node unit f
+  {
+    for node in dcs-00 dcs-01 dcs-02 pg-00 pg-01 pg-02; do
+      case $node in dcs-*) unit=etcd ;; *) unit=patroni ;; esac
+      echo "--- $node: journalctl -u $unit, the last 10 minutes (leaders, elections, demotions, errors)"
+      "$DCSLAB" "${E2E_LAB[@]}" exec -u root "$node" -- journalctl -u "$unit" -o short-precise \
+        --since -10min --no-pager |
+        grep -E 'leader|elected|[Dd]emot|promot|Lock owner|lock|Unknown|rror|WARNING|terminated|transfer' |
+        tail -n 60 || true
+    done
+    for f in "$out"/artifacts/pg-roles-*.json; do
+      [ -f "$f" ] || continue
+      echo "--- ${f##*/}: role changes, and spans without a leader or with two"
+      python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
+for k in ("changes", "no_leader", "two_leaders"): print(k, json.dumps(d[k]))' "$f" || true
+    done
+  } 2>&1 | python3 -c 'import sys, pathlib
+secrets = [p.read_text() for p in pathlib.Path(sys.argv[1]).glob("*") if p.is_file()]
+for line in sys.stdin:
+    for s in secrets:
+        if s.strip(): line = line.replace(s.strip(), "***")
+    sys.stdout.write(line)' "$DCSLAB_HOME/labs/$name/secrets"
 }

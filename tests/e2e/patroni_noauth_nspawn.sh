@@ -29,7 +29,7 @@ pg_history_one_tenure "$out/artifacts" etcd-rolling-upgrade
 # and no Patroni node met a token (none logged an invalid one).
 grep -rhqE '^https://[0-9.]+:2379 authentication off$' "$out/artifacts"/*-patroni-etcd-rolling-upgrade ||
   fail "the upgrade did not report authentication off"
-grep -rhoE 'pg-0[0-2] (log lines|warnings and errors): [0-9]+' "$out/artifacts"/*-patroni-etcd-rolling-upgrade | sort -u || true
+grep -rhoE 'pg-0[0-2] (log lines|warnings and errors|kept the primary while paused): [0-9]+' "$out/artifacts"/*-patroni-etcd-rolling-upgrade | sort -u || true
 counts=$(grep -rhoE 'pg-0[0-2] invalid auth token: [0-9]+' "$out/artifacts"/*-patroni-etcd-rolling-upgrade | sort -u)
 printf '%s\n' "$counts"
 expect_eq "nodes that logged no invalid token" "$(printf '%s\n' "$counts" | grep -c ': 0$')" 3
