@@ -61,7 +61,7 @@ faults = [("switchover", "patronictl switchover"),
           ("quorum-loss", "etcd quorum lost 25 s, failsafe_mode off"),
           ("sync-failover", "the leader powered off, synchronous_mode"),
           ("dcs-restore", "every etcd member crashed, its data deleted, the snapshot restored"),
-          ("etcd-rolling-upgrade", "etcd 3.4 -> 3.5 rolling, auth on")]
+          ("etcd-rolling-upgrade", "etcd 3.4 -> 3.5 rolling, auth on, Patroni paused")]
 for key, what in faults:
     unavailable, demotions, new_leader = [], [], []
     for r in reports:

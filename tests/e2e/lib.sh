@@ -435,8 +435,8 @@ patroni_run() {
 # patroni_journals: on a failed run (the lab is kept), the evidence goes to the test's
 # log, since the lab, its journals and the artifacts go when the test exits: what etcd
 # and Patroni logged on each node in the last 10 minutes (the lines about leaders,
-# elections, demotions and errors), and the role timelines' changes. Every secret of the
-# lab is masked first.
+# elections, demotions, logins and errors; not Patroni's routine "no action" lines),
+# and the role timelines' changes. Every secret of the lab is masked first.
 patroni_journals() {
   local node unit f
   {
@@ -445,8 +445,8 @@ patroni_journals() {
       echo "--- $node: journalctl -u $unit, the last 10 minutes (leaders, elections, demotions, errors)"
       "$DCSLAB" "${E2E_LAB[@]}" exec -u root "$node" -- journalctl -u "$unit" -o short-precise \
         --since -10min --no-pager |
-        grep -E 'leader|elected|[Dd]emot|promot|Lock owner|lock|Unknown|rror|WARNING|terminated|transfer' |
-        tail -n 60 || true
+        grep -E 'leader|elected|[Dd]emot|promot|lock|Unknown|rror|WARNING|terminated|transfer|authenticat|token' |
+        grep -vE 'INFO: (no action|Lock owner)|Deprecated|rejected connection' | tail -n 60 || true
     done
     for f in "$out"/artifacts/pg-roles-*.json; do
       [ -f "$f" ] || continue
