@@ -48,13 +48,21 @@ bench_fresh_run() {
   rc=$?
   set -e
   elapsed "$t" >"$BENCH_TMP/$name.wall"
+  if [ "$rc" != 0 ]; then
+    # The lab goes next: each running node's journal of this boot goes with the report.
+    mkdir -p "$kept"
+    local node
+    for node in $("$DCSLAB" "${lab[@]}" status 2>/dev/null | awk '$2 == "running" {print $1}'); do
+      "$DCSLAB" "${lab[@]}" exec -u root "$node" -- journalctl -b --no-pager -o short-precise \
+        >"$kept/journal-$node.txt" 2>&1 || true
+    done
+  fi
   "$DCSLAB" "${lab[@]}" down >/dev/null
   if [ "$rc" = 0 ]; then
     rm -rf "$kept"
   else
-    mkdir -p "$kept"
     cp "$BENCH_TMP/$name".{json,md,log} "$kept/" 2>/dev/null || true
-    echo "run $name failed (exit $rc); its report, transcript and artifacts: $kept; its log ends:" >&2
+    echo "run $name failed (exit $rc); its report, transcript, artifacts and node journals: $kept; its log ends:" >&2
     tail -n 30 "$BENCH_TMP/$name.log" >&2
     grep -E '^== .*: FAILED' "$BENCH_TMP/$name.log" | sed "s/^/$name: /" >>"$BENCH_TMP/failed.txt" ||
       echo "$name: exit $rc" >>"$BENCH_TMP/failed.txt"

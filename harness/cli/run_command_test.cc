@@ -79,6 +79,7 @@ TEST_F(RunCommandTest, FailingFixtureExitsOneWithOneJunitFailure) {
   EXPECT_EQ(read(step2 / "command.txt"), "echo \"etcd is not installed\"\n");
   EXPECT_TRUE(fs::exists(step2 / "diagnostics/journalctl-etcd.txt"));
   EXPECT_TRUE(fs::exists(step2 / "diagnostics/ip-addr.txt"));
+  EXPECT_TRUE(fs::exists(step2 / "diagnostics/journalctl.txt"));
   EXPECT_TRUE(fs::exists(artifacts / "junit.xml"));
   EXPECT_TRUE(fs::exists(artifacts / "transcript.md"));
   EXPECT_EQ(fake_->ups, 1);

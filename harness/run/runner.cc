@@ -387,7 +387,9 @@ void Runner::collect_diagnostics(NodeResult& nr) {
   auto t = lab_.connect(nr.node, lab_.lab().login.user, false);
   const std::vector<std::pair<std::string, std::string>> commands = {
       {"journalctl-etcd.txt", "sudo -n journalctl -u etcd --no-pager -n 1000 2>&1"},
-      {"ip-addr.txt", "ip addr 2>&1"}};
+      {"ip-addr.txt", "ip addr 2>&1"},
+      // Every unit's lines since boot (Patroni, PostgreSQL, sshd...), the newest 2000.
+      {"journalctl.txt", "sudo -n journalctl -b --no-pager -o short-precise -n 2000 2>&1"}};
   // A node that did not answer one command is not asked the next (each may wait 20 s).
   std::string unanswered = t ? "" : t.error().message;
   for (const auto& [file, command] : commands) {

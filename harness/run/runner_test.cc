@@ -206,6 +206,7 @@ TEST_F(RunnerTest, StopsAtTheFirstFailureAndCollectsDiagnostics) {
   script_.on("echo", {0, "etcd is not installed\n", ""});
   script_.on("journalctl -u etcd", {0, "-- No entries --\n", ""});
   script_.on("ip addr", {0, "2: enp1s0: inet 192.168.56.10/24\n", ""});
+  script_.on("journalctl -b", {0, "Dec 06 20:16:42.198 dcs-00 patroni[2690]: ERROR: failed to update leader lock\n", ""});
   fs::create_directories(lab_->console_log("dcs-00").parent_path());
   std::ofstream(lab_->console_log("dcs-00")) << "dcs-00 login:\n";
   const std::string text =
@@ -217,11 +218,13 @@ TEST_F(RunnerTest, StopsAtTheFirstFailureAndCollectsDiagnostics) {
   EXPECT_EQ(r.not_run, std::vector<std::string>{"second"});
   const auto& n = r.steps[0].nodes[0];
   EXPECT_EQ(n.failures, std::vector<std::string>{"stdout: expected to contain \"etcd is running\""});
-  ASSERT_EQ(n.diagnostics.size(), 3u);
+  ASSERT_EQ(n.diagnostics.size(), 4u);
   EXPECT_EQ(n.diagnostics[0].first, "journalctl-etcd.txt");
   EXPECT_NE(n.diagnostics[0].second.find("No entries"), std::string::npos);
   EXPECT_NE(n.diagnostics[1].second.find("192.168.56.10/24"), std::string::npos);
-  EXPECT_EQ(n.diagnostics[2].second, "dcs-00 login:\n");
+  EXPECT_EQ(n.diagnostics[2].first, "journalctl.txt");
+  EXPECT_NE(n.diagnostics[2].second.find("failed to update leader lock"), std::string::npos);
+  EXPECT_EQ(n.diagnostics[3].second, "dcs-00 login:\n");
   EXPECT_TRUE(lab_->state().get("passed:t").empty());
   const std::string out = console_out_.str();
   EXPECT_NE(out.find("\u2717 [1] first  dcs-00"), std::string::npos) << out;

@@ -445,7 +445,7 @@ patroni_journals() {
       echo "--- $node: journalctl -u $unit, the last 10 minutes (leaders, elections, demotions, errors)"
       "$DCSLAB" "${E2E_LAB[@]}" exec -u root "$node" -- journalctl -u "$unit" -o short-precise \
         --since -10min --no-pager |
-        grep -E 'leader|elected|[Dd]emot|promot|lock|Unknown|rror|WARNING|terminated|transfer|authenticat|token' |
+        grep -E 'leader|elected|[Dd]emot|promot|lock|Unknown|rror|WARNING|terminated|transfer|authenticat|token|rewind|timeline' |
         grep -vE 'INFO: (no action|Lock owner)|Deprecated|rejected connection' | tail -n 60 || true
     done
     for f in "$out"/artifacts/pg-roles-*.json; do
