@@ -89,7 +89,7 @@ echo "ok: main process $pid1 killed, restarted as $pid2"
 lab exec dcs-00 -- sudo systemctl stop fault-sleeper
 set +e; msg=$(lab fault dcs-00 kill fault-sleeper 2>&1); rc=$?; set -e
 expect_eq "kill of a unit that is not running exits 1" "$rc" 1
-echo "$msg" | grep -q "no main process" || fail "kill of a stopped unit does not say why: $msg"
+grep -q "no main process" <<<"$msg" || fail "kill of a stopped unit does not say why: $msg"
 
 step "crash / start (SIGKILL; the same layer again)"
 lab exec dcs-02 -- sh -c 'echo kept > ~/before-crash && sync'
@@ -99,7 +99,7 @@ echo "crash took $(ms_since "$t") ms"
 expect_eq "dcs-02 after crash" "$(lab status | awk '$1 == "dcs-02" {print $2}')" missing
 set +e; msg=$(lab fault dcs-02 pause 2>&1); rc=$?; set -e
 expect_eq "pausing a crashed node exits 2" "$rc" 2
-echo "$msg" | grep -q "dcs-02 is not running" || fail "no reason given: $msg"
+grep -q "dcs-02 is not running" <<<"$msg" || fail "no reason given: $msg"
 lab fault dcs-02 start 2>&1 | tee "$out/start.txt"
 grep -qE 'SSH answers after [0-9.]+ s' "$out/start.txt" || fail "start did not wait for SSH"
 expect_eq "the disk survived the crash" "$(lab exec dcs-02 -- cat /home/tux/before-crash)" kept
@@ -126,7 +126,7 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["seed"] ==
 { read -r _ _ failures _; read -r names; } < <(junit_summary "$out/faults.xml")
 expect_eq "JUnit failures" "$failures" 0
 for s in full-disaster leader-crash minority-partition quorum-loss; do
-  echo " $names " | grep -q " $s " || fail "JUnit lacks $s: $names"
+  grep -q " $s " <<<" $names " || fail "JUnit lacks $s: $names"
 done
 grep -qE 'check_writes|no write acknowledged' "$out/faults.md" || fail "the writer was not checked"
 # The checked history's picture, opened in a real browser: the writer's lanes, every

@@ -98,7 +98,8 @@ echo "ok: apt installed it with its Depends $(elapsed)"
 step "from an unrelated folder in the root"
 got=$(in_root sh -c 'cd /var/tmp && dcslab --version')
 expect_eq "dcslab --version" "$got" "$version"
-in_root sh -c 'cd /var/tmp && dcslab --help' | grep -qE '^  ssh-config +' || fail "dcslab --help lists no commands"
+help=$(in_root sh -c 'cd /var/tmp && dcslab --help')
+grep -qE '^  ssh-config +' <<<"$help" || fail "dcslab --help lists no commands"
 page=$(in_root sh -c 'cd /var/tmp && man -P cat dcslab 2>&1')
 { grep -q 'SYNOPSIS' <<<"$page" && grep -q 'ssh-config' <<<"$page"; } || fail "man dcslab: $page"
 warnings=$(in_root sh -c 'man --warnings=w dcslab 2>&1 >/dev/null')
@@ -114,7 +115,8 @@ DCSLAB=$prefix/bin/dcslab
 cd /tmp
 # The installed binary uses the installed data, though its source tree exists: the
 # scenarios it finds without an argument are the installed ones.
-"$DCSLAB" run --list | grep -q "$prefix/share/dcslab/scenarios/smoke.yaml" ||
+listed=$("$DCSLAB" run --list)
+grep -q "$prefix/share/dcslab/scenarios/smoke.yaml" <<<"$listed" ||
   fail "the installed dcslab does not list its installed scenarios: $("$DCSLAB" run --list 2>&1 | head -5)"
 E2E_LAB=(--name e2e-install --provider nspawn --isolated)
 "$DCSLAB" "${E2E_LAB[@]}" down >/dev/null 2>&1 || true

@@ -129,9 +129,9 @@ expect_nothing_left() {
   [ -z "$left" ] || fail "processes of lab $name left when down returned:"$'\n'"$left"
   [ ! -e "$DCSLAB_HOME/labs/$name" ] || fail "state folder $DCSLAB_HOME/labs/$name left behind"
   # The whole name: grep -w would take lab e2e-patroni-dcs's namespace for e2e-patroni's.
-  ! ip netns list | awk '{print $1}' | grep -qxF -- "dcslab-$name" || fail "network namespace dcslab-$name left behind"
+  ! grep -qxF -- "dcslab-$name" <<<"$(ip netns list | awk '{print $1}')" || fail "network namespace dcslab-$name left behind"
   ! grep -q "/labs/$name/" /proc/mounts || fail "mounts of lab $name left: $(grep "/labs/$name/" /proc/mounts)"
-  ! ip -o link show | grep -qE "dcsn-$name|vb-dcslab-$name" || fail "links of lab $name left: $(ip -o link show | grep -E "dcsn-$name|vb-dcslab-$name")"
+  ! grep -qE "dcsn-$name|vb-dcslab-$name" <<<"$(ip -o link show)" || fail "links of lab $name left: $(ip -o link show | grep -E "dcsn-$name|vb-dcslab-$name")"
   echo "ok: nothing of lab $name is left"
 }
 
@@ -157,7 +157,7 @@ lab_up_checks() {
       "dcs-0$i.patroni.mydomain"
   done
   addr=$("$DCSLAB" "${E2E_LAB[@]}" exec dcs-02 -- ip -4 -o addr)
-  echo "$addr" | grep -q ' 192\.168\.56\.12/24 ' || fail "dcs-02 lacks 192.168.56.12/24: $addr"
+  grep -q ' 192\.168\.56\.12/24 ' <<<"$addr" || fail "dcs-02 lacks 192.168.56.12/24: $addr"
   echo "ok: dcs-02 holds 192.168.56.12/24"
   set +e; "$DCSLAB" "${E2E_LAB[@]}" exec dcs-00 -- sh -c 'exit 7'; rc=$?; set -e
   expect_eq "exec passes on the remote exit status" "$rc" 7
@@ -197,7 +197,7 @@ lab_up_checks() {
   set +e; msg=$("$DCSLAB" "${E2E_LAB[@]}" exec dcs-01 -- true 2>&1); rc=$?; set -e
   mv "$pub.orig" "$pub"; rm -f "/tmp/dcslab-e2e-other-$$"*
   expect_eq "exit status with a wrong host key" "$rc" 3
-  echo "$msg" | grep -qi 'host key' || fail "message does not explain the host key mismatch: $msg"
+  grep -qi 'host key' <<<"$msg" || fail "message does not explain the host key mismatch: $msg"
   echo "ok: refused: $msg"
 
   step "down"

@@ -32,7 +32,7 @@ for i in 0 1 2; do
   expect_eq "dcs-0$i hostname -f" "$("$DCSLAB" "${lab[@]}" exec dcs-0$i -- hostname -f)" \
     "dcs-0$i.patroni.mydomain"
   addr=$("$DCSLAB" "${lab[@]}" exec dcs-0$i -- ip -4 -o addr show dev eth0)
-  echo "$addr" | grep -q " 192\.168\.56\.1$i/24 " || fail "dcs-0$i lacks 192.168.56.1$i/24: $addr"
+  grep -q " 192\.168\.56\.1$i/24 " <<<"$addr" || fail "dcs-0$i lacks 192.168.56.1$i/24: $addr"
   expect_eq "dcs-0$i dcslab-clone result" \
     "$("$DCSLAB" "${lab[@]}" exec dcs-0$i -- systemctl show -P Result dcslab-clone.service)" success
 done
@@ -48,7 +48,7 @@ if [ ${#r0} != 64 ] || [ ${#r1} != 64 ]; then fail "could not read 32 random byt
 echo "ok: random bytes differ ($r0 / $r1)"
 k0=$("$DCSLAB" "${lab[@]}" exec dcs-00 -- sh -c 'openssl genpkey -algorithm ed25519 | openssl pkey -pubout')
 k1=$("$DCSLAB" "${lab[@]}" exec dcs-01 -- sh -c 'openssl genpkey -algorithm ed25519 | openssl pkey -pubout')
-echo "$k0" | grep -q "BEGIN PUBLIC KEY" || fail "no key from openssl on dcs-00: $k0"
+grep -q "BEGIN PUBLIC KEY" <<<"$k0" || fail "no key from openssl on dcs-00: $k0"
 [ "$k0" != "$k1" ] || fail "dcs-00 and dcs-01 generated the same TLS key"
 echo "ok: generated keys differ"
 ids=$(for i in 0 1 2; do "$DCSLAB" "${lab[@]}" exec dcs-0$i -- cat /etc/machine-id; done)
@@ -57,7 +57,8 @@ expect_eq "distinct machine-ids of 32 hex digits" \
   "$(echo "$ids" | grep -xE '[0-9a-f]{32}' | sort -u | wc -l)" 3
 # journald restarted under the clone's id: journalctl, which reads this machine's
 # journal only, shows what sshd logged after the clone's identity.
-"$DCSLAB" "${lab[@]}" exec -u root dcs-00 -- journalctl -b -u ssh | grep -q "Server listening on" ||
+journal=$("$DCSLAB" "${lab[@]}" exec -u root dcs-00 -- journalctl -b -u ssh)
+grep -q "Server listening on" <<<"$journal" ||
   fail "dcs-00's journalctl does not show sshd starting under the clone's machine-id"
 echo "ok: each clone has its own machine-id, and its journal under it"
 skew=$("$DCSLAB" "${lab[@]}" exec dcs-02 -- date +%s)
@@ -69,7 +70,8 @@ step "a restored node boots cold after a crash"
 "$DCSLAB" "${lab[@]}" fault dcs-01 crash
 "$DCSLAB" "${lab[@]}" fault dcs-01 start
 expect_eq "dcs-01 after crash + start" "$("$DCSLAB" "${lab[@]}" exec dcs-01 -- hostname)" dcs-01
-"$DCSLAB" "${lab[@]}" exec -u root dcs-01 -- journalctl -b -u dcslab-identity | grep -q "applied identity of dcs-01" ||
+journal=$("$DCSLAB" "${lab[@]}" exec -u root dcs-01 -- journalctl -b -u dcslab-identity)
+grep -q "applied identity of dcs-01" <<<"$journal" ||
   fail "dcs-01 did not apply its identity from its disk at the cold boot"
 echo "ok: dcs-01 cold-booted with its identity disk"
 

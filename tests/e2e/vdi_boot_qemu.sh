@@ -87,8 +87,8 @@ done
 ! grep -q '^dhcpserver' "$log" || fail "a DHCP server was touched: $(grep '^dhcpserver' "$log")"
 echo "ok: $(wc -l <"$log") VBoxManage calls, the expected ones among them, no DHCP server"
 qemu_args=$(tr '\0' ' ' <"/proc/$(cat "$E2E_FAKE/qemu-$vm.pid")/cmdline")
-! echo "$qemu_args" | grep -q -- '-kernel' || fail "QEMU was given a kernel: $qemu_args"
-echo "$qemu_args" | grep -q -- 'virtio-net-pci,netdev=nic2,mac=.*,addr=0x8' ||
+! grep -q -- '-kernel' <<<"$qemu_args" || fail "QEMU was given a kernel: $qemu_args"
+grep -q -- 'virtio-net-pci,netdev=nic2,mac=.*,addr=0x8' <<<"$qemu_args" ||
   fail "the NIC is not adapter 2's virtio at slot 8: $qemu_args"
 echo "ok: QEMU boots the disk (no -kernel), virtio NIC at 00:08.0"
 
@@ -96,7 +96,7 @@ step "the node over SSH: identity, address, boot loader"
 x() { "$DCSLAB" --lab "$E2E_LAB_FILE" exec "$node" -- "$@"; }
 expect_eq "hostname -f" "$(x hostname -f)" "$node.patroni.mydomain"
 addr=$(x ip -4 -o addr show dev enp0s8)
-echo "$addr" | grep -q ' 192\.168\.56\.10/24 ' || fail "enp0s8 lacks 192.168.56.10/24: $addr"
+grep -q ' 192\.168\.56\.10/24 ' <<<"$addr" || fail "enp0s8 lacks 192.168.56.10/24: $addr"
 echo "ok: enp0s8 holds 192.168.56.10/24"
 sysdev=$(x readlink -f /sys/class/net/enp0s8/device)
 case "$sysdev" in
